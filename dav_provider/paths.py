@@ -1,0 +1,56 @@
+"""Confine share paths to a property folder, and recognise names nobody should see."""
+
+from __future__ import annotations
+
+import os
+
+# Files that operating systems and office suites write by themselves. Agents may
+# write them (refusing breaks Finder copies); contacts never see them.
+OS_JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".localized",
+                           "folder.jpg", "autorun.inf", ".hidden",
+                           ".ql_disablethumbnails", ".metadata_never_index"})
+OS_JUNK_PREFIXES = ("._", "~$", ".~lock.")
+# Where an upload is written before it replaces its target; hidden from everyone.
+UPLOAD_PREFIX = ".~immoshare-upload-"
+
+
+def is_os_junk(name: str) -> bool:
+    return name in OS_JUNK_NAMES or name.startswith(OS_JUNK_PREFIXES)
+
+
+def is_upload_temp(name: str) -> bool:
+    return name.startswith(UPLOAD_PREFIX)
+
+
+def is_hidden_from_contacts(name: str) -> bool:
+    """OS junk, upload temporaries and dot files never reach contacts."""
+    return is_os_junk(name) or is_upload_temp(name) or name.startswith(".")
+
+
+def split_share_path(path: str) -> list[str] | None:
+    """Split a share-relative path into segments; None if any segment is unsafe.
+
+    WsgiDAV has already percent-decoded the path. A segment may not be empty, ``.``,
+    ``..``, contain a NUL or a backslash, or end in a dot or space (Windows would
+    map ``a.`` onto ``a``).
+    """
+    parts = [p for p in path.split("/") if p != ""]
+    for part in parts:
+        if part in (".", "..") or "\0" in part or "\\" in part:
+            return None
+        if part.endswith((".", " ")) and part not in (".", ".."):
+            return None
+    return parts
+
+
+def confine(root: str, parts: list[str]) -> str | None:
+    """Absolute path of ``parts`` below ``root``, or None if it would leave ``root``
+    (through ``..``, an absolute segment or a symbolic link anywhere on the way)."""
+    real_root = os.path.realpath(root)
+    candidate = os.path.normpath(os.path.join(real_root, *parts))
+    real = os.path.realpath(candidate)
+    if real != candidate:
+        return None  # a symlink somewhere on the way
+    if os.path.commonpath([real_root, real]) != real_root:
+        return None
+    return real

@@ -1,0 +1,96 @@
+"""Map share paths to resources. Two instances run: ``/dav`` (agents, read-write) and
+``/view`` (contacts, read-only), over the same ``properties/`` folder.
+
+Layout of a share::
+
+    /                 SharesRoot: the properties this user may see
+    /<key>/           PropertyFolder (never deleted or moved over DAV)
+    /<key>/a/b.pdf    GatewayFolder / GatewayFile
+
+A property the user may not see does not exist (404, never 403).
+"""
+
+from __future__ import annotations
+
+import os
+
+from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+from wsgidav.fs_dav_provider import FilesystemProvider
+
+from dav_provider.paths import confine, is_hidden_from_contacts, is_upload_temp
+from dav_provider.paths import split_share_path
+from dav_provider.resources import GatewayFile, GatewayFolder, PropertyFolder, SharesRoot
+from gateway.services import access
+
+PRINCIPAL_KEY = "immoshare.principal"
+_VISIBLE_KEY = "immoshare.visible"  # per-request memo of the visible properties
+
+
+class GatewayProvider(FilesystemProvider):
+    """Property shares for agents (``readonly=False``) or contacts (``readonly=True``)."""
+
+    def __init__(self, root_folder, *, readonly=False, max_upload_bytes=2 * 1024**3):
+        super().__init__(root_folder, readonly=readonly, fs_opts={"follow_symlinks": False})
+        self.max_upload_bytes = max_upload_bytes
+
+    def is_readonly(self):
+        # WsgiDAV 4.4 does not derive this from ``readonly``; without it a contact's share
+        # would advertise DAV class 2 and accept LOCK.
+        return self.readonly
+
+    def visible_keys(self, environ) -> dict[str, str]:
+        """Key → title of the properties the request's principal may see, whose folder
+        exists. Read from the database once per request: revocation acts at once."""
+        memo = environ.get(_VISIBLE_KEY)
+        if memo is None:
+            principal = environ.get(PRINCIPAL_KEY)
+            memo = {}
+            if principal is not None:
+                keys = access.visible_property_keys(principal)
+                titles = access.property_titles(keys)
+                for key in keys:
+                    if os.path.isdir(os.path.join(self.root_folder_path, key)):
+                        memo[key] = titles.get(key, key)
+            environ[_VISIBLE_KEY] = memo
+        return memo
+
+    def get_resource_inst(self, path, environ):
+        parts = split_share_path(path)
+        if parts is None:
+            return None
+        if not parts:
+            return SharesRoot("/", environ)
+        key = parts[0]
+        visible = self.visible_keys(environ)
+        if key not in visible:
+            return None
+        hidden = is_hidden_from_contacts if self.readonly else is_upload_temp
+        if any(hidden(part) for part in parts[1:]):
+            return None
+        file_path = confine(self.root_folder_path, parts)
+        if file_path is None or not os.path.exists(file_path):
+            return None
+        share_path = "/" + "/".join(parts)
+        if len(parts) == 1:
+            return PropertyFolder(share_path, environ, file_path, visible[key])
+        if os.path.isdir(file_path):
+            return GatewayFolder(share_path, environ, file_path)
+        if not os.path.isfile(file_path):
+            return None
+        if self.readonly and os.stat(file_path).st_nlink > 1:
+            return None  # a hard link may point at a file outside the property
+        return GatewayFile(share_path, environ, file_path, key)
+
+    def _loc_to_file_path(self, path, environ=None):
+        """Where COPY, MOVE, MKCOL and PUT may write: inside a visible property only.
+
+        WsgiDAV's own version confines to ``properties/``, which would let a MOVE
+        create new top-level folders or files beside the properties.
+        """
+        parts = split_share_path(path)
+        if not parts or environ is None or parts[0] not in self.visible_keys(environ):
+            raise DAVError(HTTP_FORBIDDEN, "outside the property folders")
+        file_path = confine(self.root_folder_path, parts)
+        if file_path is None:
+            raise DAVError(HTTP_FORBIDDEN, "outside the property folder")
+        return file_path

@@ -1,0 +1,172 @@
+"""The resources of a share: the root of property folders, property folders, folders, files.
+
+Contacts' shares are read-only (the provider says so, and every write raises 403);
+uploads go to a hidden temporary file that replaces its target only when complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+
+from wsgidav.dav_error import (
+    HTTP_FORBIDDEN,
+    HTTP_INSUFFICIENT_STORAGE,
+    HTTP_REQUEST_ENTITY_TOO_LARGE,
+    DAVError,
+)
+from wsgidav.dav_provider import DAVCollection
+from wsgidav.fs_dav_provider import FileResource, FolderResource
+
+from dav_provider.paths import UPLOAD_PREFIX, is_hidden_from_contacts, is_upload_temp
+
+ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
+
+
+class SharesRoot(DAVCollection):
+    """``/`` of a share: one folder per property the user may see."""
+
+    def get_member_names(self):
+        return sorted(self.provider.visible_keys(self.environ))
+
+    def get_display_name(self):
+        return "Objekte"
+
+    def get_etag(self):
+        return None
+
+    def support_etag(self):
+        return False
+
+    def get_last_modified(self):
+        return None
+
+
+class GatewayFolder(FolderResource):
+    """A folder inside a share. Contacts do not see OS junk or dot files."""
+
+    def get_member_names(self):
+        names = super().get_member_names()
+        if self.provider.readonly:
+            return [n for n in names if not is_hidden_from_contacts(n)]
+        return [n for n in names if not is_upload_temp(n)]
+
+    def create_collection(self, name):
+        self._refuse_hidden(name)
+        super().create_collection(name)
+
+    def create_empty_resource(self, name):
+        self._refuse_hidden(name)
+        resource = super().create_empty_resource(name)
+        resource.is_placeholder = True  # a failed upload removes it again
+        return resource
+
+    @staticmethod
+    def _refuse_hidden(name):
+        if name.startswith(UPLOAD_PREFIX):
+            raise DAVError(HTTP_FORBIDDEN, "reserved name")
+
+
+class PropertyFolder(GatewayFolder):
+    """``/<key>``: the property's folder. It cannot be deleted, moved or copied over DAV;
+    properties are created and removed through the CLI."""
+
+    def __init__(self, path, environ, file_path, title):
+        super().__init__(path, environ, file_path)
+        self._title = title
+
+    def get_display_name(self):
+        return self._title or self.name
+
+    def delete(self):
+        raise DAVError(HTTP_FORBIDDEN, "a property folder is removed with the CLI")
+
+    def copy_move_single(self, dest_path, *, is_move):
+        raise DAVError(HTTP_FORBIDDEN, "a property folder cannot be copied or moved")
+
+    def support_recursive_move(self, dest_path):
+        return False
+
+    def move_recursive(self, dest_path):
+        raise DAVError(HTTP_FORBIDDEN, "a property folder cannot be moved")
+
+
+class _LimitedUpload:
+    """The temporary file of an upload: refuses bytes beyond the size limit (413) and
+    turns a full disk into 507, so the old version stays intact."""
+
+    def __init__(self, fileobj, limit: int):
+        self._file = fileobj
+        self._limit = limit
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.written > self._limit:
+            raise DAVError(HTTP_REQUEST_ENTITY_TOO_LARGE, "upload exceeds the size limit")
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DAVError(HTTP_INSUFFICIENT_STORAGE, "disk full") from None
+            raise
+
+    def close(self):
+        try:
+            self._file.close()
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DAVError(HTTP_INSUFFICIENT_STORAGE, "disk full") from None
+            raise
+
+
+class GatewayFile(FileResource):
+    """A file of a share. Reading marks the tracking record; writing is atomic."""
+
+    def __init__(self, path, environ, file_path, property_key):
+        super().__init__(path, environ, file_path)
+        self.property_key = property_key
+        self._upload = None
+        self._upload_path = None
+        self.is_placeholder = False
+
+    def get_content(self):
+        fileobj = open(self._file_path, "rb", buffering=0)  # noqa: SIM115 - closed by WsgiDAV
+        record = self.environ.get(ACCESS_KEY)
+        if record is not None:
+            record.mark_file(self.property_key, self.path, self._file_path, self.file_stat,
+                             self.environ)
+        return fileobj
+
+    def begin_write(self, *, content_type=None):
+        if self.provider.readonly:
+            raise DAVError(HTTP_FORBIDDEN)
+        folder = os.path.dirname(self._file_path)
+        self._upload_path = os.path.join(folder, UPLOAD_PREFIX + secrets.token_hex(8))
+        raw = open(self._upload_path, "xb")  # noqa: SIM115 - closed by WsgiDAV's do_PUT
+        self._upload = _LimitedUpload(raw, self.provider.max_upload_bytes)
+        return self._upload
+
+    def end_write(self, *, with_errors):
+        upload_path, self._upload_path = self._upload_path, None
+        if upload_path is None:
+            return
+        try:
+            self._upload._file.close()
+        except OSError:
+            with_errors = True
+        if with_errors:
+            _remove_quietly(upload_path)
+            if self.is_placeholder:
+                _remove_quietly(self._file_path)
+            return
+        os.replace(upload_path, self._file_path)
+        self.file_stat = os.stat(self._file_path)
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

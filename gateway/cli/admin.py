@@ -1,0 +1,112 @@
+"""``init``, ``serve`` and ``demo``: setting up and running the gateway."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import click
+
+from gateway.cli import cli
+from gateway.cli.output import note
+from gateway.errors import SetupError
+from gateway.services.grants import contact_dav_url
+from gateway.services.home import init_home
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SetupError(f"port {port} on {host} is in use — choose another with --port"
+                                 ) from None
+            raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _run(config, host, port, banner=None):
+    from gateway.server import bound_port, serve
+
+    _check_port_free(host, port)
+
+    def ready(server):
+        note(f"immoshare serving on http://{host}:{bound_port(server)}/ — Ctrl+C stops")
+        if banner:
+            banner(bound_port(server))
+
+    serve(config, host, port, on_ready=ready)
+
+
+@cli.command()
+@click.pass_obj
+def init(obj):
+    """Create the home folder (settings, database, properties/) or bring its
+    database up to date. Safe to run again.
+
+    \b
+    Example:
+        immoshare --home /srv/immoshare init
+    """
+    applied = init_home(obj.home)
+    note(f"Home ready at {obj.home}"
+         + (f" ({len(applied)} migration(s) applied)" if applied else " (up to date)"))
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (setting: host).")
+@click.option("--port", type=click.IntRange(0, 65535), help="TCP port (setting: port).")
+@click.pass_obj
+def serve(obj, host, port):
+    """Serve WebDAV (/dav/, /view/), contact pages (/s/) and the API (/api/v1/).
+
+    \b
+    Example:
+        immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 8080
+    """
+    config = obj.config(host=host, port=port)
+    _run(config, config.host, config.port)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="TCP port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--keep", is_flag=True, help="Keep the throwaway home after stopping.")
+def demo(port, host, keep):
+    """Start a throwaway gateway with a sample property, an agent and two contacts,
+    print their URLs and logins, and serve.
+
+    \b
+    Example:
+        immoshare demo --port 8080
+    """
+    from gateway.demo import create_demo
+    from gateway.services.home import open_home
+
+    home = Path(tempfile.mkdtemp(prefix="immoshare-demo-"))
+    try:
+        _check_port_free(host, port)
+        init_home(home)
+        config = open_home(home, {"host": host, "port": port})
+        logins = create_demo(config)
+
+        def banner(actual_port):
+            click.echo(f"Demo home: {home}")
+            for login in logins:
+                if login.role == "agent":
+                    click.echo(f"Agent WebDAV:  {login.url}  user: {login.username}  "
+                               f"password: {login.password}")
+                else:
+                    click.echo(f"Contact {login.name}: link {login.url}")
+                    click.echo(f"  WebDAV (read-only): {contact_dav_url(config)}  "
+                               f"user: {login.username}  password: {login.password}")
+
+        _run(config, host, port, banner)
+    finally:
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)

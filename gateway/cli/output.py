@@ -1,0 +1,57 @@
+"""Output helpers shared by the commands: ``--json`` and JSON-safe conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import json
+
+import click
+
+from gateway.clock import iso
+
+
+def json_option(command):
+    """Add ``--json``: print one JSON document on stdout and nothing else."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def to_jsonable(value):
+    if dataclasses.is_dataclass(value):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return iso(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def print_json(value) -> None:
+    click.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def note(message: str) -> None:
+    """A message for the person at the terminal: stderr, so stdout stays data."""
+    click.echo(message, err=True)
+
+
+def print_table(rows: list[list], headers: list[str]) -> None:
+    if not rows:
+        note("(none)")
+        return
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

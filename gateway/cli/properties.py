@@ -1,0 +1,111 @@
+"""``immoshare property``: one share per property (Objekt)."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli import cli
+from gateway.cli.output import json_option, note, print_json, print_table
+from gateway.clock import iso
+from gateway.services import properties
+from gateway.services.grants import agent_dav_url, list_users
+
+
+def _property_data(config, prop) -> dict:
+    return {"key": prop.key, "title": prop.title, "consent_required": prop.requires_consent,
+            "folder": str(properties.storage_folder(config, prop.key)),
+            "dav_url": f"{agent_dav_url(config)}{prop.key}/",
+            "created_at": iso(prop.created_at)}
+
+
+@cli.group("property")
+def property_group():
+    """Properties: one WebDAV share and one folder each."""
+
+
+@property_group.command("add")
+@click.argument("key")
+@click.option("--title", required=True, help="What contacts see as the share's name.")
+@click.option("--no-consent", is_flag=True,
+              help="Show the files without the cancellation-notice consent step.")
+@json_option
+@click.pass_obj
+def property_add(obj, key, title, no_consent, as_json):
+    """Create a property and its folder.
+
+    KEY is 1–64 letters, digits, '-', '_', '.', not starting with '.'; it is the
+    folder name in WebDAV.
+
+    \b
+    Example:
+        immoshare property add obj-17 --title "Musterstraße 5, 90402 Nürnberg"
+    """
+    config = obj.config()
+    prop = properties.add_property(config, key, title, requires_consent=not no_consent)
+    data = _property_data(config, prop)
+    if as_json:
+        print_json(data)
+        return
+    click.echo(f"Property '{key}' created. Agents find it at {data['dav_url']}")
+    note(f"Next: immoshare grant {key} REF")
+
+
+@property_group.command("list")
+@json_option
+@click.pass_obj
+def property_list(obj, as_json):
+    """List properties.
+
+    \b
+    Example:
+        immoshare property list
+    """
+    config = obj.config()
+    rows = [_property_data(config, p) for p in properties.list_properties()]
+    if as_json:
+        print_json(rows)
+        return
+    print_table([[r["key"], r["title"], "yes" if r["consent_required"] else "no"] for r in rows],
+                ["KEY", "TITLE", "CONSENT"])
+
+
+@property_group.command("show")
+@click.argument("key")
+@json_option
+@click.pass_obj
+def property_show(obj, key, as_json):
+    """Show one property and who has access.
+
+    \b
+    Example:
+        immoshare property show obj-17 --json
+    """
+    config = obj.config()
+    data = _property_data(config, properties.get_property(key))
+    data["contacts"] = [u.contact for u in list_users(key)]
+    if as_json:
+        print_json(data)
+        return
+    for name in ("key", "title", "consent_required", "folder", "dav_url", "created_at"):
+        click.echo(f"{name}: {data[name]}")
+    click.echo(f"contacts: {', '.join(data['contacts']) or '(none)'}")
+
+
+@property_group.command("remove")
+@click.argument("key")
+@click.option("--delete-files", is_flag=True, help="Also delete the property's folder.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def property_remove(obj, key, delete_files, yes):
+    """Remove a property and all its grants (the folder stays unless --delete-files).
+
+    \b
+    Example:
+        immoshare property remove obj-17 --yes
+    """
+    config = obj.config()
+    properties.get_property(key)
+    if not yes:
+        click.confirm(f"Remove property '{key}' and all its grants?", abort=True, err=True)
+    properties.remove_property(config, key, delete_files=delete_files)
+    note(f"Property '{key}' removed.")

@@ -1,0 +1,83 @@
+"""The sample property of ``immoshare demo``: a realistic folder tree of small
+generated PDFs and JPEGs, an agent and two contacts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from gateway.config import Config
+from gateway.services import agents, contacts, grants, properties
+
+DEMO_PROPERTY = "musterstrasse-5"
+DEMO_TITLE = "Musterstraße 5, 90402 Nürnberg — Unterlagen"
+
+# (relative path, heading drawn on the page)
+DEMO_DOCUMENTS = (
+    ("Exposé Musterstraße 5.pdf", "Exposé"),
+    ("Grundrisse/Grundriss EG.pdf", "Grundriss Erdgeschoss"),
+    ("Grundrisse/Grundriss OG.pdf", "Grundriss Obergeschoss"),
+    ("Grundrisse/Grundriß Keller.pdf", "Grundriss Keller"),
+    ("Energieausweis/Energieausweis 2024.pdf", "Energieausweis"),
+    ("Lageplan/Lageplan Flurstück 112-4.pdf", "Lageplan"),
+)
+DEMO_PHOTOS = (
+    ("Fotos/Ansicht Straße.jpg", (176, 196, 222)),
+    ("Fotos/Garten.jpg", (144, 190, 109)),
+    ("Fotos/Wohnzimmer.jpg", (222, 196, 160)),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    name: str
+    username: str
+    password: str
+    url: str
+
+
+def _page(heading: str) -> Image.Image:
+    page = Image.new("RGB", (595, 842), "white")  # A4 at 72 dpi
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 60), heading, fill="black")
+    draw.text((60, 90), DEMO_TITLE, fill="gray")
+    draw.rectangle((60, 140, 535, 520), outline="black", width=3)
+    draw.line((300, 140, 300, 520), fill="black", width=2)
+    draw.line((60, 330, 300, 330), fill="black", width=2)
+    return page
+
+
+def write_sample_files(folder: Path) -> list[Path]:
+    written = []
+    for relative, heading in DEMO_DOCUMENTS:
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _page(heading).save(target, "PDF", resolution=72)
+        written.append(target)
+    for relative, colour in DEMO_PHOTOS:
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        photo = Image.new("RGB", (640, 427), colour)
+        ImageDraw.Draw(photo).text((20, 20), target.stem, fill="black")
+        photo.save(target, "JPEG", quality=80)
+        written.append(target)
+    return written
+
+
+def create_demo(config: Config) -> list[DemoLogin]:
+    """Fill a fresh home with the sample property, agent and contacts."""
+    prop = properties.add_property(config, DEMO_PROPERTY, DEMO_TITLE)
+    write_sample_files(properties.storage_folder(config, prop.key))
+    _, agent_password = agents.add_agent("makler", None)
+    logins = [DemoLogin("agent", "makler", "makler", agent_password,
+                        grants.agent_dav_url(config))]
+    for ref, name, email in (("4711", "Erika Mustermann", "erika@example.de"),
+                             ("4712", "Max Mustermann", "max@example.de")):
+        contacts.add_contact(ref, name, email)
+        result = grants.grant_access(config, prop.key, ref)
+        logins.append(DemoLogin("contact", name, result.username, result.password or "",
+                                result.link))
+    return logins

@@ -1,0 +1,54 @@
+"""Named schema migrations, applied in order and recorded in ``_migrations``.
+
+``immoshare init`` applies pending ones; ``serve`` refuses to start while any are
+pending. A migration never changes once released: add a new one instead.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import peewee as pw
+
+from gateway import models
+from gateway.clock import utc_now
+from gateway.db import BaseModel, database
+
+
+class AppliedMigration(BaseModel):
+    name = pw.CharField(primary_key=True, max_length=100)
+    applied_at = pw.DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "_migrations"
+
+
+def _initial_schema() -> None:
+    database.create_tables(models.ALL_MODELS)
+
+
+MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
+    ("0001_initial_schema", _initial_schema),
+)
+
+
+def pending_migrations() -> list[str]:
+    """Names of migrations not yet applied, in order."""
+    if not AppliedMigration.table_exists():
+        return [name for name, _ in MIGRATIONS]
+    done = {m.name for m in AppliedMigration.select()}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def apply_migrations() -> list[str]:
+    """Apply every pending migration, each in its own transaction; return their names."""
+    database.create_tables([AppliedMigration])
+    applied = []
+    for name, migrate in MIGRATIONS:
+        with database.atomic():
+            if AppliedMigration.get_or_none(AppliedMigration.name == name):
+                continue
+            migrate()
+            AppliedMigration.create(name=name)
+        applied.append(name)
+    return applied

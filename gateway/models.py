@@ -1,0 +1,167 @@
+"""Tables. Models hold fields and indexes only; services own every use case."""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from gateway.clock import utc_now
+from gateway.db import BaseModel
+
+
+class Agent(BaseModel):
+    """An agent (Makler/in): mounts every property share read-write over WebDAV."""
+
+    name = pw.CharField(unique=True, max_length=64)
+    password_hash = pw.CharField()
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class Property(BaseModel):
+    """An Objekt: one storage folder ``properties/<key>/``, one share."""
+
+    key = pw.CharField(unique=True, max_length=64)
+    title = pw.CharField(max_length=300)
+    requires_consent = pw.BooleanField(default=True)
+    # Random input of the preview token; the token itself is never stored.
+    preview_nonce = pw.CharField(max_length=64)
+    preview_token_hash = pw.CharField(unique=True, max_length=64)
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class Contact(BaseModel):
+    """An Adresse of the agent's CRM: a prospect. ``ref`` is the CRM's address number.
+
+    After a GDPR erasure, name and e-mail are blank and ``pseudonym`` stands in for
+    the ref in tracking events.
+    """
+
+    ref = pw.CharField(unique=True, max_length=64)
+    name = pw.CharField(max_length=200)
+    email = pw.CharField(null=True, max_length=254)
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class Credential(BaseModel):
+    """A contact's personal read-only WebDAV login; one per contact, for all grants."""
+
+    contact = pw.ForeignKeyField(Contact, backref="credentials", unique=True,
+                                 on_delete="CASCADE")
+    username = pw.CharField(unique=True, max_length=64)
+    password_hash = pw.CharField()
+    created_at = pw.DateTimeField(default=utc_now)
+
+
+class Grant(BaseModel):
+    """A contact's access to one property: link, WebDAV visibility, consent.
+
+    The link token is an HMAC of ``nonce`` under the home's secret key, so a copy of
+    the database alone reveals no live link; lookups go through ``token_hash``.
+    """
+
+    property = pw.ForeignKeyField(Property, backref="grants", on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, backref="grants", on_delete="CASCADE")
+    nonce = pw.CharField(unique=True, max_length=64)
+    token_hash = pw.CharField(unique=True, max_length=64)
+    active = pw.BooleanField(default=True)
+    expires = pw.DateField(null=True)
+    created_at = pw.DateTimeField(default=utc_now)
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("property", "contact"), True),)
+
+
+class ConsentText(BaseModel):
+    """One version of the Widerrufsbelehrung or the AGB, as evidence of what was shown."""
+
+    kind = pw.CharField(max_length=16)  # "widerruf" or "agb"
+    version = pw.IntegerField()
+    body = pw.TextField()
+    sha256 = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utc_now)
+
+    class Meta:
+        indexes = ((("kind", "version"), True),)
+
+
+class ConsentRecord(BaseModel):
+    """What a contact accepted, when, and from where; one per grant."""
+
+    grant = pw.ForeignKeyField(Grant, backref="consents", unique=True, on_delete="CASCADE")
+    at = pw.DateTimeField(default=utc_now)
+    widerruf_version = pw.IntegerField()
+    widerruf_sha256 = pw.CharField(max_length=64)
+    agb_version = pw.IntegerField(null=True)
+    agb_sha256 = pw.CharField(null=True, max_length=64)
+    early_start = pw.BooleanField()
+    widerruf_acknowledged = pw.BooleanField()
+    agb_accepted = pw.BooleanField(null=True)
+    ip = pw.CharField(null=True, max_length=64)
+    user_agent = pw.CharField(null=True, max_length=512)
+    mail_state = pw.CharField(default="none", max_length=16)  # none|pending|sent|failed
+    mail_attempts = pw.IntegerField(default=0)
+    mail_message_id = pw.CharField(null=True, max_length=300)
+    mail_sha256 = pw.CharField(null=True, max_length=64)
+    mail_error = pw.CharField(null=True, max_length=300)
+
+
+class AccessEvent(BaseModel):
+    """One tracked access. Fields are fixed by INTERFACE.md; ``hash`` chains the rows.
+
+    Identity is stored as plain text (not foreign keys) so that events outlive
+    properties and contacts, and an erased contact's events keep their facts
+    under a pseudonym.
+    """
+
+    id = pw.BigAutoField()
+    at = pw.DateTimeField()
+    property = pw.CharField(max_length=64, index=True)
+    contact = pw.CharField(null=True, max_length=64, index=True)
+    agent = pw.CharField(null=True, max_length=64)
+    channel = pw.CharField(max_length=8)
+    action = pw.CharField(max_length=16)
+    path = pw.TextField(default="")
+    bytes = pw.BigIntegerField(default=0)
+    size = pw.BigIntegerField(null=True)
+    complete = pw.BooleanField(default=False)
+    status = pw.IntegerField(null=True)
+    sha256 = pw.CharField(null=True, max_length=64)
+    ip = pw.CharField(null=True, max_length=64)
+    user_agent = pw.CharField(null=True, max_length=512)
+    # Unique per emitted event, so replaying a journal after a crash never duplicates.
+    uid = pw.CharField(unique=True, max_length=64)
+    prev_hash = pw.CharField(max_length=64)
+    hash = pw.CharField(max_length=64)
+
+
+class ApiKey(BaseModel):
+    """A bearer key for ``/api/v1``; stored as a hash, shown once."""
+
+    name = pw.CharField(unique=True, max_length=64)
+    key_hash = pw.CharField(unique=True, max_length=64)
+    created_at = pw.DateTimeField(default=utc_now)
+    revoked_at = pw.DateTimeField(null=True)
+
+
+class OperatorSetting(BaseModel):
+    """Settings the operator changes at run time (branding), shared by all processes."""
+
+    name = pw.CharField(unique=True, max_length=64)
+    value = pw.TextField(null=True)
+
+
+class CatalogEntry(BaseModel):
+    """One file of a property as last seen on disk; the sha256 names the version."""
+
+    property = pw.CharField(max_length=64)
+    path = pw.TextField()
+    size = pw.BigIntegerField()
+    mtime_ns = pw.BigIntegerField()
+    sha256 = pw.CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("property", "path"), True),)
+
+
+ALL_MODELS = (Agent, Property, Contact, Credential, Grant, ConsentText, ConsentRecord,
+              AccessEvent, ApiKey, OperatorSetting, CatalogEntry)

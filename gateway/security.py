@@ -1,0 +1,141 @@
+"""Tokens, password hashing, constant-time checks and IP shortening.
+
+Link tokens are HMACs of a random per-grant nonce under a key kept outside the
+database (``secret.key`` in the home or the ``secret_key`` setting): the link can be
+printed again at any time, yet a copy of the database alone reveals no live link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+SECRET_FILE = "secret.key"
+TOKEN_BYTES = 32  # 256 bits
+
+# argon2id with the library's RFC 9106 "low memory" profile: 64 MiB, 3 passes.
+_hasher = PasswordHasher()
+# A hash to verify against when the user name is unknown, so that unknown and known
+# names cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def new_password() -> str:
+    """A password people can type from a printed letter: 4 groups of 5 characters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+
+
+def new_api_key() -> str:
+    return "imk_" + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def load_or_create_secret(home: Path, configured: str | None = None) -> bytes:
+    """The key that derives link tokens: the setting if given, else ``secret.key``."""
+    if configured:
+        return configured.encode()
+    path = home / SECRET_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def link_secret(config) -> bytes:
+    """The link key of ``config``'s home (see :func:`load_or_create_secret`)."""
+    return load_or_create_secret(config.home, config.secret_key)
+
+
+def derive_token(secret: bytes, purpose: str, nonce: str) -> str:
+    """The URL token for ``nonce``: 256 bits, URL-safe, without padding."""
+    mac = hmac.new(secret, f"{purpose}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token or API key (they carry 256 bits; no salt needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check ``password`` against ``stored_hash`` (None: burn the same time, fail)."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class VerificationCache:
+    """Remembers successful password checks briefly, keyed by a keyed hash.
+
+    A file manager sends dozens of requests per folder view, each with Basic
+    credentials; re-running argon2 for each would dominate serving. The key
+    includes the stored hash, so a password change misses the cache at once.
+    """
+
+    def __init__(self, ttl_seconds: float = 300.0, max_entries: int = 10000):
+        self._key = secrets.token_bytes(32)
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: dict[bytes, float] = {}
+        self._lock = threading.Lock()
+
+    def _fingerprint(self, user: str, password: str, stored_hash: str) -> bytes:
+        message = "\0".join((user, password, stored_hash)).encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def verify(self, user: str, password: str, stored_hash: str | None) -> bool:
+        if stored_hash is None:
+            return verify_password(None, password)
+        key = self._fingerprint(user, password, stored_hash)
+        now = time.monotonic()
+        with self._lock:
+            if self._entries.get(key, 0.0) > now:
+                return True
+        if not verify_password(stored_hash, password):
+            return False
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries = {k: t for k, t in self._entries.items() if t > now}
+                if len(self._entries) >= self._max:
+                    self._entries.clear()
+            self._entries[key] = now + self._ttl
+        return True
+
+
+def shorten_ip(ip: str | None, mode: str) -> str | None:
+    """Apply the ``ip_privacy`` setting: ``shorten`` (IPv4 /24, IPv6 /48), ``full``, ``drop``."""
+    if not ip or mode == "drop":
+        return None
+    if mode == "full":
+        return ip
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return str(network.network_address)

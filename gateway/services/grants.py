@@ -1,0 +1,174 @@
+"""Grants: give a contact a property, revoke it, print its link, list who has access."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+from gateway.clock import utc_now
+from gateway.config import Config
+from gateway.db import database
+from gateway.errors import NotFound
+from gateway.models import AccessEvent, ConsentRecord, Contact, Credential, Grant, Property
+from gateway.security import derive_token, hash_password, hash_token, link_secret, new_nonce
+from gateway.security import new_password
+from gateway.services.contacts import get_contact
+from gateway.services.properties import get_property
+
+LINK_PURPOSE = "link"
+PREVIEW_PURPOSE = "preview"
+
+
+@dataclasses.dataclass(frozen=True)
+class GrantResult:
+    """What ``grant`` prints: the fields of INTERFACE.md."""
+
+    property: str
+    contact: str
+    link: str
+    dav_url: str
+    username: str
+    password: str | None
+    expires: datetime.date | None
+
+
+def base_url(config: Config) -> str:
+    if config.base_url:
+        return config.base_url.rstrip("/")
+    host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    return f"http://{host}:{config.port}"
+
+
+def agent_dav_url(config: Config) -> str:
+    return f"{base_url(config)}/dav/"
+
+
+def contact_dav_url(config: Config) -> str:
+    return f"{base_url(config)}/view/"
+
+
+def link_token(config: Config, grant: Grant) -> str:
+    return derive_token(link_secret(config), LINK_PURPOSE, grant.nonce)
+
+
+def personal_link(config: Config, grant: Grant) -> str:
+    return f"{base_url(config)}/s/{link_token(config, grant)}"
+
+
+def preview_link(config: Config, key: str) -> str:
+    """:raises NotFound: no such property."""
+    prop = get_property(key)
+    return f"{base_url(config)}/p/{derive_token(link_secret(config), PREVIEW_PURPOSE, prop.preview_nonce)}"
+
+
+def parse_date(text: str | None) -> datetime.date | None:
+    """Parse ``YYYY-MM-DD``; ``None`` stays ``None``. Raises ValueError on bad input."""
+    if text is None:
+        return None
+    return datetime.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+
+
+def _bad_date(text: str) -> datetime.date:
+    raise ValueError(f"invalid date {text!r}: expected YYYY-MM-DD")
+
+
+def _ensure_credential(contact: Contact) -> tuple[Credential, str | None]:
+    credential = Credential.get_or_none(Credential.contact == contact)
+    if credential is not None:
+        return credential, None
+    password = new_password()
+    credential = Credential.create(contact=contact, username=contact.ref,
+                                   password_hash=hash_password(password))
+    return credential, password
+
+
+def grant_access(config: Config, key: str, ref: str, *, expires: datetime.date | None = None
+                 ) -> GrantResult:
+    """Give ``ref`` access to ``key``, or re-activate a revoked grant keeping its link.
+
+    :raises NotFound: property or contact unknown.
+    """
+    with database.atomic():
+        prop = get_property(key)
+        contact = get_contact(ref)
+        grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
+        if grant is None:
+            nonce = new_nonce()
+            grant = Grant.create(property=prop, contact=contact, nonce=nonce,
+                                 token_hash=hash_token(derive_token(link_secret(config),
+                                                                    LINK_PURPOSE, nonce)),
+                                 expires=expires)
+        else:
+            grant.active = True
+            grant.revoked_at = None
+            grant.expires = expires
+            grant.save()
+        credential, password = _ensure_credential(contact)
+    return GrantResult(property=prop.key, contact=contact.ref,
+                       link=personal_link(config, grant), dav_url=contact_dav_url(config),
+                       username=credential.username, password=password, expires=expires)
+
+
+def get_grant(key: str, ref: str) -> Grant:
+    """:raises NotFound: property, contact or grant unknown."""
+    prop = get_property(key)
+    contact = get_contact(ref)
+    grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
+    if grant is None:
+        raise NotFound(f"contact '{ref}' has no grant for property '{key}' — "
+                       f"run `immoshare grant {key} {ref}`")
+    return grant
+
+
+def revoke_access(key: str, ref: str) -> Grant:
+    """Deactivate the grant; link and WebDAV fail from the next request on.
+
+    :raises NotFound: property, contact or grant unknown.
+    """
+    with database.atomic():
+        grant = get_grant(key, ref)
+        grant.active = False
+        grant.revoked_at = utc_now()
+        grant.save()
+    return grant
+
+
+def grant_is_live(grant: Grant, today: datetime.date | None = None) -> bool:
+    """Active and not past its expiry date (the expiry day itself still counts)."""
+    today = today or utc_now().date()
+    return grant.active and (grant.expires is None or grant.expires >= today)
+
+
+@dataclasses.dataclass(frozen=True)
+class UserRow:
+    contact: str
+    name: str
+    active: bool
+    expires: datetime.date | None
+    consent_at: datetime.datetime | None
+    consent_mail: str | None
+    last_access: datetime.datetime | None
+
+
+def list_users(key: str) -> list[UserRow]:
+    """Who has (or had) access to ``key``. :raises NotFound: no such property."""
+    prop = get_property(key)
+    rows = []
+    grants = (Grant.select(Grant, Contact).join(Contact)
+              .where(Grant.property == prop).order_by(Contact.ref))
+    for grant in grants:
+        consent = ConsentRecord.get_or_none(ConsentRecord.grant == grant)
+        last = (AccessEvent.select(AccessEvent.at)
+                .where((AccessEvent.property == prop.key)
+                       & (AccessEvent.contact == grant.contact.ref))
+                .order_by(AccessEvent.id.desc()).first())
+        rows.append(UserRow(contact=grant.contact.ref, name=grant.contact.name,
+                            active=grant_is_live(grant), expires=grant.expires,
+                            consent_at=consent.at if consent else None,
+                            consent_mail=consent.mail_state if consent else None,
+                            last_access=last.at if last else None))
+    return rows
+
+
+def property_of(grant: Grant) -> Property:
+    return grant.property

@@ -1,0 +1,47 @@
+"""Packaging of immoshare: console script ``immoshare``, extras ``test`` and ``postgres``."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="immoshare",
+    version="0.1.0",
+    description="Self-hosted document-share gateway for real-estate agents: WebDAV shares, "
+    "personal contact links, consent and access tracking",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["gateway", "gateway.*", "dav_provider", "dav_provider.*",
+                                    "webui", "webui.*"]),
+    package_data={"webui": ["templates/*.html", "templates/*/*.html", "static/*"]},
+    data_files=[("share/immoshare", ["wsgidav.yaml", "config/immoshare.yaml"])],
+    install_requires=[
+        "wsgidav>=4.4,<4.5",  # we subclass its provider classes; 4.4 has security fixes
+        "cheroot>=11.1,<12",
+        "peewee>=3.17",
+        "jinja2>=3.1.4",
+        "watchdog>=4.0",
+        "click>=8.1.7",
+        "PyYAML>=6.0.1",
+        "argon2-cffi>=23.1",
+        "werkzeug>=3.0.3",
+        "zipstream-ng>=1.7.1",
+        "lxml>=5.2",
+        "Pillow>=10.3",
+        "pypdfium2>=4.30",
+    ],
+    extras_require={
+        "postgres": ["psycopg2-binary>=2.9.9", "redis>=5.0"],
+        "test": [
+            "pytest>=8.2",
+            "pytest-timeout>=2.3",
+            "requests>=2.32",
+            "playwright>=1.44",
+            "aiosmtpd>=1.4.6",
+            "hypothesis>=6.100",
+            "ruff>=0.5",
+        ],
+    },
+    entry_points={"console_scripts": ["immoshare=gateway.cli:cli"]},
+)

@@ -1,0 +1,33 @@
+"""Plain functions that create domain objects with sensible defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.services import agents, contacts, grants, properties
+
+AGENT_PASSWORD = "agent-secret-pw"
+
+
+def make_agent(name: str = "anna", password: str = AGENT_PASSWORD):
+    agent, _ = agents.add_agent(name, password)
+    return agent
+
+
+def make_property(config, key: str = "obj-1", title: str = "Musterstraße 5",
+                  *, requires_consent: bool = False, files: dict[str, bytes] | None = None):
+    prop = properties.add_property(config, key, title, requires_consent=requires_consent)
+    folder = properties.storage_folder(config, key)
+    for relative, content in (files or {}).items():
+        target = Path(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return prop
+
+
+def make_contact(ref: str = "4711", name: str = "Erika Mustermann", email=None):
+    return contacts.add_contact(ref, name, email)
+
+
+def make_grant(config, key: str = "obj-1", ref: str = "4711", **kwargs):
+    return grants.grant_access(config, key, ref, **kwargs)

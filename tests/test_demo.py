@@ -1,0 +1,69 @@
+"""``make demo`` on this checkout: serves within 30 s and prints working logins."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.tools import REPO, free_port, require_tool
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+def read_until(proc, pattern: re.Pattern, timeout: float) -> str:
+    """Collect stdout until ``pattern`` matches, or fail after ``timeout`` seconds."""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    text = ""
+    deadline = time.monotonic() + timeout
+    while not pattern.search(text):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"demo did not print its logins in time:\n{text}"
+        if selector.select(remaining):
+            chunk = os.read(proc.stdout.fileno(), 65536).decode()
+            assert chunk, f"demo exited early:\n{text}"
+            text += chunk
+    return text
+
+
+def test_make_demo_serves_and_prints_working_logins():
+    require_tool("make")
+    port = free_port()
+    proc = subprocess.Popen(["make", "--no-print-directory", "demo", f"PORT={port}"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        started = time.monotonic()
+        text = read_until(proc, re.compile(r"Contact Max Mustermann.*\n.*password: \S+\n"), 30)
+        assert time.monotonic() - started < 30
+        agent = re.search(r"Agent WebDAV:\s+(\S+)\s+user: (\S+)\s+password: (\S+)", text)
+        contacts = re.findall(r"link (\S+)\n\s+WebDAV \(read-only\): (\S+)\s+user: (\S+)\s+"
+                              r"password: (\S+)", text)
+        assert agent and len(contacts) == 2, text
+        dav_url, user, password = agent.groups()
+        listing = requests.request("PROPFIND", dav_url + "musterstrasse-5/", auth=(user, password),
+                                   headers={"Depth": "infinity"})
+        assert listing.status_code == 207
+        for name in ("Grundrisse", "Energieausweis", "Lageplan", "Fotos", "Grundriss%20EG.pdf"):
+            assert name in listing.text
+        for link, view_url, username, contact_password in contacts:
+            page = requests.get(link)
+            assert page.status_code == 200 and "Musterstraße 5" in page.text
+            r = requests.request("PROPFIND", view_url, auth=(username, contact_password),
+                                 headers={"Depth": "1"})
+            assert r.status_code == 207
+        photo = requests.get(dav_url + "musterstrasse-5/Fotos/Garten.jpg", auth=(user, password))
+        assert photo.content[:2] == b"\xff\xd8"
+        plan = requests.get(dav_url + "musterstrasse-5/Grundrisse/Grundriss%20EG.pdf",
+                            auth=(user, password))
+        assert plan.content[:5] == b"%PDF-"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(20)
