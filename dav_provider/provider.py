@@ -17,8 +17,7 @@ import os
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.fs_dav_provider import FilesystemProvider
 
-from dav_provider.paths import confine, is_hidden_from_contacts, is_upload_temp
-from dav_provider.paths import split_share_path
+from dav_provider.paths import confine, is_hidden_from_contacts, is_upload_temp, split_share_path
 from dav_provider.resources import GatewayFile, GatewayFolder, PropertyFolder, SharesRoot
 from gateway.services import access
 

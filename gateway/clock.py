@@ -5,7 +5,7 @@ import datetime
 
 def utc_now() -> datetime.datetime:
     """Return the current time in UTC, timezone-aware, to the microsecond."""
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def iso(moment: datetime.datetime | None) -> str | None:
@@ -13,5 +13,5 @@ def iso(moment: datetime.datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")

@@ -6,7 +6,7 @@ pending. A migration never changes once released: add a new one instead.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import peewee as pw
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from pathlib import Path
 
 from cheroot import wsgi
 
@@ -75,7 +74,3 @@ def serve(config: Config, host: str, port: int, on_ready=None) -> None:
 
 def bound_port(server: wsgi.Server) -> int:
     return server.bind_addr[1]
-
-
-def home_of(config: Config) -> Path:
-    return config.home

@@ -10,8 +10,14 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.errors import NotFound
 from gateway.models import AccessEvent, ConsentRecord, Contact, Credential, Grant, Property
-from gateway.security import derive_token, hash_password, hash_token, link_secret, new_nonce
-from gateway.security import new_password
+from gateway.security import (
+    derive_token,
+    hash_password,
+    hash_token,
+    link_secret,
+    new_nonce,
+    new_password,
+)
 from gateway.services.contacts import get_contact
 from gateway.services.properties import get_property
 
@@ -58,7 +64,8 @@ def personal_link(config: Config, grant: Grant) -> str:
 def preview_link(config: Config, key: str) -> str:
     """:raises NotFound: no such property."""
     prop = get_property(key)
-    return f"{base_url(config)}/p/{derive_token(link_secret(config), PREVIEW_PURPOSE, prop.preview_nonce)}"
+    token = derive_token(link_secret(config), PREVIEW_PURPOSE, prop.preview_nonce)
+    return f"{base_url(config)}/p/{token}"
 
 
 def parse_date(text: str | None) -> datetime.date | None:
