@@ -1,0 +1,238 @@
+"""The file catalog: size, mtime and sha256 of every file of every property.
+
+The catalog names the version of a file that a tracking event served. It is kept
+current three ways, each idempotent on (property, path, size, mtime, sha256):
+
+- ``file_version`` on every served file: when size and mtime still match the
+  catalog its hash is reused, otherwise the file is hashed now and stored, so an
+  event never carries the hash of an older version;
+- ``reconcile_path`` for paths the watcher (``gateway.watcher``) saw change;
+- ``scan_all`` at start-up, a full pass that also forgets files that are gone.
+
+Writes are upserts on the unique (property, path) pair, so several processes
+watching one folder only ever write the same facts twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from stat import S_ISREG
+
+from gateway.config import Config
+from gateway.db import database
+from gateway.models import CatalogEntry
+
+HASH_CHUNK = 1024 * 1024
+_MEMO_SIZE = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """One file version as seen on disk."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+class _VersionMemo:
+    """Per-process memo of recent versions, so a served file costs no query while
+    its size and mtime are unchanged. Only a cache: the database stays the truth."""
+
+    def __init__(self, capacity: int = _MEMO_SIZE):
+        self._items: OrderedDict[tuple[str, str, str], Version] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str], size: int, mtime_ns: int) -> str | None:
+        with self._lock:
+            version = self._items.get(key)
+            if version is None or (version.size, version.mtime_ns) != (size, mtime_ns):
+                return None
+            self._items.move_to_end(key)
+            return version.sha256
+
+    def put(self, key: tuple[str, str, str], version: Version) -> None:
+        with self._lock:
+            self._items[key] = version
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def forget(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+_memo = _VersionMemo()
+
+
+def is_catalogued_name(name: str) -> bool:
+    """Dot files (Finder's ``._*``, upload temporaries) and Office lock files are
+    never served to contacts, so the start-up scan does not hash them."""
+    return not name.startswith((".", "~$"))
+
+
+def _file_path(config: Config, property_key: str, rel_path: str) -> Path:
+    return config.properties_dir / property_key / rel_path
+
+
+def hash_file(path: Path) -> Version | None:
+    """Hash ``path``; None if it is gone or not a regular file. A file that changes
+    while it is read is read again, so the hash belongs to the size and mtime."""
+    for _ in range(3):
+        try:
+            before = os.stat(path)
+            if not _is_regular(before):
+                return None
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while chunk := fh.read(HASH_CHUNK):
+                    digest.update(chunk)
+            after = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        if (before.st_size, before.st_mtime_ns, before.st_ino) == (
+                after.st_size, after.st_mtime_ns, after.st_ino):
+            return Version(after.st_size, after.st_mtime_ns, digest.hexdigest())
+    return Version(after.st_size, after.st_mtime_ns, digest.hexdigest())
+
+
+def _is_regular(stat: os.stat_result) -> bool:
+    return S_ISREG(stat.st_mode)
+
+
+def _memo_key(config: Config, property_key: str, rel_path: str) -> tuple[str, str, str]:
+    return (str(config.properties_dir), property_key, rel_path)
+
+
+def _store(config: Config, property_key: str, rel_path: str, version: Version) -> None:
+    with database.atomic():
+        (CatalogEntry.insert(property=property_key, path=rel_path, size=version.size,
+                             mtime_ns=version.mtime_ns, sha256=version.sha256)
+         .on_conflict(conflict_target=[CatalogEntry.property, CatalogEntry.path],
+                      update={CatalogEntry.size: version.size,
+                              CatalogEntry.mtime_ns: version.mtime_ns,
+                              CatalogEntry.sha256: version.sha256})
+         .execute())
+    _memo.put(_memo_key(config, property_key, rel_path), version)
+
+
+def _forget(config: Config, property_key: str, rel_path: str) -> int:
+    """Remove the entry of ``rel_path`` and of everything below it (a folder)."""
+    with database.atomic():
+        removed = (CatalogEntry.delete()
+                   .where((CatalogEntry.property == property_key)
+                          & ((CatalogEntry.path == rel_path)
+                             | CatalogEntry.path.startswith(rel_path + "/")))
+                   .execute())
+    _memo.forget(_memo_key(config, property_key, rel_path))
+    return removed
+
+
+def file_version(config: Config, property_key: str, rel_path: str,
+                 stat: os.stat_result | None = None) -> str | None:
+    """The sha256 of the version of ``rel_path`` now on disk, or None if no such file.
+
+    From the catalog when size and mtime match it, else hashed now and stored.
+    ``rel_path`` is relative to the property folder, ``/``-separated; ``stat`` may
+    be passed when the caller has just stat-ed the file it serves.
+    """
+    rel_path = rel_path.strip("/")
+    if not rel_path:
+        return None
+    path = _file_path(config, property_key, rel_path)
+    if stat is None:
+        try:
+            stat = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+    if not _is_regular(stat):
+        return None
+    key = _memo_key(config, property_key, rel_path)
+    known = _memo.get(key, stat.st_size, stat.st_mtime_ns)
+    if known is not None:
+        return known
+    entry = CatalogEntry.get_or_none((CatalogEntry.property == property_key)
+                                     & (CatalogEntry.path == rel_path))
+    if entry is not None and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+        _memo.put(key, Version(entry.size, entry.mtime_ns, entry.sha256))
+        return entry.sha256
+    version = hash_file(path)
+    if version is None:
+        return None
+    _store(config, property_key, rel_path, version)
+    return version.sha256
+
+
+def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
+    """Bring the catalog in line with ``rel_path`` of a property: a changed file is
+    hashed, a vanished file or folder forgotten, a folder walked."""
+    rel_path = rel_path.strip("/")
+    path = _file_path(config, property_key, rel_path) if rel_path else (
+        config.properties_dir / property_key)
+    if path.is_dir() and not path.is_symlink():
+        _reconcile_folder(config, property_key, rel_path)
+    elif path.is_file() and not path.is_symlink():
+        if rel_path and is_catalogued_name(path.name):
+            file_version(config, property_key, rel_path)
+    elif rel_path:
+        _forget(config, property_key, rel_path)
+    else:
+        with database.atomic():
+            CatalogEntry.delete().where(CatalogEntry.property == property_key).execute()
+
+
+def _walk_files(folder: Path):
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if is_catalogued_name(d)]
+        for name in files:
+            if is_catalogued_name(name):
+                yield Path(current, name)
+
+
+def _reconcile_folder(config: Config, property_key: str, rel_path: str) -> None:
+    root = config.properties_dir / property_key
+    folder = root / rel_path if rel_path else root
+    seen = set()
+    for file in _walk_files(folder):
+        relative = file.relative_to(root).as_posix()
+        seen.add(relative)
+        file_version(config, property_key, relative)
+    query = CatalogEntry.select(CatalogEntry.path).where(CatalogEntry.property == property_key)
+    if rel_path:
+        query = query.where(CatalogEntry.path.startswith(rel_path + "/"))
+    gone = [entry.path for entry in query if entry.path not in seen]
+    for relative in gone:
+        _forget(config, property_key, relative)
+
+
+def property_folders(config: Config) -> list[str]:
+    """Names of the property folders under ``properties/``."""
+    try:
+        return sorted(entry.name for entry in os.scandir(config.properties_dir)
+                      if entry.is_dir(follow_symlinks=False) and is_catalogued_name(entry.name))
+    except FileNotFoundError:
+        return []
+
+
+def scan_all(config: Config) -> int:
+    """Full reconcile of every property folder; returns how many files are catalogued.
+    Entries of property folders that no longer exist are forgotten too."""
+    keys = property_folders(config)
+    for key in keys:
+        reconcile_path(config, key, "")
+    with database.atomic():
+        CatalogEntry.delete().where(CatalogEntry.property.not_in(keys)).execute()
+    return CatalogEntry.select().count()
+
+
+def catalog_entries(property_key: str) -> list[CatalogEntry]:
+    """The catalogued files of a property, by path (for search and reports)."""
+    return list(CatalogEntry.select().where(CatalogEntry.property == property_key)
+                .order_by(CatalogEntry.path))
