@@ -1,0 +1,51 @@
+"""Sizes, counts and time bounds of a run: the full benchmark and the smoke variant.
+
+One frozen dataclass so every case reads its bounds from one place, and the smoke
+test exercises exactly the code the full run uses, only on tiny numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    rounds: int  # times each case runs per server, alternating servers
+    small_bytes: int  # case 1, 2
+    rps_seconds: float  # length of one request-rate measurement (case 1, 2)
+    rps_connections: int
+    big_bytes: int  # case 3
+    listing_files: int  # case 4, and the search share of case 6
+    propfind_repeats: int  # case 4: requests between the memory readings
+    zip_files: int  # case 5
+    zip_total_bytes: int
+    page_files: int  # case 6
+    page_repeats: int
+    download_files: int  # case 7: concurrent downloads, one file each
+    download_bytes: int
+    events: int  # case 8
+    request_timeout: float  # seconds; bounds every single request
+
+    @property
+    def zip_file_bytes(self) -> int:
+        return self.zip_total_bytes // self.zip_files
+
+
+FULL = Profile(
+    name="full", rounds=3, small_bytes=4096, rps_seconds=6.0, rps_connections=16,
+    big_bytes=GIB, listing_files=10_000, propfind_repeats=10,
+    zip_files=200, zip_total_bytes=2 * GIB, page_files=2_000, page_repeats=10,
+    download_files=200, download_bytes=5_000_000, events=1_000_000, request_timeout=120.0,
+)
+
+SMOKE = Profile(
+    name="smoke", rounds=1, small_bytes=4096, rps_seconds=0.5, rps_connections=4,
+    big_bytes=4 * MIB, listing_files=60, propfind_repeats=2,
+    zip_files=5, zip_total_bytes=MIB, page_files=20, page_repeats=2,
+    download_files=10, download_bytes=100_000, events=2_000, request_timeout=20.0,
+)

@@ -1,0 +1,105 @@
+"""One benchmark run: data, servers, content check, cases, table.
+
+immoshare must start (the run fails otherwise); a peer that cannot start is skipped
+with a line saying why, and its columns stay empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+from bench import cases_dav, cases_tracking, cases_web, data, load, peers, report
+from bench.context import Bench, progress
+from bench.gateway_server import start_immoshare
+from bench.profiles import FULL, SMOKE
+from bench.servers import StartError
+from bench.venv import ensure_peer_env
+
+WORK = Path(__file__).resolve().parent / ".work"
+
+CASES = {
+    "1": cases_dav.case_small_get,
+    "2": cases_web.case_page_download,
+    "3": cases_dav.case_big_get,
+    "4": cases_dav.case_propfind,
+    "5": cases_web.case_zip,
+    "6": cases_web.case_page_and_search,
+    "7": cases_dav.case_concurrent_downloads,
+    "8": cases_tracking.case_tracking,
+}
+
+
+def machine() -> str:
+    with open("/proc/meminfo") as fh:
+        mem_kib = int(fh.readline().split()[1])
+    return (f"{os.cpu_count()} vCPU, {mem_kib / 2**20:.0f} GiB, {platform.system()}, "
+            f"Python {platform.python_version()}")
+
+
+def start_servers(profile, work: Path, home: Path) -> tuple[dict, dict, list[str]]:
+    """The running servers (immoshare first), the personal links, and skip lines."""
+    root = home / "properties"
+    servers, lines = {}, []
+    server, links = start_immoshare(home, work, data.SMALL)
+    servers["immoshare"] = server
+    env = ensure_peer_env(WORK / "venv")
+    starters = {
+        "copyparty": lambda: peers.start_copyparty(env, root, work, data.SMALL),
+        "wsgidav": lambda: peers.start_wsgidav(env, root, work, data.SMALL),
+        "nginx": lambda: peers.start_nginx(root, work, data.SMALL),
+    }
+    for name, start in starters.items():
+        try:
+            servers[name] = start()
+        except StartError as exc:
+            lines.append(f"{name}: skipped — {exc}")
+    return servers, links, lines
+
+
+def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]]:
+    """Run the benchmark; print the table; return the rows and the content verdicts."""
+    args = parse_args(argv)
+    profile = SMOKE if args.smoke else FULL
+    work = WORK / profile.name
+    home = work / "home"
+    started = time.monotonic()
+    progress(f"bench ({profile.name}): data in {work}")
+    dataset = data.ensure_dataset(home / "properties", profile, work / "data.json")
+    servers, links, lines = start_servers(profile, work, home)
+    rows: list[report.Row] = []
+    try:
+        bench = Bench(profile, dataset, work, home, servers, links,
+                      args.rounds or profile.rounds)
+        verdicts = cases_dav.verify_content(bench)
+        for number in args.cases:
+            progress(f"case {number} …")
+            rows += CASES[number](bench)
+    finally:
+        for server in servers.values():
+            server.stop()
+    header = [f"machine: {machine()}", f"load generator: {load.generator_name()}",
+              "servers: " + "; ".join(s.version for s in servers.values()),
+              "content check: " + "; ".join(f"{n} {v}" for n, v in verdicts.items()),
+              *lines, f"run took {time.monotonic() - started:.0f} s"]
+    notes = [f"case {r.case}, {r.metric}: {r.note.strip('; ')}" for r in rows if r.note]
+    text = "\n".join([*header, "", report.table(rows), "", *notes])
+    print(text, flush=True)
+    (work / "results.md").write_text(text + "\n")
+    return rows, verdicts
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny data, one round: seconds")
+    parser.add_argument("--cases", default=",".join(CASES), type=lambda s: s.split(","),
+                        help="comma-separated case numbers (default: all)")
+    parser.add_argument("--rounds", type=int, help="rounds per case (default: by profile)")
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    return args

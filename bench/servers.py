@@ -1,0 +1,120 @@
+"""A server under test: its process, where it serves the data, its login, its memory.
+
+Every server listens on 127.0.0.1 only and serves the dataset root at ``prefix``.
+Memory comes from ``/proc/PID/status`` (VmRSS, VmHWM) summed over the process and its
+children (nginx's workers); ``reset_peak`` rewinds VmHWM through ``clear_refs``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+from bench import client
+
+USER, PASSWORD = "bench", "bench-pw-6"  # the peers' one account
+
+
+class StartError(RuntimeError):
+    """A server did not come up; the message says why, for the skip line."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclasses.dataclass
+class Server:
+    name: str
+    port: int
+    prefix: str  # URL path of the dataset root, "" or "/view"
+    auth: tuple[str, str]
+    proc: subprocess.Popen
+    log: Path
+    version: str = ""
+
+    @property
+    def auth_header(self) -> str:
+        raw = base64.b64encode(":".join(self.auth).encode()).decode()
+        return f"Basic {raw}"
+
+    def url_path(self, relative: str) -> str:
+        return urllib.parse.quote(f"{self.prefix}/{relative}")
+
+    def url(self, relative: str) -> str:
+        return f"http://127.0.0.1:{self.port}{self.url_path(relative)}"
+
+    def pids(self) -> list[int]:
+        pids = [self.proc.pid]
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and _status(int(entry.name)).get("PPid") == str(self.proc.pid):
+                pids.append(int(entry.name))
+        return pids
+
+    def rss_mib(self) -> float:
+        return sum(_kib(_status(p).get("VmRSS")) for p in self.pids()) / 1024
+
+    def peak_mib(self) -> float:
+        return sum(_kib(_status(p).get("VmHWM")) for p in self.pids()) / 1024
+
+    def reset_peak(self) -> None:
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/clear_refs", "w") as fh:
+                    fh.write("5")
+            except OSError:
+                pass
+
+    def wait_ready(self, relative: str, timeout: float = 60.0) -> None:
+        """Until an authenticated GET of ``relative`` answers 200."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise StartError(f"exited with {self.proc.returncode}; see {self.log}")
+            try:
+                status = client.fetch(self, "GET", relative, timeout=5).status
+                if status == 200:
+                    return
+                last = f"HTTP {status}"
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        self.stop()
+        raise StartError(f"not ready after {timeout:.0f} s ({last}); see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def spawn(name: str, argv: list, log: Path, *, env: dict | None = None) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        return subprocess.Popen([str(a) for a in argv], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in fh if ":\t" in line)
+    except OSError:
+        return {}
+
+
+def _kib(value: str | None) -> int:
+    return int(value.split()[0]) if value else 0
