@@ -1,13 +1,18 @@
 """One database handle, bound late: SQLite in the home by default, PostgreSQL for scale-out.
 
 Every request and command runs inside ``database.connection_context()``; cheroot is
-threaded and peewee keeps one connection per thread.
+threaded and peewee keeps one connection per thread. On PostgreSQL the connections
+come from a bounded pool and go back to it between the chunks of a response
+(``release_between_chunks``), so 200 worker threads streaming files hold none.
 """
 
 from __future__ import annotations
 
+import datetime
+
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import PooledPostgresqlDatabase
 
 from gateway.errors import SetupError
 
@@ -19,6 +24,13 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10000,  # ms to wait for the writer lock instead of failing
     "synchronous": "normal",  # WAL + normal survives a process kill; fsync at checkpoint
 }
+
+POSTGRES_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
+#: Pool defaults per process; the URL's query string overrides them
+#: (``?max_connections=50``). Connections are held only while a request queries, so
+#: a few dozen serve hundreds of worker threads; ``timeout`` is how long a request
+#: waits for a free one before failing.
+POSTGRES_POOL = {"max_connections": 32, "stale_timeout": 300, "timeout": 30}
 
 
 class BaseModel(peewee.Model):
@@ -35,6 +47,8 @@ def open_database(url: str) -> peewee.Database:
     try:
         if url.startswith("sqlite"):
             db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        elif url.split("://", 1)[0] in POSTGRES_SCHEMES:
+            db = _postgres(url)
         else:
             db = connect(url)
     except (ValueError, RuntimeError, ImportError) as exc:
@@ -44,8 +58,94 @@ def open_database(url: str) -> peewee.Database:
         db.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
         raise SetupError(f"database unreachable: {str(exc).splitlines()[0]}") from None
+    except peewee.ImproperlyConfigured:
+        raise SetupError("PostgreSQL needs its driver: pip install 'immoshare[postgres]'"
+                         ) from None
     db.close()
     return db
+
+
+class GatewayPostgresDatabase(PooledPostgresqlDatabase):
+    """PostgreSQL with UTC on both sides of every ``timestamp`` column.
+
+    The columns are ``timestamp`` (without zone) holding UTC, like SQLite. The session
+    zone is UTC, so an aware value is stored as its UTC wall time whatever the
+    server's ``timezone`` says, and values read back are aware UTC, as on SQLite.
+    """
+
+    def _initialize_connection(self, conn):
+        import psycopg2.extensions
+
+        psycopg2.extensions.register_type(_utc_timestamp_type(), conn)
+
+
+def _utc_timestamp_type():
+    import psycopg2.extensions
+
+    def cast(value, cursor):
+        moment = psycopg2.extensions.PYDATETIME(value, cursor)
+        return None if moment is None else moment.replace(tzinfo=datetime.UTC)
+
+    return psycopg2.extensions.new_type((1114,), "TIMESTAMP_UTC", cast)  # 1114: timestamp
+
+
+def _postgres(url: str) -> GatewayPostgresDatabase:
+    params = parse(url, unquote_password=True, unquote_user=True)
+    for name, value in POSTGRES_POOL.items():
+        params.setdefault(name, value)
+    params["options"] = f"{params.get('options') or ''} -c timezone=UTC".strip()
+    return GatewayPostgresDatabase(params.pop("database"), **params)
+
+
+def is_pooled() -> bool:
+    return isinstance(database.obj, PooledPostgresqlDatabase)
+
+
+def release_between_chunks(app):
+    """Wrap a WSGI app to hand this thread's pooled connection back after the call,
+    after each chunk of the body and after ``close()``.
+
+    A download holds its worker thread for minutes; this way it holds no database
+    connection meanwhile. Nothing is given back inside a transaction. Meant for pooled
+    databases only: SQLite keeps its per-thread connections.
+    """
+
+    def app_releasing(environ, start_response):
+        try:
+            body = app(environ, start_response)
+        finally:
+            _release()
+        return _ReleasingBody(body)
+
+    return app_releasing
+
+
+class _ReleasingBody:
+    def __init__(self, body):
+        self._body = body
+        self._iterator = iter(body)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._iterator)
+        finally:
+            _release()
+
+    def close(self):
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            _release()
+
+
+def _release() -> None:
+    if not database.is_closed() and not database.in_transaction():
+        database.close()
 
 
 def is_postgres() -> bool:

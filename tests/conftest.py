@@ -10,11 +10,33 @@ from gateway.cli import cli as immoshare_cli
 from gateway.services.home import init_home, open_home
 from tests.tools import ThreadedServer
 
+pytest_plugins = ["tests.backends"]
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked ``each_database`` run on SQLite and again on PostgreSQL (issue 7)."""
+    if (metafunc.definition.get_closest_marker("each_database")
+            and "database_url" in metafunc.fixturenames):
+        metafunc.parametrize("database_url", [
+            "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
 
 @pytest.fixture
-def home(tmp_path):
-    """A fresh home folder with a real SQLite file and migrations applied."""
+def database_url(request):
+    """None (SQLite in the home), or a fresh PostgreSQL database's URL."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return None
+
+
+@pytest.fixture
+def home(tmp_path, database_url):
+    """A fresh home folder with a real database (SQLite file unless the test runs on
+    PostgreSQL) and migrations applied."""
     path = tmp_path / "home"
+    if database_url:
+        path.mkdir()
+        (path / "immoshare.yaml").write_text(f"database_url: {database_url}\n")
     init_home(path)
     return path
 

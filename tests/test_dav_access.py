@@ -8,7 +8,7 @@ import requests
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
 PROPFIND_BODY = b'<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
 
