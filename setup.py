@@ -15,7 +15,9 @@ setup(
     packages=find_packages(include=["gateway", "gateway.*", "dav_provider", "dav_provider.*",
                                     "webui", "webui.*"]),
     package_data={"webui": ["templates/*.html", "templates/*/*.html", "static/*"]},
-    data_files=[("share/immoshare", ["wsgidav.yaml", "config/immoshare.yaml"])],
+    data_files=[("share/immoshare", ["wsgidav.yaml", "config/immoshare.yaml"]),
+                ("share/immoshare/consent", ["config/consent/widerruf.txt",
+                                             "config/consent/agb.txt"])],
     install_requires=[
         "wsgidav>=4.4,<4.5",  # we subclass its provider classes; 4.4 has security fixes
         "cheroot>=11.1,<12",
@@ -39,6 +41,7 @@ setup(
             "requests>=2.32",
             "playwright>=1.44",
             "aiosmtpd>=1.4.6",
+            "axe-playwright-python>=0.1.4",  # axe-core for the contact page's a11y check
             "hypothesis>=6.100",
             "ruff>=0.5",
         ],

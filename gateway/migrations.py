@@ -27,8 +27,26 @@ def _initial_schema() -> None:
     database.create_tables(models.ALL_MODELS)
 
 
+def _add_missing_columns(model, names: tuple[str, ...]) -> None:
+    """Add ``names`` of ``model`` unless present: ``0001`` creates tables from the
+    current models, so a fresh home already has them."""
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    table = model._meta.table_name
+    present = {c.name for c in database.get_columns(table)}
+    migrator = (PostgresqlMigrator if isinstance(database.obj, pw.PostgresqlDatabase)
+                else SqliteMigrator)(database.obj)
+    migrate(*(migrator.add_column(table, name, model._meta.fields[name])
+              for name in names if name not in present))
+
+
+def _consent_statements_and_mail_retry() -> None:
+    _add_missing_columns(models.ConsentRecord, ("statements", "language", "mail_next_at"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
+    ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
 )
 
 

@@ -98,11 +98,16 @@ class ConsentRecord(BaseModel):
     agb_accepted = pw.BooleanField(null=True)
     ip = pw.CharField(null=True, max_length=64)
     user_agent = pw.CharField(null=True, max_length=512)
-    mail_state = pw.CharField(default="none", max_length=16)  # none|pending|sent|failed
+    # none (no SMTP or no address) | pending | retrying | sent | failed (gave up)
+    mail_state = pw.CharField(default="none", max_length=16)
     mail_attempts = pw.IntegerField(default=0)
     mail_message_id = pw.CharField(null=True, max_length=300)
     mail_sha256 = pw.CharField(null=True, max_length=64)
     mail_error = pw.CharField(null=True, max_length=300)
+    # The wording of each statement as shown and ticked: JSON [{"id", "text"}].
+    statements = pw.TextField(null=True)
+    language = pw.CharField(null=True, max_length=8)
+    mail_next_at = pw.DateTimeField(null=True)
 
 
 class AccessEvent(BaseModel):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from gateway.config import Config
 from gateway.db import database
-from gateway.errors import AccessDenied
-from gateway.errors import NotFound as DomainNotFound
-from gateway.services import access
+from gateway.services.confirmations import ConfirmationWorker
+from webui.context import page_context
 from webui.rendering import make_environment
 from webui.routes import URL_MAP
+
+log = logging.getLogger("immoshare.web")
+# Personal links carry their token in the URL: never cached, never sent on as Referer.
+PERSONAL_PREFIXES = ("/s/", "/p/")
+PERSONAL_HEADERS = (("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"))
 
 SECURITY_HEADERS = (
     ("Content-Security-Policy",
@@ -27,13 +33,17 @@ class WebApp:
     def __init__(self, config: Config):
         self.config = config
         self.templates = make_environment()
+        # Sends consent confirmations; started now to resume any a restart interrupted.
+        self.confirmations = ConfirmationWorker(config)
+        self.confirmations.kick()
 
     def render(self, template: str, status: int = 200, **context) -> Response:
         body = self.templates.get_template(template).render(**context)
         return Response(body, status=status, content_type="text/html; charset=utf-8")
 
-    def not_found(self) -> Response:
-        response = self.render("errors/404.html", status=404)
+    def not_found(self, request: Request) -> Response:
+        """The one page for unknown, revoked and expired links and missing paths."""
+        response = self.render("errors/404.html", status=404, **page_context(self, request))
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -41,24 +51,20 @@ class WebApp:
         database.execute_sql("SELECT 1")
         return Response("ok", content_type="text/plain")
 
-    def on_share(self, request: Request, token: str) -> Response:
-        try:
-            grant = access.resolve_link(token)
-        except (DomainNotFound, AccessDenied):
-            return self.not_found()
-        response = self.render("share/placeholder.html", title=grant.property.title)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
     def dispatch(self, request: Request) -> Response:
         adapter = URL_MAP.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
+            if callable(endpoint):
+                return endpoint(self, request, **values)
             return getattr(self, f"on_{endpoint}")(request, **values)
         except NotFound:
-            return self.not_found()
+            return self.not_found(request)
         except HTTPException as exc:
             return exc.get_response(request.environ)
+        except Exception:  # noqa: BLE001 - one calm page; the URL (a token) is not logged
+            log.exception("error answering a web request")
+            return self.render("errors/500.html", status=500, **page_context(self, request))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -66,6 +72,10 @@ class WebApp:
         if response.mimetype == "text/html":
             for name, value in SECURITY_HEADERS:
                 response.headers.setdefault(name, value)
+        if request.path.startswith(PERSONAL_PREFIXES):
+            for name, value in PERSONAL_HEADERS:
+                response.headers[name] = value
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response(environ, start_response)
 
 

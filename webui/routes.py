@@ -1,12 +1,31 @@
-"""The one route table of the web side."""
+"""The one route table of the web side.
+
+An endpoint is either the name of a ``WebApp.on_<name>`` method or a handler
+function ``handler(app, request, **values)``.
+"""
 
 from werkzeug.routing import Map, Rule
+
+from webui import consent_form, share, static
+
+READ = ["GET", "HEAD"]
+# The contact page (/s/) and its preview (/p/) share every URL; see webui/share.py.
+LINK = "/<any(s, p):prefix>/<token>"
 
 URL_MAP = Map(
     [
         Rule("/healthz", endpoint="healthz", methods=["GET", "HEAD"]),
-        Rule("/s/<token>", endpoint="share", methods=["GET", "HEAD"]),
-        Rule("/s/<token>/", endpoint="share", methods=["GET", "HEAD"]),
+        Rule(LINK, endpoint=share.page, methods=READ),
+        Rule(LINK + "/", endpoint=share.page, methods=READ),
+        Rule(LINK + "/browse/<path:folder>", endpoint=share.page, methods=READ),
+        Rule(LINK + "/open/<path:path>", endpoint=share.open_file, methods=READ),
+        Rule(LINK + "/download/<path:path>", endpoint=share.download_file, methods=READ),
+        Rule(LINK + "/thumb/<path:path>", endpoint=share.thumbnail, methods=READ),
+        Rule(LINK + "/zip", endpoint=share.zip_all, methods=READ),
+        Rule(LINK + "/consent", endpoint=consent_form.submit, methods=["POST"]),
+        Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
+        Rule("/static/<path:name>", endpoint=static.serve_static, methods=READ),
+        Rule("/branding/<name>", endpoint=static.serve_logo, methods=READ),
     ],
     strict_slashes=False,
 )

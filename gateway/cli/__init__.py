@@ -68,4 +68,12 @@ def cli(ctx, home):
     ctx.obj = CliContext(home=(home or default_home()).absolute())
 
 
-from gateway.cli import admin, agents, contacts, grants, properties  # noqa: E402,F401
+from gateway.cli import (  # noqa: E402,F401
+    admin,
+    agents,
+    branding,
+    consent,
+    contacts,
+    grants,
+    properties,
+)

@@ -1,0 +1,37 @@
+"""Tracking events of the contact page: who opened, downloaded or zipped what.
+
+The web adapter knows the request; this module turns it into ``tracking.Event``s with
+the IP shortened per ``ip_privacy``. Preview visits are never recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gateway.config import Config
+from gateway.models import Grant
+from gateway.security import shorten_ip
+from gateway.services.tracking import Event, record_event
+
+
+@dataclasses.dataclass(frozen=True)
+class Visitor:
+    """The contact behind a request, and where it came from (IP already shortened)."""
+
+    property: str
+    contact: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+def visitor(config: Config, grant: Grant, ip: str | None, user_agent: str | None) -> Visitor:
+    return Visitor(property=grant.property.key, contact=grant.contact.ref,
+                   ip=shorten_ip(ip, config.ip_privacy),
+                   user_agent=(user_agent or "")[:512] or None)
+
+
+def record(who: Visitor, action: str, path: str, *, status: int, sent: int = 0,
+           size: int | None = None, complete: bool = False, sha256: str | None = None) -> None:
+    record_event(Event(property=who.property, channel="web", action=action, path=path,
+                       contact=who.contact, bytes=sent, size=size, complete=complete,
+                       status=status, sha256=sha256, ip=who.ip, user_agent=who.user_agent))

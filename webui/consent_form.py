@@ -1,0 +1,95 @@
+"""The consent gate: the Widerrufsbelehrung, the AGB where set, and one unticked
+checkbox per statement, before any file or file name is shown.
+
+Submitting with a box missing shows the form again with the ticked boxes kept and a
+message naming what is missing. The form names the text versions it showed; if a
+new version was set meanwhile, the contact is asked to read it first.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from gateway.security import link_secret
+from gateway.services import consent
+from webui import csrf
+from webui.client import client_ip
+from webui.context import language, page_context, remember_choices
+from webui.viewer import load_viewer
+
+# Form field and data-testid of each statement's checkbox (INTERFACE.md).
+CHECKBOXES = {
+    consent.EARLY_START: ("early_start", "consent-early-start"),
+    consent.WIDERRUF: ("widerruf", "consent-widerruf"),
+    consent.AGB: ("agb", "consent-agb"),
+}
+
+
+def _paragraphs(body: str) -> list[str]:
+    return [p for p in (part.strip() for part in body.split("\n\n")) if p]
+
+
+def show_form(app, request: Request, viewer, *, status: int = 200, message: str | None = None,
+              ticked: frozenset[str] = frozenset(), missing: tuple[str, ...] = ()) -> Response:
+    texts = consent.current_texts()
+    cookie = csrf.cookie_value(request) or csrf.new_cookie_value()
+    context = page_context(app, request)
+    lang = context["lang"]
+    statements = [
+        {"id": sid, "field": CHECKBOXES[sid][0], "testid": CHECKBOXES[sid][1],
+         "text": consent.STATEMENTS[sid][lang], "checked": sid in ticked,
+         "missing": sid in missing}
+        for sid in texts.statement_ids
+    ]
+    response = app.render(
+        "consent/form.html", status=status, title=viewer.property.title, viewer=viewer,
+        widerruf=texts.widerruf, widerruf_paragraphs=_paragraphs(texts.widerruf.body),
+        agb=texts.agb, agb_paragraphs=_paragraphs(texts.agb.body) if texts.agb else [],
+        statements=statements, message=message,
+        csrf_token=csrf.form_token(link_secret(app.config), cookie, viewer.grant.nonce),
+        **context)
+    response.set_cookie(csrf.COOKIE, cookie, path="/", httponly=True, samesite="Lax",
+                        secure=request.scheme == "https")
+    return remember_choices(request, response)
+
+
+def _version(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def submit(app, request: Request, prefix: str, token: str) -> Response:
+    viewer = load_viewer(app, request, prefix, token)
+    if viewer is None or viewer.grant is None:
+        return app.not_found(request)
+    if not consent.needs_consent(viewer.grant):
+        return redirect(viewer.url(""), 303)
+    t = page_context(app, request)["t"]
+    public_host = _public_host(app.config.base_url)
+    if not csrf.valid(request, link_secret(app.config), viewer.grant.nonce, public_host):
+        return show_form(app, request, viewer, status=400, message=t("consent_expired_form"))
+    ticked = frozenset(sid for sid, (field, _) in CHECKBOXES.items()
+                       if request.form.get(field) == "yes")
+    try:
+        consent.record_consent(
+            app.config, viewer.grant, ticked=set(ticked), language=language(request),
+            shown_versions={consent.WIDERRUF: _version(request.form.get("widerruf_version")),
+                            consent.AGB: _version(request.form.get("agb_version"))},
+            ip=client_ip(request.environ, app.config.trusted_proxies),
+            user_agent=request.user_agent.string)
+    except consent.TextsChanged:
+        return show_form(app, request, viewer, status=409, message=t("consent_changed"),
+                         ticked=ticked)
+    except consent.MissingStatements as exc:
+        names = ", ".join(t(f"statement_{sid}") for sid in exc.missing)
+        return show_form(app, request, viewer, status=400,
+                         message=t("consent_missing", missing=names), ticked=ticked,
+                         missing=tuple(exc.missing))
+    app.confirmations.kick()
+    return redirect(viewer.url(""), 303)
+
+
+def _public_host(base_url: str | None) -> str | None:
+    return urlsplit(base_url).netloc if base_url else None

@@ -1,0 +1,188 @@
+"""The contact page's words in German (first) and English, and how a language is chosen.
+
+Order: ``?lang=`` (the switch, remembered in a cookie), the cookie, ``Accept-Language``,
+German.
+"""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("de", "en")
+DEFAULT = "de"
+COOKIE = "lang"
+
+try:
+    LOCAL_ZONE = ZoneInfo("Europe/Berlin")
+except ZoneInfoNotFoundError:  # no tz database on this machine: show UTC
+    LOCAL_ZONE = datetime.UTC
+
+STRINGS = {
+    "de": {
+        "documents": "Unterlagen",
+        "logo_alt": "Logo",
+        "consent_intro": "Bevor Sie die Unterlagen einsehen können, lesen Sie bitte die "
+                         "Widerrufsbelehrung und bestätigen Sie die beiden Erklärungen.",
+        "widerruf_heading": "Widerrufsbelehrung und Muster-Widerrufsformular",
+        "agb_heading": "Allgemeine Geschäftsbedingungen",
+        "text_version": "Fassung {version}",
+        "german_only": "",
+        "consent_legend": "Ihre Erklärungen",
+        "consent_submit": "Zustimmen und Unterlagen anzeigen",
+        "consent_missing": "Bitte bestätigen Sie alle Erklärungen, um fortzufahren. "
+                           "Es fehlt: {missing}.",
+        "consent_changed": "Die Texte wurden soeben aktualisiert. Bitte lesen Sie die neue "
+                           "Fassung und bestätigen Sie erneut.",
+        "consent_expired_form": "Das Formular ist abgelaufen. Bitte bestätigen Sie erneut.",
+        "statement_early_start": "Erklärung 1 (Beginn vor Ablauf der Widerrufsfrist)",
+        "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
+        "statement_agb": "Erklärung 3 (AGB)",
+        "privacy": "Datenschutz",
+        "privacy_text": "Wir speichern, wann Sie diese Seite und welche Unterlagen Sie öffnen "
+                        "oder herunterladen, Ihre Zustimmung mit Zeitpunkt sowie eine gekürzte "
+                        "IP-Adresse und Ihren Browser – um Ihnen die Unterlagen bereitzustellen "
+                        "und die Belehrung nachweisen zu können (Art. 6 Abs. 1 lit. b, c und f "
+                        "DSGVO). Verantwortlich ist die Maklerfirma, die Ihnen diesen Link "
+                        "gesendet hat; dort erhalten Sie Auskunft und können Löschung verlangen.",
+        "search_label": "Dokumente durchsuchen",
+        "search_button": "Suchen",
+        "search_clear": "Suche löschen",
+        "view_label": "Ansicht",
+        "view_list": "Liste",
+        "view_tiles": "Kacheln",
+        "sort_label": "Sortieren",
+        "sort_name": "Name",
+        "sort_size": "Größe",
+        "ascending": "aufsteigend",
+        "descending": "absteigend",
+        "zip": "Alle angezeigten herunterladen (ZIP, {size})",
+        "open": "Öffnen",
+        "download": "Herunterladen",
+        "folder": "Ordner",
+        "items": "{count} Einträge",
+        "home": "Übersicht",
+        "breadcrumb": "Sie sind hier",
+        "empty_folder": "Dieser Ordner ist leer.",
+        "no_results": "Keine Dokumente gefunden für „{query}“.",
+        "results_for": "Suchergebnisse für „{query}“ im gesamten Bereich",
+        "in_folder": "in {folder}",
+        "preview_banner": "Vorschau — so sieht Ihr Kunde die Unterlagen. "
+                          "Downloads sind deaktiviert.",
+        "language": "Sprache",
+        "not_found_title": "Link nicht gültig",
+        "not_found_heading": "Dieser Link ist nicht (mehr) gültig.",
+        "not_found_text": "Bitte wenden Sie sich an Ihre Ansprechpartnerin / Ihren "
+                          "Ansprechpartner.",
+        "not_found_contact": "Ihr Ansprechpartner: {agency}",
+        "empty_zip_title": "Nichts zum Herunterladen",
+        "empty_zip_text": "In der aktuellen Auswahl sind keine Dokumente. Ändern Sie die "
+                          "Suche oder öffnen Sie einen anderen Ordner.",
+        "back": "Zurück zu den Unterlagen",
+        "forbidden_title": "In der Vorschau nicht verfügbar",
+        "forbidden_text": "Downloads sind in der Vorschau deaktiviert.",
+        "error_title": "Etwas ist schiefgegangen",
+        "error_text": "Bitte versuchen Sie es in einem Moment noch einmal.",
+        "main_content": "Zum Inhalt springen",
+    },
+    "en": {
+        "documents": "Documents",
+        "logo_alt": "Logo",
+        "consent_intro": "Before you can view the documents, please read the cancellation "
+                         "policy and confirm both statements.",
+        "widerruf_heading": "Cancellation policy and model withdrawal form",
+        "agb_heading": "General terms and conditions",
+        "text_version": "Version {version}",
+        "german_only": "The legally binding text is in German.",
+        "consent_legend": "Your statements",
+        "consent_submit": "Agree and show documents",
+        "consent_missing": "Please confirm every statement to continue. Missing: {missing}.",
+        "consent_changed": "The texts have just been updated. Please read the new version "
+                           "and confirm again.",
+        "consent_expired_form": "The form has expired. Please confirm again.",
+        "statement_early_start": "statement 1 (start before the withdrawal period ends)",
+        "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
+        "statement_agb": "statement 3 (terms and conditions)",
+        "privacy": "Privacy",
+        "privacy_text": "We store when you open this page and which documents you open or "
+                        "download, your consent with its time, a shortened IP address and your "
+                        "browser — to provide the documents and to prove the cancellation "
+                        "policy was given (Art. 6(1)(b), (c) and (f) GDPR). The controller is "
+                        "the agency that sent you this link; ask them for access or erasure.",
+        "search_label": "Search documents",
+        "search_button": "Search",
+        "search_clear": "Clear search",
+        "view_label": "View",
+        "view_list": "List",
+        "view_tiles": "Tiles",
+        "sort_label": "Sort",
+        "sort_name": "Name",
+        "sort_size": "Size",
+        "ascending": "ascending",
+        "descending": "descending",
+        "zip": "Download all shown (ZIP, {size})",
+        "open": "Open",
+        "download": "Download",
+        "folder": "Folder",
+        "items": "{count} items",
+        "home": "Overview",
+        "breadcrumb": "You are here",
+        "empty_folder": "This folder is empty.",
+        "no_results": "No documents found for “{query}”.",
+        "results_for": "Search results for “{query}” across all documents",
+        "in_folder": "in {folder}",
+        "preview_banner": "Preview — this is how your client sees the documents. "
+                          "Downloads are disabled.",
+        "language": "Language",
+        "not_found_title": "Link not valid",
+        "not_found_heading": "This link is not (or no longer) valid.",
+        "not_found_text": "Please contact your agent.",
+        "not_found_contact": "Your agent: {agency}",
+        "empty_zip_title": "Nothing to download",
+        "empty_zip_text": "There are no documents in the current selection. Change the search "
+                          "or open another folder.",
+        "back": "Back to the documents",
+        "forbidden_title": "Not available in the preview",
+        "forbidden_text": "Downloads are disabled in the preview.",
+        "error_title": "Something went wrong",
+        "error_text": "Please try again in a moment.",
+        "main_content": "Skip to content",
+    },
+}
+
+
+def choose_language(query_lang: str | None, cookie_lang: str | None,
+                    accept_language) -> str:
+    """``accept_language`` is werkzeug's ``LanguageAccept`` (or anything with best_match)."""
+    for candidate in (query_lang, cookie_lang):
+        if candidate in LANGUAGES:
+            return candidate
+    return accept_language.best_match(LANGUAGES, default=DEFAULT) or DEFAULT
+
+
+class Translator:
+    """``t("key", **values)`` in templates."""
+
+    def __init__(self, lang: str):
+        self.lang = lang if lang in LANGUAGES else DEFAULT
+        self._strings = STRINGS[self.lang]
+
+    def __call__(self, key: str, **values) -> str:
+        text = self._strings[key]
+        return text.format(**values) if values else text
+
+    def size(self, size: int) -> str:
+        """Human units, German decimal comma: "2,4 MB"."""
+        value = float(size)
+        for unit in ("B", "KB", "MB", "GB", "TB"):
+            if value < 1000 or unit == "TB":
+                break
+            value /= 1000
+        text = f"{value:.0f}" if unit == "B" or value >= 100 else f"{value:.1f}"
+        if self.lang == "de":
+            text = text.replace(".", ",")
+        return f"{text} {unit}"
+
+    def date(self, mtime: float) -> str:
+        moment = datetime.datetime.fromtimestamp(mtime, LOCAL_ZONE)
+        return moment.strftime("%d.%m.%Y") if self.lang == "de" else moment.strftime("%Y-%m-%d")

@@ -1,0 +1,258 @@
+"""The contact page ``/s/TOKEN`` and the agent's preview ``/p/TOKEN``.
+
+Deep URLs (the same under ``/p/``)::
+
+    /s/TOKEN/                     the share's top folder (or the consent form first)
+    /s/TOKEN/browse/FOLDER        a folder
+    /s/TOKEN/open/FILE            a file shown inline (PDF, images, text)
+    /s/TOKEN/download/FILE        a file as an attachment
+    /s/TOKEN/thumb/FILE           a tile's thumbnail
+    /s/TOKEN/zip?dir=FOLDER&q=Q   every entry shown on that page, as one zip
+    /s/TOKEN/consent              POST: the consent form
+
+Unknown, revoked and expired tokens get the same 404 page; so does any path that is
+hidden or outside the property. The preview shows the same page without download
+controls, answers 403 to every file and zip URL, and records nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from gateway.delivery import CountingBody
+from gateway.services import catalog, consent, thumbnails, web_events
+from gateway.services.properties import storage_folder
+from webui import tree as tree_module
+from webui.consent_form import show_form
+from webui.context import page_context, query_link, remember_choices, view_choice
+from webui.files import content_disposition, inline_type, send_file
+from webui.static import static_url
+from webui.tree import FILE, FOLDER, ShareTree
+from webui.viewer import Viewer, load_viewer, visitor
+from webui.zipping import ZipDownload, plan
+
+MAX_QUERY_CHARS = 200
+PARTIAL_HEADER = "X-Immoshare-Partial"  # live search fetches only re-render the results
+
+
+def _tree(app, viewer: Viewer) -> ShareTree:
+    return ShareTree(str(storage_folder(app.config, viewer.property.key)))
+
+
+def _gate(app, request: Request, prefix: str, token: str, *, file_url: bool
+          ) -> Viewer | Response:
+    """The viewer, or the response that ends the request: 404 for a bad link, 403 for
+    the preview's file URLs, a redirect to the consent form before consent."""
+    viewer = load_viewer(app, request, prefix, token)
+    if viewer is None:
+        return app.not_found(request)
+    if file_url and viewer.is_preview:
+        return forbidden(app, request)
+    if viewer.grant is not None and consent.needs_consent(viewer.grant):
+        return redirect(viewer.url(""), 303)
+    return viewer
+
+
+def forbidden(app, request: Request) -> Response:
+    return app.render("errors/403.html", status=403, **page_context(app, request))
+
+
+@dataclasses.dataclass
+class View:
+    """The entries one page shows, as asked for by its query parameters."""
+
+    folder: str  # share path of the folder shown; "" at the top
+    parts: list[str]
+    query: str
+    sort: str
+    descending: bool
+    shown: list[tree_module.Entry]
+    everything: list[tree_module.Entry]
+
+    @property
+    def files(self) -> list[tree_module.Entry]:
+        """The files a zip of this page holds: folders expanded."""
+        return tree_module.expand(self.shown, self.everything)
+
+    @property
+    def zip_base(self) -> str:
+        """Members are named relative to the folder; search results keep share paths."""
+        return "" if self.query else self.folder
+
+
+def build_view(share: ShareTree, request: Request, folder: str) -> View | None:
+    located = share.locate(folder, FOLDER)
+    if located is None:
+        return None
+    _, parts = located
+    folder = "/".join(parts)
+    query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    sort = request.args.get("sort") if request.args.get("sort") in tree_module.SORT_KEYS \
+        else "name"
+    descending = request.args.get("order") == "desc"
+    if query:
+        everything = share.walk([])
+        shown = tree_module.search(everything, query)
+    else:
+        everything = share.walk(parts)
+        shown = tree_module.children(everything, folder)
+    shown = tree_module.sort_entries(shown, sort, descending)
+    return View(folder, parts, query, sort, descending, shown, everything)
+
+
+def _sort_links(request: Request, view: View) -> dict[str, str]:
+    """A second click on the active sort reverses it."""
+    links = {}
+    for key in tree_module.SORT_KEYS:
+        order = "desc" if key == view.sort and not view.descending else "asc"
+        links[key] = query_link(request, sort=key, order=order, view=None, lang=None)
+    return links
+
+
+def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Response:
+    viewer = load_viewer(app, request, prefix, token)
+    if viewer is None:
+        return app.not_found(request)
+    if viewer.grant is not None and consent.needs_consent(viewer.grant):
+        return show_form(app, request, viewer)
+    view = build_view(_tree(app, viewer), request, folder)
+    if view is None:
+        return app.not_found(request)
+    partial = request.headers.get(PARTIAL_HEADER) == "1"
+    if viewer.grant is not None and request.method == "GET" and not partial:
+        web_events.record(visitor(app, request, viewer.grant), "list", view.folder, status=200)
+    files = view.files
+    keep = {"sort": view.sort if view.sort != "name" else None,
+            "order": "desc" if view.descending else None}
+    context = page_context(app, request)
+    response = app.render(
+        "share/page.html", viewer=viewer, view=view, title=viewer.property.title,
+        entries=view.shown, view_mode=view_choice(request), sort_links=_sort_links(request, view),
+        zip_url=viewer.url("zip", dir=view.zip_base, q=view.query),
+        zip_size=sum(f.size for f in files), zip_count=len(files), keep=keep,
+        has_thumbnail=thumbnails.has_thumbnail, inline_type=inline_type,
+        crumbs=[(part, "/".join(view.parts[:i + 1])) for i, part in enumerate(view.parts)],
+        **context)
+    return remember_choices(request, response)
+
+
+def _track_file(app, who, path: str, info: os.stat_result, action: str, status: int,
+                expected: int):
+    """Record the access when the body closes; the version's hash is looked up (or
+    computed) then, off the path to the first byte."""
+
+    def finished(sent: int, exhausted: bool) -> None:
+        web_events.record(who, action, path, status=status, sent=sent, size=info.st_size,
+                          complete=exhausted and sent == expected,
+                          sha256=catalog.file_version(app.config, who.property, path, info))
+
+    return finished
+
+
+def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: bool
+          ) -> Response:
+    viewer = _gate(app, request, prefix, token, file_url=True)
+    if isinstance(viewer, Response):
+        return viewer
+    located = _tree(app, viewer).locate(path, FILE)
+    if located is None:
+        return app.not_found(request)
+    absolute, parts = located
+    name = parts[-1]
+    inline = inline and inline_type(name) is not None
+    handle = open(absolute, "rb", buffering=0)  # noqa: SIM115 - closed with the response
+    response = send_file(request, handle, name, inline=inline, block_size=app.config.block_size)
+    if request.method == "GET" and response.status_code in (200, 206):
+        info = os.fstat(handle.fileno())
+        who = visitor(app, request, viewer.grant)
+        response.response = CountingBody(response.response, _track_file(
+            app, who, "/".join(parts), info, "open" if inline else "download",
+            response.status_code, response.content_length))
+    return response
+
+
+def open_file(app, request: Request, prefix: str, token: str, path: str) -> Response:
+    return _file(app, request, prefix, token, path, inline=True)
+
+
+def download_file(app, request: Request, prefix: str, token: str, path: str) -> Response:
+    return _file(app, request, prefix, token, path, inline=False)
+
+
+def refuse_file(app, request: Request, prefix: str, token: str, **ignored) -> Response:
+    """Any other file-like URL: 404 for contacts, 403 in the preview."""
+    viewer = load_viewer(app, request, prefix, token)
+    if viewer is not None and viewer.is_preview:
+        return forbidden(app, request)
+    return app.not_found(request)
+
+
+def thumbnail(app, request: Request, prefix: str, token: str, path: str) -> Response:
+    viewer = _gate(app, request, prefix, token, file_url=False)
+    if isinstance(viewer, Response):
+        return viewer
+    located = _tree(app, viewer).locate(path, FILE)
+    if located is None or not thumbnails.has_thumbnail(located[1][-1]):
+        return app.not_found(request)
+    image = thumbnails.thumbnail(app.config, located[0], os.stat(located[0]))
+    if image is None:  # not a readable image or PDF: a plain document icon
+        return redirect(static_url("file.svg"), 302)
+    return Response(image.read_bytes(), content_type="image/jpeg")
+
+
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def zip_name(viewer: Viewer, view: View) -> str:
+    base = view.parts[-1] if view.parts and not view.query else viewer.property.title
+    return (_UNSAFE_IN_NAME.sub(" ", base).strip(" .") or viewer.property.key)[:150] + ".zip"
+
+
+def _track_zip(app, who, view: View, download: ZipDownload, total: int):
+    def finished(sent: int, exhausted: bool) -> None:
+        web_events.record(who, "zip", view.folder, status=200, sent=sent, size=total,
+                          complete=exhausted and sent == total)
+        for member in download.members:
+            if not member.started:
+                continue
+            path, size = member.entry.path, member.entry.size
+            web_events.record(who, "download", path, status=200, sent=member.sent, size=size,
+                              complete=member.complete and member.sent == size,
+                              sha256=catalog.file_version(app.config, who.property, path,
+                                                          member.stat))
+
+    return finished
+
+
+def zip_all(app, request: Request, prefix: str, token: str) -> Response:
+    viewer = _gate(app, request, prefix, token, file_url=True)
+    if isinstance(viewer, Response):
+        return viewer
+    share = _tree(app, viewer)
+    view = build_view(share, request, request.args.get("dir", ""))
+    if view is None:
+        return app.not_found(request)
+    members = plan(view.files, view.zip_base,
+                   lambda path: (share.locate(path, FILE) or (None,))[0])
+    if not members:
+        back = viewer.url("browse", view.folder) if view.folder else viewer.url("")
+        return app.render("share/empty_zip.html", status=404, back=back,
+                          **page_context(app, request))
+    download = ZipDownload(members, app.config.block_size)
+    total = len(download)
+    if request.method == "HEAD":
+        download.close()
+        body = []
+    else:
+        body = CountingBody(download, _track_zip(app, visitor(app, request, viewer.grant), view,
+                                                 download, total))
+    response = Response(body, mimetype="application/zip", direct_passthrough=True)
+    response.content_length = total
+    value, options = content_disposition("attachment", zip_name(viewer, view))
+    response.headers.set("Content-Disposition", value, **options)
+    return response
