@@ -7,10 +7,18 @@ import logging
 import signal
 import threading
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
+from dav_provider.guard import DavGuard
+from gateway.clientaddr import parse_networks
 from gateway.config import Config
+from gateway.edge import Edge
+from gateway.errors import SetupError
+from gateway.header_deadline import HeaderDeadline
+from gateway.ratelimit import MemoryStore, RateLimiter
 from webui import create_app
 
 log = logging.getLogger("immoshare")
@@ -25,8 +33,9 @@ class Gateway:
         # Each cheroot worker keeps its own database connection (peewee opens it on
         # first use): the pool is fixed, so connections are bounded, and no request
         # pays for connecting.
-        self.dav = build_dav_app(config.properties_dir, block_size=config.block_size,
-                                 max_upload_bytes=config.max_upload_bytes)
+        self.dav = DavGuard(build_dav_app(config.properties_dir, block_size=config.block_size,
+                                          max_upload_bytes=config.max_upload_bytes),
+                            max_upload_bytes=config.max_upload_bytes)
         self.web = create_app(config)
 
     def __call__(self, environ, start_response):
@@ -41,13 +50,60 @@ class Gateway:
 def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     """A cheroot server sized for 200 concurrent downloads (one thread each)."""
     server = wsgi.Server(
-        (host, port), Gateway(config),
+        (host, port), _edge(config, Gateway(config)),
         numthreads=config.threads, max=config.threads,
-        request_queue_size=256, timeout=30, shutdown_timeout=5,
+        request_queue_size=256, timeout=config.socket_timeout, shutdown_timeout=5,
         server_name="immoshare",
     )
     server.keep_alive_conn_limit = max(256, config.threads)
+    _harden(server, config)
     return server
+
+
+def _edge(config: Config, app) -> Edge:
+    """Rate limits, security headers, proxies and 503s around the whole site (issue 5)."""
+    try:
+        trusted = parse_networks(config.trusted_proxies)
+    except ValueError as exc:
+        raise SetupError(f"setting trusted_proxies: {exc}") from None
+    limiter = RateLimiter(MemoryStore(), limit=config.rate_limit_failures,
+                          window=config.rate_limit_window)
+    return Edge(app, limiter=limiter, trusted_proxies=trusted)
+
+
+class _DeadlineRequest(cheroot_server.HTTPRequest):
+    """Reads request line and headers under the server's :class:`HeaderDeadline`."""
+
+    def parse_request(self):
+        with self.server.header_deadline.watching(self.conn.socket):
+            super().parse_request()
+
+
+class _DeadlineConnection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _DeadlineRequest
+
+
+class _TLSAdapter(BuiltinSSLAdapter):
+    """cheroot's TLS adapter, with the handshake moved from the accepting thread into
+    the worker's first read: a client that connects and sends nothing then blocks
+    one worker until the header deadline, not every new connection."""
+
+    def wrap(self, sock):
+        return self.context.wrap_socket(sock, do_handshake_on_connect=False,
+                                        server_side=True), {"HTTPS": "on"}
+
+
+def _harden(server: wsgi.Server, config: Config) -> None:
+    """Slowloris deadline and, with ``tls_cert``/``tls_key``, TLS (issue 5)."""
+    server.header_deadline = HeaderDeadline(config.header_timeout)
+    server.ConnectionClass = _DeadlineConnection
+    if config.tls_cert or config.tls_key:
+        if not (config.tls_cert and config.tls_key):
+            raise SetupError("TLS needs both a certificate (--cert) and a key (--key)")
+        try:
+            server.ssl_adapter = _TLSAdapter(config.tls_cert, config.tls_key)
+        except (OSError, ValueError) as exc:
+            raise SetupError(f"cannot load TLS certificate or key: {exc}") from None
 
 
 def serve(config: Config, host: str, port: int, on_ready=None) -> None:

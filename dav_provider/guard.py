@@ -1,0 +1,123 @@
+"""Request limits in front of WsgiDAV, checked before any body is read or parsed.
+
+WsgiDAV reads a whole XML body into memory (``util.parse_xml_body``), ignores
+chunked XML bodies, answers ``PROPFIND Depth: infinity`` by walking the whole tree
+and fails with a 500 on a path that is not UTF-8 (overlong sequences such as
+``%C0%AE``). :class:`DavGuard` refuses those requests up front:
+
+- a path or ``Destination`` that is not valid UTF-8: 400;
+- ``PROPFIND`` with ``Depth: infinity`` (or none, which means infinity): 403 with the
+  RFC 4918 ``propfind-finite-depth`` condition;
+- ``PUT`` with a ``Content-Length`` above ``max_upload_bytes``: 413 before a byte of
+  the body is read (chunked uploads are cut by the resource's own byte count);
+- any other body above ``MAX_XML_BYTES``: 413; a chunked one is read up to that
+  limit and handed on with its length.
+
+:class:`ErrorPrinter` replaces WsgiDAV's in the middleware stack so that a database
+outage inside WsgiDAV is a 503 with ``Retry-After`` instead of a 500.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import unquote_to_bytes
+
+from wsgidav.dav_error import HTTP_SERVICE_UNAVAILABLE, DAVError
+from wsgidav.error_printer import ErrorPrinter as WsgiDavErrorPrinter
+
+from gateway.edge import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, drop_connection
+
+#: Largest PROPFIND/PROPPATCH/LOCK body. Clients send a few kB; litmus under 10 kB.
+MAX_XML_BYTES = 1024 * 1024
+
+FINITE_DEPTH_BODY = (b'<?xml version="1.0" encoding="utf-8"?>\n'
+                     b'<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n')
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")  # strict: rejects overlong forms and lone surrogates
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _respond(start_response, status: str, body: bytes, content_type="text/plain; charset=utf-8",
+             headers=()) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                            *headers])
+    return [body]
+
+
+class DavGuard:
+    """WSGI wrapper of the WsgiDAV app; see the module docstring."""
+
+    def __init__(self, app, *, max_upload_bytes: int, max_xml_bytes: int = MAX_XML_BYTES):
+        self.app = app
+        self.max_upload_bytes = max_upload_bytes
+        self.max_xml_bytes = max_xml_bytes
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        # PEP 3333: PATH_INFO holds the raw bytes as latin-1 characters.
+        path_bytes = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+        destination = environ.get("HTTP_DESTINATION", "").encode("latin-1", "replace")
+        if not _is_utf8(path_bytes) or not _is_utf8(unquote_to_bytes(destination)):
+            return _respond(start_response, "400 Bad Request", b"path is not UTF-8\n")
+
+        if method == "PROPFIND":
+            depth = environ.get("HTTP_DEPTH", "infinity").strip().lower()
+            if depth == "infinity":
+                return _respond(start_response, "403 Forbidden", FINITE_DEPTH_BODY,
+                                "application/xml; charset=utf-8")
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _respond(start_response, "400 Bad Request", b"bad Content-Length\n")
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if method == "PUT":
+            if length > self.max_upload_bytes:
+                return self._too_large(start_response)
+        elif length > self.max_xml_bytes:
+            return self._too_large(start_response)
+        elif chunked:
+            body = environ["wsgi.input"].read(self.max_xml_bytes + 1)
+            if len(body) > self.max_xml_bytes:
+                return self._too_large(start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            del environ["HTTP_TRANSFER_ENCODING"]
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _too_large(start_response):
+        # cheroot closes the connection after a 413 instead of draining the body.
+        return _respond(start_response, "413 Request Entity Too Large",
+                        b"request body too large\n")
+
+
+class ErrorPrinter(WsgiDavErrorPrinter):
+    """WsgiDAV's error printer, with database outages mapped to 503 + ``Retry-After``."""
+
+    def __init__(self, wsgidav_app, next_app, config):
+        super().__init__(wsgidav_app, _database_errors_as_503(next_app), config)
+
+
+def _database_errors_as_503(app):
+    def app_or_503(environ, start_response):
+        body = None
+        try:
+            body = app(environ, start_response)
+            yield from body
+        except DATABASE_ERRORS:
+            drop_connection()
+            raise DAVError(HTTP_SERVICE_UNAVAILABLE, "database unavailable",
+                           add_headers=[("Retry-After", str(UNAVAILABLE_RETRY_AFTER))]
+                           ) from None
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return app_or_503

@@ -1,0 +1,2 @@
+"""The adversarial suite of issue 5: each test attacks the real server and fails if
+anything leaks."""

@@ -1,0 +1,49 @@
+"""One HTTP/1.1 request over a raw socket, with the request target sent byte for byte.
+
+``requests`` and ``urllib3`` normalise paths (``..``, percent-encoding); attacks need
+the exact bytes on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import socket
+
+
+@dataclasses.dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def raw(self) -> bytes:
+        return "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode() + self.body
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def request(port: int, method: str, target: bytes, headers: dict | None = None,
+            body: bytes = b"", timeout: float = 20) -> RawResponse:
+    """Send one request with ``Connection: close`` and read the whole answer."""
+    lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1",
+             b"Connection: close"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}".encode("latin-1"))
+    if body or method in ("PUT", "PROPFIND", "PROPPATCH", "LOCK"):
+        lines.append(f"Content-Length: {len(body)}".encode())
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parsed = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        parsed[name.strip().lower()] = value.strip()
+    return RawResponse(int(status_line.split()[1]), parsed, payload)
