@@ -148,11 +148,16 @@ def next_due():
     return row.mail_next_at if row else None
 
 
+def _target() -> tuple[str, str]:
+    """Which database is open (kind and name), however often it was reopened."""
+    return type(database.obj).__name__, str(database.obj.database)
+
+
 class ConfirmationWorker:
     """A thread that runs while confirmations are queued and ends when none are.
 
     ``kick()`` after each consent (and once at start, to resume after a restart).
-    The worker ends too when its database is no longer the open one.
+    The worker ends too when another database has been opened in this process.
     """
 
     def __init__(self, config: Config):
@@ -160,7 +165,7 @@ class ConfirmationWorker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._database = database.obj
+        self._database = _target()
 
     def kick(self) -> None:
         if not consent.mail_configured(self.config):
@@ -173,7 +178,7 @@ class ConfirmationWorker:
                 self._thread.start()
 
     def _run(self) -> None:
-        while database.obj is self._database:
+        while _target() == self._database:
             self._wake.clear()
             with database.connection_context():
                 deliver_due(self.config)

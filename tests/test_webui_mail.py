@@ -1,0 +1,147 @@
+"""The consent confirmation e-mail, sent to a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import datetime
+import email
+import email.policy
+import hashlib
+import json
+import re
+import threading
+import time
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+
+from gateway.models import ConsentRecord
+from gateway.services import confirmations, consent
+from gateway.services.home import open_home
+from tests.contact_page import make_share
+from tests.tools import ThreadedServer, free_port
+
+pytestmark = pytest.mark.server
+
+
+class Inbox:
+    """aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        self.arrived.set()
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port):
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def mail_config(home, smtp_port):
+    with open(home / "immoshare.yaml", "a", encoding="utf-8") as fh:
+        fh.write(f"smtp_host: 127.0.0.1\nsmtp_port: {smtp_port}\n"
+                 "smtp_from: unterlagen@muster-immobilien.de\n")
+    return open_home(home)
+
+
+@pytest.fixture
+def mail_server(mail_config):
+    running = ThreadedServer(mail_config)
+    yield running
+    running.stop()
+
+
+def consent_through_the_form(server, share, agb=False):
+    with requests.Session() as session:
+        page = session.get(server.url + share.link).text
+        fields = dict(re.findall(r'name="(csrf|widerruf_version|agb_version)" value="([^"]*)"',
+                                 page))
+        fields.update(early_start="yes", widerruf="yes")
+        if agb:
+            fields["agb"] = "yes"
+        r = session.post(server.url + share.link + "/consent", data=fields,
+                         allow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        return session.get(server.url + share.link).text
+
+
+def wait_for(predicate, what):
+    deadline = time.monotonic() + 30
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} did not happen"
+        time.sleep(0.05)
+
+
+def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config, inbox,
+                                                         cli):
+    consent.add_text("agb", "Allgemeine Geschäftsbedingungen der Muster GmbH.\n\n§ 1 Provision.")
+    share = make_share(mail_config, requires_consent=True, email="erika@example.de")
+    page = consent_through_the_form(mail_server, share, agb=True)
+    assert 'data-testid="entry"' in page  # access does not wait for the mail
+
+    assert inbox.arrived.wait(30)
+    recipients, raw = inbox.messages[0]
+    assert recipients == ["erika@example.de"]
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "Musterstraße 5" in message["Subject"]
+    for statement in ("early_start", "widerruf", "agb"):
+        assert consent.STATEMENTS[statement]["de"] in body
+    texts = consent.current_texts()
+    assert texts.widerruf.body in body
+    assert "§ 1 Provision." in body
+    assert texts.widerruf.sha256 in body
+
+    wait_for(lambda: ConsentRecord.get().mail_state == "sent", "recording the sent mail")
+    record = ConsentRecord.get()
+    assert record.mail_message_id == message["Message-ID"]
+    assert record.mail_sha256 == hashlib.sha256(raw).hexdigest()
+    assert record.agb_version == texts.agb.version
+    users = json.loads(cli("users", "obj-1", "--json").output)
+    assert users[0]["consent_mail"] == "sent"
+
+
+def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config, smtp_port,
+                                                        cli):
+    share = make_share(mail_config, requires_consent=True, email="erika@example.de")
+    page = consent_through_the_form(mail_server, share)  # nothing listens on smtp_port yet
+    assert 'data-testid="entry"' in page
+    wait_for(lambda: ConsentRecord.get().mail_state == "retrying", "the first attempt")
+    record = ConsentRecord.get()
+    assert record.mail_attempts == 1 and record.mail_error
+    users = json.loads(cli("users", "obj-1", "--json").output)
+    assert users[0]["consent_mail"] == "retrying"
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        later = datetime.datetime.now(datetime.UTC) + confirmations.RETRY_DELAYS[0]
+        assert confirmations.deliver_due(mail_config, now=later) == 1
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 1
+    assert ConsentRecord.get().mail_state == "sent"
+    assert json.loads(cli("users", "obj-1", "--json").output)[0]["consent_mail"] == "sent"
+
+
+def test_no_mail_without_an_address(mail_server, mail_config, inbox):
+    share = make_share(mail_config, requires_consent=True, email=None)
+    consent_through_the_form(mail_server, share)
+    assert ConsentRecord.get().mail_state == "none"
+    assert inbox.messages == []
