@@ -7,6 +7,7 @@ pending. A migration never changes once released: add a new one instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import peewee as pw
 
@@ -59,14 +60,35 @@ def pending_migrations() -> list[str]:
 
 
 def apply_migrations() -> list[str]:
-    """Apply every pending migration, each in its own transaction; return their names."""
-    database.create_tables([AppliedMigration])
-    applied = []
-    for name, migrate in MIGRATIONS:
-        with database.atomic():
-            if AppliedMigration.get_or_none(AppliedMigration.name == name):
-                continue
-            migrate()
-            AppliedMigration.create(name=name)
-        applied.append(name)
-    return applied
+    """Apply every pending migration, each in its own transaction; return their names.
+
+    On PostgreSQL several nodes may run ``init`` at once (issue 7): an advisory lock
+    lets one migrate while the others wait and then find nothing pending.
+    """
+    with _migration_lock():
+        database.create_tables([AppliedMigration])
+        applied = []
+        for name, migrate in MIGRATIONS:
+            with database.atomic():
+                if AppliedMigration.get_or_none(AppliedMigration.name == name):
+                    continue
+                migrate()
+                AppliedMigration.create(name=name)
+            applied.append(name)
+        return applied
+
+
+#: Same key in every process: "immoshare migrate".
+_PG_MIGRATION_LOCK = 0x696D6D6F_6D696772
+
+
+@contextmanager
+def _migration_lock():
+    if not isinstance(database.obj, pw.PostgresqlDatabase):
+        yield
+        return
+    database.execute_sql("SELECT pg_advisory_lock(%s)", (_PG_MIGRATION_LOCK,))
+    try:
+        yield
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (_PG_MIGRATION_LOCK,))

@@ -15,6 +15,7 @@ from dav_provider.app import build_dav_app, is_dav_path, root_options
 from dav_provider.guard import DavGuard
 from gateway.clientaddr import parse_networks
 from gateway.config import Config
+from gateway.db import is_pooled, release_between_chunks
 from gateway.edge import Edge
 from gateway.errors import SetupError
 from gateway.header_deadline import HeaderDeadline
@@ -32,9 +33,10 @@ class Gateway:
         self.config = config
         # Each cheroot worker keeps its own database connection (peewee opens it on
         # first use): the pool is fixed, so connections are bounded, and no request
-        # pays for connecting.
+        # pays for connecting. On PostgreSQL, make_server shares a smaller pool.
         self.dav = DavGuard(build_dav_app(config.properties_dir, block_size=config.block_size,
-                                          max_upload_bytes=config.max_upload_bytes),
+                                          max_upload_bytes=config.max_upload_bytes,
+                                          lock_storage=_lock_storage(config)),
                             max_upload_bytes=config.max_upload_bytes)
         self.web = create_app(config)
 
@@ -47,10 +49,24 @@ class Gateway:
         return self.web(environ, start_response)
 
 
+def _lock_storage(config: Config):
+    """WebDAV locks in Redis when several processes serve the home (issue 7)."""
+    if not config.redis_url:
+        return None
+    try:
+        from dav_provider.locks import RedisLockStorage
+    except ImportError:
+        raise SetupError("redis_url needs the Redis client: pip install 'immoshare[postgres]'"
+                         ) from None
+    return RedisLockStorage(config.redis_url)
+
+
 def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     """A cheroot server sized for 200 concurrent downloads (one thread each)."""
+    app = Gateway(config)
+    app = release_between_chunks(app) if is_pooled() else app
     server = wsgi.Server(
-        (host, port), _edge(config, Gateway(config)),
+        (host, port), _edge(config, app),
         numthreads=config.threads, max=config.threads,
         request_queue_size=256, timeout=config.socket_timeout, shutdown_timeout=5,
         server_name="immoshare",
@@ -60,13 +76,22 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     return server
 
 
+def _counter_store(config: Config):
+    """Failure counters in Redis when several processes serve the home (issue 7)."""
+    if not config.redis_url:
+        return MemoryStore()
+    from gateway.ratelimit_redis import RedisCounterStore
+
+    return RedisCounterStore(config.redis_url)
+
+
 def _edge(config: Config, app) -> Edge:
     """Rate limits, security headers, proxies and 503s around the whole site (issue 5)."""
     try:
         trusted = parse_networks(config.trusted_proxies)
     except ValueError as exc:
         raise SetupError(f"setting trusted_proxies: {exc}") from None
-    limiter = RateLimiter(MemoryStore(), limit=config.rate_limit_failures,
+    limiter = RateLimiter(_counter_store(config), limit=config.rate_limit_failures,
                           window=config.rate_limit_window)
     return Edge(app, limiter=limiter, trusted_proxies=trusted)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from click.testing import CliRunner
@@ -13,10 +15,16 @@ from tests.tools import ThreadedServer
 pytest_plugins = ["tests.backends"]
 
 
+#: Modules that always run on both databases, marked or not: the core that issue 7
+#: promises on PostgreSQL too (WebDAV access and tracking).
+EACH_DATABASE_MODULES = re.compile(r"tests\.test_(dav_access|tracking_\w+)")
+
+
 def pytest_generate_tests(metafunc):
     """Tests marked ``each_database`` run on SQLite and again on PostgreSQL (issue 7)."""
-    if (metafunc.definition.get_closest_marker("each_database")
-            and "database_url" in metafunc.fixturenames):
+    each = (metafunc.definition.get_closest_marker("each_database")
+            or EACH_DATABASE_MODULES.fullmatch(metafunc.module.__name__))
+    if each and "database_url" in metafunc.fixturenames:
         metafunc.parametrize("database_url", [
             "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 
