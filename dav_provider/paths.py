@@ -27,6 +27,16 @@ def is_hidden_from_contacts(name: str) -> bool:
     return is_os_junk(name) or is_upload_temp(name) or name.startswith(".")
 
 
+def is_multi_linked(file_path: str) -> bool:
+    """A regular file with more than one hard link: it may be the same inode as a file
+    outside every property (``secret.key``, the database), so nobody is served it."""
+    try:
+        stat = os.lstat(file_path)
+    except OSError:
+        return False
+    return os.path.isfile(file_path) and stat.st_nlink > 1
+
+
 def split_share_path(path: str) -> list[str] | None:
     """Split a share-relative path into segments; None if any segment is unsafe.
 

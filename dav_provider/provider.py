@@ -17,7 +17,13 @@ import os
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.fs_dav_provider import FilesystemProvider
 
-from dav_provider.paths import confine, is_hidden_from_contacts, is_upload_temp, split_share_path
+from dav_provider.paths import (
+    confine,
+    is_hidden_from_contacts,
+    is_multi_linked,
+    is_upload_temp,
+    split_share_path,
+)
 from dav_provider.resources import GatewayFile, GatewayFolder, PropertyFolder, SharesRoot
 from gateway.services import access
 
@@ -76,8 +82,8 @@ class GatewayProvider(FilesystemProvider):
             return GatewayFolder(share_path, environ, file_path)
         if not os.path.isfile(file_path):
             return None
-        if self.readonly and os.stat(file_path).st_nlink > 1:
-            return None  # a hard link may point at a file outside the property
+        if is_multi_linked(file_path):
+            return None  # a hard link may be a file outside the property (issue 5)
         return GatewayFile(share_path, environ, file_path, key)
 
     def _loc_to_file_path(self, path, environ=None):
@@ -90,6 +96,7 @@ class GatewayProvider(FilesystemProvider):
         if not parts or environ is None or parts[0] not in self.visible_keys(environ):
             raise DAVError(HTTP_FORBIDDEN, "outside the property folders")
         file_path = confine(self.root_folder_path, parts)
-        if file_path is None:
+        if file_path is None or is_multi_linked(file_path):
+            # opening a hard link for writing would write into the file it shares
             raise DAVError(HTTP_FORBIDDEN, "outside the property folder")
         return file_path

@@ -19,7 +19,12 @@ from wsgidav.dav_error import (
 from wsgidav.dav_provider import DAVCollection
 from wsgidav.fs_dav_provider import FileResource, FolderResource
 
-from dav_provider.paths import UPLOAD_PREFIX, is_hidden_from_contacts, is_upload_temp
+from dav_provider.paths import (
+    UPLOAD_PREFIX,
+    is_hidden_from_contacts,
+    is_multi_linked,
+    is_upload_temp,
+)
 
 ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
 
@@ -47,7 +52,8 @@ class GatewayFolder(FolderResource):
     """A folder inside a share. Contacts do not see OS junk or dot files."""
 
     def get_member_names(self):
-        names = super().get_member_names()
+        names = [n for n in super().get_member_names()
+                 if not is_multi_linked(os.path.join(self._file_path, n))]
         if self.provider.readonly:
             return [n for n in names if not is_hidden_from_contacts(n)]
         return [n for n in names if not is_upload_temp(n)]

@@ -78,7 +78,16 @@ def world(config, home) -> World:
 
 
 @pytest.fixture
-def start_server(home):
+def server(config, world):
+    """The real server, started once the world exists: granting while a server writes
+    (catalog, tracking) can hit SQLite's "database is locked"."""
+    running = ThreadedServer(config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def start_server(home, world):
     """Start another real server on this home with setting overrides; stopped after."""
     started = []
 
