@@ -304,7 +304,7 @@ def test_zip_of_a_folder_page_recurses_and_names_relative_to_it(server, share):
 
 def test_zip_of_an_empty_selection_is_a_message_not_a_file(server, share):
     r = get(server, share.link + "/zip", params={"q": "gibt es nicht"})
-    assert r.status_code == 404
+    assert r.status_code == 422
     assert r.headers["Content-Type"].startswith("text/html")
     assert find(r.text, "empty-zip")
 

@@ -16,7 +16,6 @@ from werkzeug.wrappers import Request, Response
 from gateway.security import link_secret
 from gateway.services import consent
 from webui import csrf
-from webui.client import client_ip
 from webui.context import language, page_context, remember_choices
 from webui.viewer import load_viewer
 
@@ -77,7 +76,7 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
             app.config, viewer.grant, ticked=set(ticked), language=language(request),
             shown_versions={consent.WIDERRUF: _version(request.form.get("widerruf_version")),
                             consent.AGB: _version(request.form.get("agb_version"))},
-            ip=client_ip(request.environ, app.config.trusted_proxies),
+            ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.edge)
             user_agent=request.user_agent.string)
     except consent.TextsChanged:
         return show_form(app, request, viewer, status=409, message=t("consent_changed"),

@@ -239,9 +239,9 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         return app.not_found(request)
     members = plan(view.files, view.zip_base,
                    lambda path: (share.locate(path, FILE) or (None,))[0])
-    if not members:
+    if not members:  # a page, not an empty file; not 404, which counts as a bad link
         back = viewer.url("browse", view.folder) if view.folder else viewer.url("")
-        return app.render("share/empty_zip.html", status=404, back=back,
+        return app.render("share/empty_zip.html", status=422, back=back,
                           **page_context(app, request))
     download = ZipDownload(members, app.config.block_size)
     total = len(download)

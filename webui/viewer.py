@@ -11,7 +11,6 @@ from werkzeug.wrappers import Request
 from gateway.errors import AccessDenied, NotFound
 from gateway.models import Grant, Property
 from gateway.services import access, web_events
-from webui.client import client_ip
 
 CONTACT = "s"
 PREVIEW = "p"
@@ -40,9 +39,9 @@ class Viewer:
 
 
 def visitor(app, request: Request, grant: Grant) -> web_events.Visitor:
-    return web_events.visitor(app.config, grant,
-                              client_ip(request.environ, app.config.trusted_proxies),
-                              request.user_agent.string)
+    """The request's contact; ``REMOTE_ADDR`` is already the client's behind trusted
+    proxies (``gateway.edge``)."""
+    return web_events.visitor(app.config, grant, request.remote_addr, request.user_agent.string)
 
 
 def load_viewer(app, request: Request, prefix: str, token: str) -> Viewer | None:
