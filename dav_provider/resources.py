@@ -11,6 +11,7 @@ import os
 import secrets
 
 from wsgidav.dav_error import (
+    HTTP_FAILED_DEPENDENCY,
     HTTP_FORBIDDEN,
     HTTP_INSUFFICIENT_STORAGE,
     HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -67,6 +68,23 @@ class GatewayFolder(FolderResource):
         resource = super().create_empty_resource(name)
         resource.is_placeholder = True  # a failed upload removes it again
         return resource
+
+    def delete(self):
+        """Remove the folder only once it is empty.
+
+        WsgiDAV deletes a collection member by member and then the folder itself; it
+        means to skip the folder when a member could not go (a lock), but misses it
+        for folder paths with a trailing slash, and ``FolderResource.delete`` would
+        then ``rmtree`` the locked file too. ``rmdir`` cannot.
+        """
+        if self.provider.readonly:
+            raise DAVError(HTTP_FORBIDDEN)
+        try:
+            os.rmdir(self._file_path)
+        except OSError:
+            raise DAVError(HTTP_FAILED_DEPENDENCY, "the folder still holds files") from None
+        self.remove_all_properties(recursive=True)
+        self.remove_all_locks(recursive=True)
 
     @staticmethod
     def _refuse_hidden(name):

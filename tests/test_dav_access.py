@@ -222,3 +222,23 @@ def test_password_change_is_effective_at_once(server, setup):
 
 def test_grants_link_base_url(config):
     assert grants.base_url(config) == "http://127.0.0.1:8080"
+
+
+LOCK_BODY = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
+             b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+             b"<D:owner>anna</D:owner></D:lockinfo>")
+
+
+def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
+    """A locked file survives a DELETE of its folder by someone without the token."""
+    agent = ("anna", AGENT_PASSWORD)
+    folder = config.properties_dir / "obj-1" / "Pläne"
+    folder.mkdir()
+    (folder / "locked.pdf").write_bytes(b"%PDF-locked")
+    (folder / "free.pdf").write_bytes(b"%PDF-free")
+    lock = requests.request("LOCK", server.url + "/dav/obj-1/Pl%C3%A4ne/locked.pdf", auth=agent,
+                            data=LOCK_BODY, headers={"Timeout": "Second-600", "Depth": "0"})
+    assert lock.status_code == 200
+    r = requests.delete(server.url + "/dav/obj-1/Pl%C3%A4ne/", auth=agent)
+    assert r.status_code in (207, 423), r.text
+    assert (folder / "locked.pdf").read_bytes() == b"%PDF-locked"
