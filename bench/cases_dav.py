@@ -114,7 +114,7 @@ def case_concurrent_downloads(bench: Bench) -> list[Row]:
     names = bench.data.names(data.DOWNLOADS)
     for _, server in bench.turns():
         paths = [server.url_path(f"{data.DOWNLOADS}/{name}") for name in names]
-        results = client.concurrent_downloads(server, paths, p.request_timeout)
+        results = client.concurrent_downloads(server, paths, p.download_timeout)
         failed = [r for r in results if r.error or r.nbytes != p.download_bytes]
         errors.add(server.name, len(failed))
         if failed:

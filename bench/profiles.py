@@ -30,6 +30,8 @@ class Profile:
     download_bytes: int
     events: int  # case 8
     request_timeout: float  # seconds; bounds every single request
+    download_timeout: float  # seconds; bounds each of the concurrent downloads (case 7)
+    settle_timeout: float  # seconds to wait for the servers' start-up work to end
 
     @property
     def zip_file_bytes(self) -> int:
@@ -41,6 +43,7 @@ FULL = Profile(
     big_bytes=GIB, listing_files=10_000, propfind_repeats=10,
     zip_files=200, zip_total_bytes=2 * GIB, page_files=2_000, page_repeats=10,
     download_files=200, download_bytes=5_000_000, events=1_000_000, request_timeout=120.0,
+    download_timeout=30.0, settle_timeout=240.0,
 )
 
 SMOKE = Profile(
@@ -48,4 +51,5 @@ SMOKE = Profile(
     big_bytes=4 * MIB, listing_files=60, propfind_repeats=2,
     zip_files=5, zip_total_bytes=MIB, page_files=20, page_repeats=2,
     download_files=10, download_bytes=100_000, events=2_000, request_timeout=20.0,
+    download_timeout=10.0, settle_timeout=15.0,
 )

@@ -7,6 +7,7 @@ with a line saying why, and its columns stay empty.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import time
@@ -16,6 +17,7 @@ from bench import cases_dav, cases_tracking, cases_web, data, load, peers, repor
 from bench.context import Bench, progress
 from bench.gateway_server import start_immoshare
 from bench.profiles import FULL, SMOKE
+from bench.profiling import Sampler, summarize
 from bench.servers import StartError
 from bench.venv import ensure_peer_env
 
@@ -40,7 +42,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def start_servers(profile, work: Path, home: Path) -> tuple[dict, dict, list[str]]:
+def start_servers(work: Path, home: Path, wanted: list[str]) -> tuple[dict, dict, list[str]]:
     """The running servers (immoshare first), the personal links, and skip lines."""
     root = home / "properties"
     servers, lines = {}, []
@@ -53,6 +55,8 @@ def start_servers(profile, work: Path, home: Path) -> tuple[dict, dict, list[str
         "nginx": lambda: peers.start_nginx(root, work, data.SMALL),
     }
     for name, start in starters.items():
+        if name not in wanted:
+            continue
         try:
             servers[name] = start()
         except StartError as exc:
@@ -69,15 +73,25 @@ def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]
     started = time.monotonic()
     progress(f"bench ({profile.name}): data in {work}")
     dataset = data.ensure_dataset(home / "properties", profile, work / "data.json")
-    servers, links, lines = start_servers(profile, work, home)
+    servers, links, lines = start_servers(work, home, args.servers)
     rows: list[report.Row] = []
+    profiles = []
     try:
         bench = Bench(profile, dataset, work, home, servers, links,
                       args.rounds or profile.rounds)
         verdicts = cases_dav.verify_content(bench)
+        for server in servers.values():
+            waited = server.wait_idle(profile.settle_timeout)
+            lines.append(f"{server.name}: idle after {waited:.0f} s of start-up work")
         for number in args.cases:
             progress(f"case {number} …")
-            rows += CASES[number](bench)
+            sampler = contextlib.nullcontext()
+            if args.profile:
+                profiles.append(work / "profiles" / f"case-{number}.txt")
+                sampler = Sampler(ensure_peer_env(WORK / "venv"), bench.immoshare.proc.pid,
+                                  profiles[-1])
+            with sampler:
+                rows += CASES[number](bench)
     finally:
         for server in servers.values():
             server.stop()
@@ -86,7 +100,8 @@ def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]
               "content check: " + "; ".join(f"{n} {v}" for n, v in verdicts.items()),
               *lines, f"run took {time.monotonic() - started:.0f} s"]
     notes = [f"case {r.case}, {r.metric}: {r.note.strip('; ')}" for r in rows if r.note]
-    text = "\n".join([*header, "", report.table(rows), "", *notes])
+    summaries = [summarize(p) for p in profiles if p.exists()]
+    text = "\n".join([*header, "", report.table(rows), "", *notes, "", *summaries])
     print(text, flush=True)
     (work / "results.md").write_text(text + "\n")
     return rows, verdicts
@@ -98,6 +113,11 @@ def parse_args(argv):
     parser.add_argument("--cases", default=",".join(CASES), type=lambda s: s.split(","),
                         help="comma-separated case numbers (default: all)")
     parser.add_argument("--rounds", type=int, help="rounds per case (default: by profile)")
+    parser.add_argument("--servers", default=",".join(report.SERVERS),
+                        type=lambda s: s.split(","),
+                        help="comma-separated servers; immoshare always runs")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample immoshare with py-spy during each case")
     args = parser.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
