@@ -15,8 +15,9 @@ _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\
 
 
 def generator_name() -> str:
-    wrk = shutil.which("wrk")
-    return f"wrk ({wrk}), 1 thread" if wrk else "Python asyncio generator (wrk not installed)"
+    if shutil.which("wrk"):
+        return "wrk, 1 thread"
+    return "Python asyncio generator (wrk not installed)"
 
 
 def request_rate(port: int, path: str, headers: dict, connections: int,
