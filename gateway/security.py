@@ -8,6 +8,7 @@ printed again at any time, yet a copy of the database alone reveals no live link
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -25,9 +26,14 @@ TOKEN_BYTES = 32  # 256 bits
 
 # argon2id with the library's RFC 9106 "low memory" profile: 64 MiB, 3 passes.
 _hasher = PasswordHasher()
-# A hash to verify against when the user name is unknown, so that unknown and known
-# names cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user name is unknown, so that unknown and
+    known names cost the same time. Made on first use: hashing at import would slow
+    every CLI command by a tenth of a second."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_nonce() -> str:
@@ -83,7 +89,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check ``password`` against ``stored_hash`` (None: burn the same time, fail)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
