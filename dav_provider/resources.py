@@ -116,6 +116,11 @@ class PropertyFolder(GatewayFolder):
         raise DAVError(HTTP_FORBIDDEN, "a property folder cannot be moved")
 
 
+#: A full disk, a full quota, or a file larger than the volume or process may hold
+#: (FAT's 4 GiB, ``RLIMIT_FSIZE``): the upload cannot be stored, 507.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 class _LimitedUpload:
     """The temporary file of an upload: refuses bytes beyond the size limit (413) and
     turns a full disk into 507, so the old version stays intact."""
@@ -132,7 +137,7 @@ class _LimitedUpload:
         try:
             self._file.write(data)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if exc.errno in _DISK_FULL:
                 raise DAVError(HTTP_INSUFFICIENT_STORAGE, "disk full") from None
             raise
 
@@ -140,7 +145,7 @@ class _LimitedUpload:
         try:
             self._file.close()
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if exc.errno in _DISK_FULL:
                 raise DAVError(HTTP_INSUFFICIENT_STORAGE, "disk full") from None
             raise
 

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.config import Config
 from gateway.db import database
+from gateway.edge import DATABASE_ERRORS
 from gateway.services.confirmations import ConfirmationWorker
 from webui.context import page_context
 from webui.rendering import make_environment
@@ -62,6 +63,8 @@ class WebApp:
             return self.not_found(request)
         except HTTPException as exc:
             return exc.get_response(request.environ)
+        except DATABASE_ERRORS:
+            raise  # gateway.edge answers 503 + Retry-After, and the client retries (issue 5)
         except Exception:  # noqa: BLE001 - one calm page; the URL (a token) is not logged
             log.exception("error answering a web request")
             return self.render("errors/500.html", status=500, **page_context(self, request))
