@@ -46,7 +46,11 @@ def open_database(url: str) -> peewee.Database:
     """
     try:
         if url.startswith("sqlite"):
-            db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+            # IMMEDIATE: a transaction takes the write lock at BEGIN and waits for it
+            # (busy_timeout). A deferred one that reads first cannot upgrade once a
+            # background writer (tracking, catalog) committed: "database is locked".
+            db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                         lock_type="IMMEDIATE")
         elif url.split("://", 1)[0] in POSTGRES_SCHEMES:
             db = _postgres(url)
         else:

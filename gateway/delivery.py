@@ -3,16 +3,30 @@
 The server (cheroot) calls ``close()`` on normal completion, on a client hang-up and
 on a stalled reader's timeout, so this is where an access is judged complete or not.
 A chunk counts as sent once the server comes back for the next one (or the body
-ends): it has been handed to the socket by then.
+ends): it has been handed to the socket by then. "Sent" is what the kernel took,
+so a client that hangs up mid-file may be credited up to a socket buffer more than
+it received.
+
+``tracked_body`` wires a body to the tracking service: the event is journaled
+before its first byte goes out and finished with the bytes sent on close.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
+
+from gateway.services import tracking
+
+log = logging.getLogger("immoshare.tracking")
 
 
 class CountingBody:
-    """Wraps a WSGI body; calls ``on_close(sent, exhausted)`` exactly once."""
+    """Wraps a WSGI body; calls ``on_close(sent, exhausted)`` exactly once.
+
+    ``on_first_chunk()`` runs once the first chunk is in hand, before the server
+    sends it. Neither callback may break serving: their errors are logged.
+    """
 
     def __init__(self, body: Iterable[bytes], on_close: Callable[[int, bool], None],
                  on_first_chunk: Callable[[], None] | None = None):
@@ -38,7 +52,7 @@ class CountingBody:
             raise
         if self._on_first_chunk is not None:
             first, self._on_first_chunk = self._on_first_chunk, None
-            first()
+            _quietly(first)
         self._pending = len(chunk)
         return chunk
 
@@ -54,4 +68,34 @@ class CountingBody:
             if close is not None:
                 close()
         finally:
-            self._on_close(self.sent, self.exhausted)
+            _quietly(self._on_close, self.sent, self.exhausted)
+
+
+def _quietly(callback: Callable, *args) -> None:
+    try:
+        callback(*args)
+    except Exception:  # noqa: BLE001 - tracking must never break a response
+        log.exception("tracking callback failed")
+
+
+def tracked_body(body: Iterable[bytes], event: tracking.Event, *,
+                 expected: int | None) -> CountingBody:
+    """Count ``body`` as the transfer of ``event``.
+
+    Before the first byte: ``begin_event`` (journaled, survives a kill). On close:
+    ``bytes`` = bytes sent, ``complete`` = the body ran out and ``expected`` bytes
+    (the Content-Length: the whole file or the requested range) went out; then
+    ``record_event``. An empty body is complete when nothing was expected.
+    """
+    counting: CountingBody | None = None
+
+    def first_chunk() -> None:
+        tracking.begin_event(event, progress=lambda: counting.sent)
+
+    def finished(sent: int, exhausted: bool) -> None:
+        event.bytes = sent
+        event.complete = exhausted and (expected is None or sent == expected)
+        tracking.record_event(event)
+
+    counting = CountingBody(body, finished, first_chunk)
+    return counting

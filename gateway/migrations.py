@@ -45,9 +45,17 @@ def _consent_statements_and_mail_retry() -> None:
     _add_missing_columns(models.ConsentRecord, ("statements", "language", "mail_next_at"))
 
 
+def _tracking_evidence() -> None:
+    """Event digests and range starts, catalog ctime, erasures and prune checkpoints."""
+    database.create_tables([models.SubjectKey, models.Erasure, models.ChainCheckpoint])
+    _add_missing_columns(models.AccessEvent, ("subject", "range_start"))
+    _add_missing_columns(models.CatalogEntry, ("ctime_ns",))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
+    ("0003_tracking_evidence", _tracking_evidence),
 )
 
 

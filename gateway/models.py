@@ -137,6 +137,37 @@ class AccessEvent(BaseModel):
     uid = pw.CharField(unique=True, max_length=64)
     prev_hash = pw.CharField(max_length=64)
     hash = pw.CharField(max_length=64)
+    # Keyed digest of (contact, ip, user_agent) that the hash covers instead of them,
+    # so an erasure can replace them without breaking the chain (services/tracking).
+    subject = pw.CharField(default="", max_length=64)
+    # First byte of a Range response (206), so reports can fold range reads.
+    range_start = pw.BigIntegerField(null=True)
+
+
+class SubjectKey(BaseModel):
+    """The random key of a contact ref's event digests; deleted on erasure, which
+    leaves the digests of the erased contact's events unlinkable."""
+
+    ref = pw.CharField(unique=True, max_length=64)
+    key = pw.CharField(max_length=64)
+
+
+class Erasure(BaseModel):
+    """A GDPR erasure: the pseudonym that replaced a contact ref in events."""
+
+    pseudonym = pw.CharField(unique=True, max_length=64)
+    events = pw.IntegerField(default=0)
+    erased_at = pw.DateTimeField(default=utc_now)
+
+
+class ChainCheckpoint(BaseModel):
+    """Where a prune cut the event chain: the chain goes on from ``last_id``/``last_hash``."""
+
+    last_id = pw.BigIntegerField()
+    last_hash = pw.CharField(max_length=64)
+    pruned = pw.IntegerField()
+    before = pw.DateTimeField()
+    created_at = pw.DateTimeField(default=utc_now)
 
 
 class ApiKey(BaseModel):
@@ -163,10 +194,13 @@ class CatalogEntry(BaseModel):
     size = pw.BigIntegerField()
     mtime_ns = pw.BigIntegerField()
     sha256 = pw.CharField(max_length=64)
+    # Changes on every write or replace and cannot be set back like mtime.
+    ctime_ns = pw.BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("property", "path"), True),)
 
 
 ALL_MODELS = (Agent, Property, Contact, Credential, Grant, ConsentText, ConsentRecord,
-              AccessEvent, ApiKey, OperatorSetting, CatalogEntry)
+              AccessEvent, ApiKey, OperatorSetting, CatalogEntry, SubjectKey, Erasure,
+              ChainCheckpoint)

@@ -13,6 +13,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
 from dav_provider.guard import DavGuard
+from dav_provider.tracking import track_dav
 from gateway.clientaddr import parse_networks
 from gateway.config import Config
 from gateway.db import is_pooled, release_between_chunks
@@ -20,6 +21,8 @@ from gateway.edge import Edge
 from gateway.errors import SetupError
 from gateway.header_deadline import HeaderDeadline
 from gateway.ratelimit import MemoryStore, RateLimiter
+from gateway.services.tracking import start_tracking, stop_tracking
+from gateway.watcher import CatalogWatcher
 from webui import create_app
 
 log = logging.getLogger("immoshare")
@@ -38,6 +41,8 @@ class Gateway:
                                           max_upload_bytes=config.max_upload_bytes,
                                           lock_storage=_lock_storage(config)),
                             max_upload_bytes=config.max_upload_bytes)
+        # Outermost, so that its close() runs when a client hangs up (issue 4).
+        self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
 
     def __call__(self, environ, start_response):
@@ -65,8 +70,8 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     """A cheroot server sized for 200 concurrent downloads (one thread each)."""
     app = Gateway(config)
     app = release_between_chunks(app) if is_pooled() else app
-    server = wsgi.Server(
-        (host, port), _edge(config, app),
+    server = GatewayServer(
+        config, (host, port), _edge(config, app),
         numthreads=config.threads, max=config.threads,
         request_queue_size=256, timeout=config.socket_timeout, shutdown_timeout=5,
         server_name="immoshare",
@@ -74,6 +79,31 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     server.keep_alive_conn_limit = max(256, config.threads)
     _harden(server, config)
     return server
+
+
+class GatewayServer(wsgi.Server):
+    """cheroot's server plus what runs beside it (issue 4): the tracking writer starts
+    before the socket listens (replaying journals of a killed process first), the
+    catalog watcher with it; both stop after the workers, so every event is stored."""
+
+    def __init__(self, config: Config, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config = config
+        self._watcher: CatalogWatcher | None = None
+
+    def prepare(self):
+        if self._watcher is None:
+            start_tracking(self.config)
+            self._watcher = CatalogWatcher(self.config)
+            self._watcher.start()
+        super().prepare()
+
+    def stop(self):
+        super().stop()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+            stop_tracking()
 
 
 def _counter_store(config: Config):

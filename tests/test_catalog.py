@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 from gateway.services import catalog
 from tests.factories import make_property
@@ -20,6 +21,17 @@ def test_file_version_follows_the_file_on_disk(config):
     assert catalog.file_version(config, "obj-1", "/Grundrisse/EG.pdf") == sha(b"%PDF-2, longer")
     assert catalog.file_version(config, "obj-1", "Grundrisse/missing.pdf") is None
     assert catalog.file_version(config, "obj-1", "Grundrisse") is None
+
+
+def test_a_replaced_file_with_the_old_size_and_mtime_is_a_new_version(config):
+    make_property(config, "obj-1", files={"a.pdf": b"AAAA"})
+    folder = config.properties_dir / "obj-1"
+    assert catalog.file_version(config, "obj-1", "a.pdf") == sha(b"AAAA")
+    old = os.stat(folder / "a.pdf")
+    (folder / "new.tmp").write_bytes(b"BBBB")
+    os.utime(folder / "new.tmp", ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(folder / "new.tmp", folder / "a.pdf")  # like `cp -p` or an SMB copy
+    assert catalog.file_version(config, "obj-1", "a.pdf") == sha(b"BBBB")
 
 
 def test_full_scan_catalogues_files_and_forgets_vanished_ones(config):

@@ -11,6 +11,7 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.edge import DATABASE_ERRORS
 from gateway.services.confirmations import ConfirmationWorker
+from webui import api
 from webui.context import page_context
 from webui.rendering import make_environment
 from webui.routes import URL_MAP
@@ -51,6 +52,9 @@ class WebApp:
     def on_healthz(self, request: Request) -> Response:
         database.execute_sql("SELECT 1")
         return Response("ok", content_type="text/plain")
+
+    def on_api_events(self, request: Request) -> Response:
+        return api.events(self, request)
 
     def dispatch(self, request: Request) -> Response:
         adapter = URL_MAP.bind_to_environ(request.environ)

@@ -15,6 +15,7 @@ LINK = "/<any(s, p):prefix>/<token>"
 URL_MAP = Map(
     [
         Rule("/healthz", endpoint="healthz", methods=["GET", "HEAD"]),
+        Rule("/api/v1/events", endpoint="api_events", methods=["GET"]),
         Rule(LINK, endpoint=share.page, methods=READ),
         Rule(LINK + "/", endpoint=share.page, methods=READ),
         Rule(LINK + "/browse/<path:folder>", endpoint=share.page, methods=READ),

@@ -71,9 +71,12 @@ def cli(ctx, home):
 from gateway.cli import (  # noqa: E402,F401
     admin,
     agents,
+    apikeys,
     branding,
     consent,
     contacts,
     grants,
     properties,
+    render,
+    tracking,
 )

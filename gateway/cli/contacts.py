@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from gateway.cli import cli
-from gateway.cli.output import json_option, print_json, print_table
+from gateway.cli.output import json_option, note, print_json, print_table
 from gateway.clock import iso
-from gateway.services import contacts
+from gateway.services import contacts, privacy
 
 
 def _contact_data(contact) -> dict:
@@ -57,3 +57,41 @@ def contact_list(obj, as_json):
         print_json(rows)
         return
     print_table([[r["ref"], r["name"], r["email"]] for r in rows], ["REF", "NAME", "EMAIL"])
+
+
+@contact.command("export")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (the only format; the flag is accepted for scripts).")
+@click.pass_obj
+def contact_export(obj, ref, as_json):
+    """Print everything stored about contact REF (GDPR Art. 15): record, WebDAV
+    login, grants, consents and tracking events.
+
+    \b
+    Example:
+        immoshare contact export 4711 --json > auskunft-4711.json
+    """
+    obj.config()
+    print_json(privacy.export_contact(ref))
+
+
+@contact.command("erase")
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def contact_erase(obj, ref, yes):
+    """Erase contact REF (GDPR Art. 17): name, e-mail, WebDAV login and grants go;
+    the tracking events stay under a pseudonym, and `tracking verify` still passes.
+
+    \b
+    Example:
+        immoshare contact erase 4711 --yes
+    """
+    obj.config()
+    if not yes:
+        click.confirm(f"Erase contact '{ref}' for good? Links and logins stop working.",
+                      abort=True, err=True)
+    result = privacy.erase_contact(ref)
+    note(f"Contact '{ref}' erased: {result.grants} grant(s) removed, {result.events} "
+         f"event(s) kept under the pseudonym {result.pseudonym}.")

@@ -3,7 +3,7 @@
 The catalog names the version of a file that a tracking event served. It is kept
 current three ways, each idempotent on (property, path, size, mtime, sha256):
 
-- ``file_version`` on every served file: when size and mtime still match the
+- ``file_version`` on every served file: when size, mtime and ctime match the
   catalog its hash is reused, otherwise the file is hashed now and stored, so an
   event never carries the hash of an older version;
 - ``reconcile_path`` for paths the watcher (``gateway.watcher``) saw change;
@@ -37,22 +37,27 @@ class Version:
 
     size: int
     mtime_ns: int
+    ctime_ns: int
     sha256: str
+
+    def matches(self, stat: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns) == (
+            stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 class _VersionMemo:
     """Per-process memo of recent versions, so a served file costs no query while
-    its size and mtime are unchanged. Only a cache: the database stays the truth."""
+    its size, mtime and ctime are unchanged. Only a cache: the database stays the truth."""
 
     def __init__(self, capacity: int = _MEMO_SIZE):
         self._items: OrderedDict[tuple[str, str, str], Version] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str], size: int, mtime_ns: int) -> str | None:
+    def get(self, key: tuple[str, str, str], stat: os.stat_result) -> str | None:
         with self._lock:
             version = self._items.get(key)
-            if version is None or (version.size, version.mtime_ns) != (size, mtime_ns):
+            if version is None or not version.matches(stat):
                 return None
             self._items.move_to_end(key)
             return version.sha256
@@ -84,7 +89,7 @@ def _file_path(config: Config, property_key: str, rel_path: str) -> Path:
 
 def hash_file(path: Path) -> Version | None:
     """Hash ``path``; None if it is gone or not a regular file. A file that changes
-    while it is read is read again, so the hash belongs to the size and mtime."""
+    while it is read is read again, so the hash belongs to the stat it is stored with."""
     for _ in range(3):
         try:
             before = os.stat(path)
@@ -97,10 +102,10 @@ def hash_file(path: Path) -> Version | None:
             after = os.stat(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
-        if (before.st_size, before.st_mtime_ns, before.st_ino) == (
-                after.st_size, after.st_mtime_ns, after.st_ino):
-            return Version(after.st_size, after.st_mtime_ns, digest.hexdigest())
-    return Version(after.st_size, after.st_mtime_ns, digest.hexdigest())
+        if (before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino) == (
+                after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino):
+            break
+    return Version(after.st_size, after.st_mtime_ns, after.st_ctime_ns, digest.hexdigest())
 
 
 def _is_regular(stat: os.stat_result) -> bool:
@@ -114,10 +119,12 @@ def _memo_key(config: Config, property_key: str, rel_path: str) -> tuple[str, st
 def _store(config: Config, property_key: str, rel_path: str, version: Version) -> None:
     with database.atomic():
         (CatalogEntry.insert(property=property_key, path=rel_path, size=version.size,
-                             mtime_ns=version.mtime_ns, sha256=version.sha256)
+                             mtime_ns=version.mtime_ns, ctime_ns=version.ctime_ns,
+                             sha256=version.sha256)
          .on_conflict(conflict_target=[CatalogEntry.property, CatalogEntry.path],
                       update={CatalogEntry.size: version.size,
                               CatalogEntry.mtime_ns: version.mtime_ns,
+                              CatalogEntry.ctime_ns: version.ctime_ns,
                               CatalogEntry.sha256: version.sha256})
          .execute())
     _memo.put(_memo_key(config, property_key, rel_path), version)
@@ -139,9 +146,13 @@ def file_version(config: Config, property_key: str, rel_path: str,
                  stat: os.stat_result | None = None) -> str | None:
     """The sha256 of the version of ``rel_path`` now on disk, or None if no such file.
 
-    From the catalog when size and mtime match it, else hashed now and stored.
-    ``rel_path`` is relative to the property folder, ``/``-separated; ``stat`` may
-    be passed when the caller has just stat-ed the file it serves.
+    From the catalog when size, mtime and ctime match it (ctime changes on every
+    write or replace, even one that keeps size and mtime, like ``cp -p``), else
+    hashed now and stored.
+    ``rel_path`` is relative to the property folder, ``/``-separated. ``stat`` is
+    the caller's stat of the file it serves; if that version has been replaced
+    meanwhile and was never catalogued, the answer is None rather than the hash of
+    another version.
     """
     rel_path = rel_path.strip("/")
     if not rel_path:
@@ -155,18 +166,22 @@ def file_version(config: Config, property_key: str, rel_path: str,
     if not _is_regular(stat):
         return None
     key = _memo_key(config, property_key, rel_path)
-    known = _memo.get(key, stat.st_size, stat.st_mtime_ns)
+    known = _memo.get(key, stat)
     if known is not None:
         return known
     entry = CatalogEntry.get_or_none((CatalogEntry.property == property_key)
                                      & (CatalogEntry.path == rel_path))
-    if entry is not None and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-        _memo.put(key, Version(entry.size, entry.mtime_ns, entry.sha256))
-        return entry.sha256
+    if entry is not None:
+        stored = Version(entry.size, entry.mtime_ns, entry.ctime_ns, entry.sha256)
+        if stored.matches(stat):
+            _memo.put(key, stored)
+            return entry.sha256
     version = hash_file(path)
     if version is None:
         return None
     _store(config, property_key, rel_path, version)
+    if not version.matches(stat):
+        return None  # the version the caller served is no longer on disk
     return version.sha256
 
 

@@ -1,28 +1,89 @@
 """Tracking events: one append path for web and WebDAV, chained by hashes.
 
-Fields are fixed by INTERFACE.md. ``record_event`` is what every adapter calls.
+Every adapter builds an :class:`Event` and hands it to :func:`record_event` (or, for
+a file body, to ``gateway.delivery.tracked_body``, which calls :func:`begin_event`
+before the first byte and :func:`record_event` on close). Fields are fixed by
+INTERFACE.md. What this module owns:
+
+**Not losing events, not slowing serving.** While the server runs, ``record_event``
+writes one line to a journal file and returns; one writer thread appends events to
+the database in batches (``gateway.services.journal``). Journals of a process that
+died (even by SIGKILL) are replayed at the next start; the event ``uid`` is unique,
+so a replay never duplicates. Without a running server (CLI, scripts) events are
+appended at once. ``flush()`` waits until what was recorded is in the database.
+
+**Insert order is commit order.** Appends are serialised: on SQLite by taking the
+write lock first (``BEGIN IMMEDIATE``), on PostgreSQL by a transaction-level
+advisory lock (``pg_advisory_xact_lock``) held until commit. Ids are assigned under
+that lock as the previous id + 1, so an event with a higher id never becomes visible
+before one with a lower id. A consumer that polls "events with id > cursor" in id
+order therefore sees each event exactly once, however many threads and processes
+write.
+
+**Tamper evidence.** Each row's ``hash`` is a sha256 over the previous row's hash
+and its facts, and ids run without gaps. ``verify_chain`` recomputes the chain and
+names the first row that was changed, deleted, inserted or moved. The personal fields (contact, IP,
+user agent) are not hashed directly: the chain covers ``subject``, an HMAC of them
+under a random key per contact ref (``SubjectKey``). An erasure replaces those
+fields by a pseudonym and deletes the key: the chain still verifies, and the stored
+digest can no longer be linked back to the person (see ``services/privacy``).
+Pruning deletes a prefix of the chain and records a ``ChainCheckpoint`` of where the
+chain continues. Deleting the newest rows is only visible against a head hash kept
+elsewhere, which is why ``verify`` prints it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
+import hmac
 import json
+import logging
 import secrets
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
 
 from gateway.clock import iso, utc_now
-from gateway.db import database
-from gateway.models import AccessEvent
+from gateway.config import Config
+from gateway.db import database, is_postgres
+from gateway.errors import InvalidInput
+from gateway.models import AccessEvent, ChainCheckpoint, Erasure, SubjectKey
+from gateway.security import shorten_ip
+
+log = logging.getLogger("immoshare.tracking")
 
 GENESIS = "0" * 64
-ACTIONS = ("open", "download", "zip", "list", "consent", "denied")
+#: What triggers each action (INTERFACE.md "Tracking event").
+ACTIONS = {
+    "open": "a file shown inline on the contact page",
+    "download": "a file sent as attachment on the web, any file GET over WebDAV, "
+                "or one member of a zip",
+    "zip": "one zip of the entries shown on the contact page (plus a download per member)",
+    "list": "a folder page of the share shown",
+    "consent": "the contact accepted the cancellation notice (and AGB)",
+    "denied": "a revoked, expired or unknown credential or token that names a known grant",
+}
 CHANNELS = ("web", "dav")
+#: The fields of an event as the CRM sees it, in export order.
+PUBLIC_FIELDS = ("id", "at", "property", "contact", "agent", "channel", "action", "path",
+                 "bytes", "size", "complete", "status", "sha256", "ip", "user_agent")
+#: Same lock key in every process: "immoshare tracking chain".
+_PG_CHAIN_LOCK = 0x696D6D6F_7472616B
+_NO_CONTACT_KEY = b"immoshare:no-contact"
 
 
 @dataclasses.dataclass
 class Event:
-    """One access as an adapter saw it. ``bytes``/``complete`` are set when it ends."""
+    """One access as an adapter saw it. ``bytes``/``complete`` are set when it ends.
+
+    ``ip`` is the raw client address: the ``ip_privacy`` setting is applied here.
+    ``path`` is inside the share, ``/``-separated; a leading ``/`` is dropped.
+    ``range_start`` is the first byte of a 206 response.
+    """
 
     property: str
     channel: str
@@ -39,29 +100,367 @@ class Event:
     user_agent: str | None = None
     at: datetime.datetime = dataclasses.field(default_factory=utc_now)
     uid: str = dataclasses.field(default_factory=lambda: secrets.token_hex(16))
+    range_start: int | None = None
 
 
-CHAINED_FIELDS = ("at", "property", "contact", "agent", "channel", "action", "path", "bytes",
-                  "size", "complete", "status", "sha256", "ip", "user_agent", "uid")
+# ---------------------------------------------------------------- recording
 
 
-def chain_hash(prev_hash: str, row: dict) -> str:
-    """The hash of an event: its fields in a fixed order, after the previous hash."""
-    material = json.dumps([prev_hash] + [row[name] for name in CHAINED_FIELDS],
-                          ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(material.encode()).hexdigest()
+@dataclasses.dataclass
+class _Settings:
+    ip_privacy: str = "shorten"
+    recorder: object | None = None  # the running journal.Recorder, if any
+    retention: object | None = None
+    home: Path | None = None
+    users: int = 0
 
 
-def _row(event: Event) -> dict:
-    row = {name: getattr(event, name) for name in CHAINED_FIELDS}
-    row["at"] = iso(event.at)
-    return row
+_state = _Settings()
+_state_lock = threading.Lock()
+
+
+def to_row(event: Event, ip_privacy: str | None = None) -> dict:
+    """The stored form of ``event``: privacy applied, path normalised, JSON-safe.
+
+    :raises InvalidInput: unknown action or channel (an adapter's mistake).
+    """
+    if event.action not in ACTIONS:
+        raise InvalidInput(f"unknown tracking action {event.action!r}")
+    if event.channel not in CHANNELS:
+        raise InvalidInput(f"unknown tracking channel {event.channel!r}")
+    return {
+        "uid": event.uid, "at": iso(event.at), "property": event.property,
+        "contact": event.contact, "agent": event.agent, "channel": event.channel,
+        "action": event.action, "path": (event.path or "").strip("/"),
+        "bytes": int(event.bytes), "size": event.size, "complete": bool(event.complete),
+        "status": event.status, "sha256": event.sha256,
+        "ip": _shortened(event.ip, ip_privacy or _state.ip_privacy),
+        "user_agent": (event.user_agent or None) and event.user_agent[:512],
+        "range_start": event.range_start,
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _shortened(ip: str | None, mode: str) -> str | None:
+    return shorten_ip(ip, mode)
 
 
 def record_event(event: Event) -> None:
-    """Append ``event`` to the chain."""
-    row = _row(event)
-    with database.atomic():
-        last = AccessEvent.select(AccessEvent.hash).order_by(AccessEvent.id.desc()).first()
-        prev = last.hash if last else GENESIS
-        AccessEvent.create(**{**row, "at": event.at}, prev_hash=prev, hash=chain_hash(prev, row))
+    """Record a finished event. Returns at once while the server runs (journal line,
+    then the writer thread); otherwise appends it to the database now."""
+    row = to_row(event)
+    recorder = _state.recorder
+    if recorder is not None and recorder.finish(row):
+        return
+    append_rows([row])
+
+
+def begin_event(event: Event, progress: Callable[[], int] | None = None) -> None:
+    """Journal ``event`` before the first byte of its body goes out, so a client that
+    got any byte has an event even if the process dies before ``record_event``.
+    ``progress()`` tells the bytes sent so far, for a shutdown mid-transfer."""
+    recorder = _state.recorder
+    if recorder is not None:
+        recorder.begin(to_row(event), progress)
+
+
+def flush(timeout: float = 30.0) -> bool:
+    """Wait until every event recorded so far is in the database."""
+    recorder = _state.recorder
+    return True if recorder is None else recorder.flush(timeout)
+
+
+def journal_folder(config: Config) -> Path:
+    return config.home / "journal"
+
+
+def start_tracking(config: Config) -> None:
+    """Start the journal and writer thread (replaying journals of dead processes
+    first) and the daily retention pruning. One home per process; nested starts
+    for the same home are counted."""
+    from gateway.services.journal import Recorder
+    from gateway.services.retention import RetentionTimer
+
+    with _state_lock:
+        if _state.users:
+            if _state.home != config.home:
+                raise InvalidInput("tracking already runs for another home in this process")
+            _state.users += 1
+            return
+        recorder = Recorder(journal_folder(config), append_rows)
+        recorder.start()
+        _state.ip_privacy = config.ip_privacy
+        _state.recorder = recorder
+        _state.home = config.home
+        _state.users = 1
+        if config.retention_days > 0:
+            _state.retention = RetentionTimer(config.retention_days)
+            _state.retention.start()
+
+
+def stop_tracking() -> None:
+    """Write everything recorded to the database and stop the writer thread."""
+    with _state_lock:
+        if not _state.users:
+            return
+        _state.users -= 1
+        if _state.users:
+            return
+        recorder, retention = _state.recorder, _state.retention
+        _state.recorder = _state.retention = _state.home = None
+        _state.ip_privacy = "shorten"
+    if retention is not None:
+        retention.stop()
+    recorder.stop()
+
+
+def recover_journals(config: Config) -> int:
+    """Append events left in journals of processes that are gone; for commands run
+    while no server is up. Returns how many events were new."""
+    from gateway.services.journal import replay_dead_journals
+
+    return replay_dead_journals(journal_folder(config), append_rows)
+
+
+# ---------------------------------------------------------------- the chain
+
+
+@contextmanager
+def chain_transaction():
+    """A transaction that holds the chain: no other process or thread appends,
+    erases or prunes until it commits (see the module docstring)."""
+    if is_postgres():
+        with database.atomic():
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))
+            yield
+    else:
+        with database.atomic("IMMEDIATE"):
+            yield
+
+
+def subject_digest(key: bytes, contact: str | None, ip: str | None,
+                   user_agent: str | None) -> str:
+    """The keyed digest that stands in the chain for the personal fields."""
+    material = json.dumps([contact, ip, user_agent], ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
+
+
+CHAINED_FIELDS = ("at", "property", "agent", "channel", "action", "path", "bytes", "size",
+                  "complete", "status", "sha256", "uid", "range_start", "subject")
+STORED_FIELDS = CHAINED_FIELDS + ("id", "contact", "ip", "user_agent", "prev_hash", "hash")
+
+
+def chain_hash(prev_hash: str, row: dict) -> str:
+    """The hash of an event: the previous hash and its facts in a fixed order. Ids
+    are not hashed: ``verify_chain`` checks that they run without gaps."""
+    material = json.dumps([prev_hash] + [row[name] for name in CHAINED_FIELDS],
+                          ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def chain_head() -> tuple[int, str]:
+    """Id and hash of the newest event, or of the last prune checkpoint, or genesis."""
+    last = (AccessEvent.select(AccessEvent.id, AccessEvent.hash)
+            .order_by(AccessEvent.id.desc()).first())
+    if last is not None:
+        return last.id, last.hash
+    checkpoint = latest_checkpoint()
+    if checkpoint is not None:
+        return checkpoint.last_id, checkpoint.last_hash
+    return 0, GENESIS
+
+
+def latest_checkpoint() -> ChainCheckpoint | None:
+    return ChainCheckpoint.select().order_by(ChainCheckpoint.last_id.desc()).first()
+
+
+def _subject_keys(refs: set[str]) -> dict[str, bytes]:
+    """The digest key of each ref, created for refs that have none (under the chain lock)."""
+    keys = {}
+    for chunk in _chunks(sorted(refs), 500):
+        keys.update({k.ref: k.key for k in SubjectKey.select().where(SubjectKey.ref.in_(chunk))})
+    new = [{"ref": ref, "key": secrets.token_hex(32)} for ref in sorted(refs - keys.keys())]
+    bulk_insert(SubjectKey, ("ref", "key"), new)
+    keys.update((row["ref"], row["key"]) for row in new)
+    return {ref: bytes.fromhex(key) for ref, key in keys.items()}
+
+
+def bulk_insert(model, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """``INSERT`` many rows with one prepared statement. peewee's ``insert_many``
+    builds the SQL per row, which made appending 20 times slower."""
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in columns]
+    sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        model._meta.table_name, ", ".join(f'"{f.column_name}"' for f in fields),
+        ", ".join([database.param] * len(fields)))
+    database.cursor().executemany(
+        sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
+
+
+def key_for(keys: dict[str, bytes], contact: str | None) -> bytes | None:
+    return _NO_CONTACT_KEY if contact is None else keys.get(contact)
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def append_rows(rows: list[dict]) -> int:
+    """Append rows (``to_row`` dicts) to the chain in one transaction, skipping uids
+    already stored (a replayed journal). Returns how many were new."""
+    unique = list({row["uid"]: row for row in rows}.values())
+    if not unique:
+        return 0
+    with chain_transaction():
+        stored = set()
+        for chunk in _chunks([row["uid"] for row in unique], 500):
+            stored.update(e.uid for e in AccessEvent.select(AccessEvent.uid)
+                          .where(AccessEvent.uid.in_(chunk)))
+        fresh = [row for row in unique if row["uid"] not in stored]
+        if not fresh:
+            return 0
+        keys = _subject_keys({row["contact"] for row in fresh if row["contact"]})
+        last_id, last_hash = chain_head()
+        records = []
+        for row in fresh:
+            last_id += 1
+            chained = dict(row, subject=subject_digest(key_for(keys, row["contact"]),
+                                                       row["contact"], row["ip"],
+                                                       row["user_agent"]))
+            digest = chain_hash(last_hash, chained)
+            records.append(dict(chained, id=last_id, at=_parse_at(row["at"]),
+                                prev_hash=last_hash, hash=digest))
+            last_hash = digest
+        bulk_insert(AccessEvent, STORED_FIELDS, records)
+    return len(records)
+
+
+def _parse_at(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ---------------------------------------------------------------- verify
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainReport:
+    """Outcome of ``verify_chain``: how many events were checked, and the first
+    broken one (its id and why) if any."""
+
+    checked: int
+    head_hash: str
+    broken_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+_VERIFIED_FIELDS = ("id", "prev_hash", "hash", "contact", "ip", "user_agent") + CHAINED_FIELDS
+
+
+def verify_chain() -> ChainReport:
+    """Recompute the chain from the last checkpoint (or genesis) to the newest event."""
+    checkpoint = latest_checkpoint()
+    expected_prev = checkpoint.last_hash if checkpoint else GENESIS
+    expected_id = checkpoint.last_id + 1 if checkpoint else 1
+    erased = {e.pseudonym for e in Erasure.select(Erasure.pseudonym)}
+    keys = {k.ref: bytes.fromhex(k.key) for k in SubjectKey.select()}
+    query = (AccessEvent.select(*[getattr(AccessEvent, n) for n in _VERIFIED_FIELDS])
+             .order_by(AccessEvent.id))
+    checked = 0
+    for values in database.execute(query):  # raw values: millions of rows
+        row = dict(zip(_VERIFIED_FIELDS, values, strict=True))
+        row["at"] = _utc_text(row["at"])
+        row["complete"] = bool(row["complete"])
+        problem = _check(row, expected_id, expected_prev, erased, keys)
+        if problem:
+            return ChainReport(checked, expected_prev, row["id"], problem)
+        checked += 1
+        expected_prev, expected_id = row["hash"], row["id"] + 1
+    return ChainReport(checked, expected_prev)
+
+
+def _check(row: dict, expected_id: int, expected_prev: str, erased: set[str],
+           keys: dict[str, bytes]) -> str | None:
+    if row["id"] < expected_id:
+        return "lies before the last prune checkpoint (inserted afterwards)"
+    if row["id"] > expected_id:
+        missing = (f"event {expected_id}" if row["id"] == expected_id + 1
+                   else f"events {expected_id}–{row['id'] - 1}")
+        return f"{missing} before it missing (deleted or renumbered)"
+    if row["prev_hash"] != expected_prev:
+        return "does not follow the event before it (rows deleted, inserted or swapped)"
+    if chain_hash(row["prev_hash"], row) != row["hash"]:
+        return "its recorded facts were changed"
+    if row["contact"] in erased:
+        return None
+    key = key_for(keys, row["contact"])
+    if key is None or not hmac.compare_digest(
+            subject_digest(key, row["contact"], row["ip"], row["user_agent"]), row["subject"]):
+        return "its contact, IP address or user agent was changed"
+    return None
+
+
+# ---------------------------------------------------------------- read and prune
+
+
+def public_event(event: AccessEvent) -> dict:
+    """An event as INTERFACE.md names it, fields in ``PUBLIC_FIELDS`` order."""
+    data = {name: getattr(event, name) for name in PUBLIC_FIELDS}
+    data["at"] = iso(event.at)
+    data["complete"] = bool(event.complete)
+    return data
+
+
+def public_events_after(cursor: int, limit: int) -> list[dict]:
+    """Up to ``limit`` events with an id above ``cursor``, in id order, as
+    ``public_event`` gives them (read as tuples: the export reads millions)."""
+    columns = [getattr(AccessEvent, name) for name in PUBLIC_FIELDS]
+    query = (AccessEvent.select(*columns).where(AccessEvent.id > cursor)
+             .order_by(AccessEvent.id).limit(limit))
+    events = []
+    for values in database.execute(query):  # raw values: peewee's conversion is slow
+        event = dict(zip(PUBLIC_FIELDS, values, strict=True))
+        event["at"] = _utc_text(event["at"])
+        event["complete"] = bool(event["complete"])
+        events.append(event)
+    return events
+
+
+def _utc_text(value: datetime.datetime | str) -> str:
+    """``iso()`` of a stored time, also from SQLite's text form."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(datetime.UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+@dataclasses.dataclass(frozen=True)
+class PruneResult:
+    pruned: int
+    kept_from: int | None
+
+
+def prune_before(before: datetime.datetime) -> PruneResult:
+    """Delete the events recorded before ``before``, as a prefix of the chain: up to
+    the first event at or after ``before``. (Events replayed late from a journal
+    may sit behind newer ones; they go with a later prune.) A checkpoint records
+    where the chain continues, so ``verify_chain`` stays meaningful."""
+    with chain_transaction():
+        first_kept = (AccessEvent.select(AccessEvent.id).where(AccessEvent.at >= before)
+                      .order_by(AccessEvent.id).first())
+        query = AccessEvent.select(AccessEvent.id, AccessEvent.hash)
+        if first_kept is not None:
+            query = query.where(AccessEvent.id < first_kept.id)
+        last_pruned = query.order_by(AccessEvent.id.desc()).first()
+        if last_pruned is None:
+            return PruneResult(0, first_kept.id if first_kept else None)
+        pruned = AccessEvent.delete().where(AccessEvent.id <= last_pruned.id).execute()
+        ChainCheckpoint.create(last_id=last_pruned.id, last_hash=last_pruned.hash,
+                               pruned=pruned, before=before)
+    return PruneResult(pruned, first_kept.id if first_kept else None)

@@ -1,0 +1,112 @@
+"""Tracking of WebDAV reads: a wrapper around the whole WsgiDAV app.
+
+It must sit outside WsgiDAV: inside the middleware stack, below ``ErrorPrinter``,
+``close()`` is never called when a client hangs up (WSGIDAV.md §3.3). For each GET
+it puts a :class:`DavAccess` record into ``environ``; the domain controller fills in
+the principal, and ``GatewayFile.get_content`` calls ``mark_file`` when a real file
+body is about to be sent. HEAD, OPTIONS, PROPFIND, 304, 412 and 416 never reach
+``get_content``, so they are no accesses. The body is counted like a web download
+(``gateway.delivery``): journaled before its first byte, finished on close with the
+bytes sent; ``complete`` means the whole file, or the whole requested range, went
+out. Agents' reads are recorded with ``agent`` set.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dav_provider.provider import PRINCIPAL_KEY
+from dav_provider.resources import ACCESS_KEY
+from gateway.config import Config
+from gateway.delivery import CountingBody
+from gateway.services import catalog, tracking
+
+log = logging.getLogger("immoshare.tracking")
+
+
+class DavAccess:
+    """What one GET did: who asked, which file, and the response's status and length."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.principal = None  # set by GatewayDomainController
+        self.event: tracking.Event | None = None
+        self.status: int | None = None
+        self.content_length: int | None = None
+        self.range_start: int | None = None
+
+    def response_started(self, status: str, headers: list[tuple[str, str]]) -> None:
+        """WsgiDAV passes the status on only when the body starts, after
+        ``get_content``: the event takes it from here then."""
+        self.status = _number(status.split(" ", 1)[0])
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == "content-length":
+                self.content_length = _number(value)
+            elif lowered == "content-range" and value.startswith("bytes "):
+                self.range_start = _number(value[6:].split("-", 1)[0])  # not "*/size" (416)
+
+    def mark_file(self, property_key, share_path, file_path, file_stat, environ) -> None:
+        """A file body is about to be sent (called by ``GatewayFile.get_content``)."""
+        principal = self.principal or environ.get(PRINCIPAL_KEY)
+        if principal is None:
+            return
+        rel_path = share_path.strip("/").partition("/")[2]
+        try:
+            sha256 = catalog.file_version(self.config, property_key, rel_path, stat=file_stat)
+        except Exception:  # noqa: BLE001 - never fail a download over its hash
+            log.exception("tracking: hashing %s/%s failed", property_key, rel_path)
+            sha256 = None
+        self.event = tracking.Event(
+            property=property_key, channel="dav", action="download", path=rel_path,
+            contact=None if principal.is_agent else principal.name,
+            agent=principal.name if principal.is_agent else None,
+            size=file_stat.st_size, sha256=sha256,
+            ip=environ.get("REMOTE_ADDR"), user_agent=environ.get("HTTP_USER_AGENT"),
+        )
+
+    def _settle(self) -> tracking.Event | None:
+        """The event with the response's status and range, once they are known."""
+        if self.event is not None:
+            self.event.status = self.status
+            self.event.range_start = self.range_start if self.status == 206 else None
+        return self.event
+
+    def body(self, body) -> CountingBody:
+        counting: CountingBody | None = None
+
+        def first_chunk() -> None:
+            if self._settle() is not None:
+                tracking.begin_event(self.event, progress=lambda: counting.sent)
+
+        def finished(sent: int, exhausted: bool) -> None:
+            if self._settle() is None:
+                return
+            self.event.bytes = sent
+            self.event.complete = exhausted and sent == self.content_length
+            tracking.record_event(self.event)
+
+        counting = CountingBody(body, finished, first_chunk)
+        return counting
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
+
+
+def track_dav(app, config: Config):
+    """Wrap the WsgiDAV app so that every file GET becomes a tracking event."""
+
+    def tracked(environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET":
+            return app(environ, start_response)
+        access = DavAccess(config)
+        environ[ACCESS_KEY] = access
+
+        def start(status, headers, exc_info=None):
+            access.response_started(status, headers)
+            return start_response(status, headers, exc_info)
+
+        return access.body(app(environ, start))
+
+    return tracked

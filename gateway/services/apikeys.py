@@ -1,0 +1,68 @@
+"""Bearer keys for ``/api/v1``: created with a name, shown once, stored as a hash,
+revocable.
+
+A key carries 256 random bits, so its sha256 is the stored form and the lookup
+key; a wrong key, a revoked key and a key that never existed all answer the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.clock import utc_now
+from gateway.db import database
+from gateway.errors import AlreadyExists, InvalidInput, NotFound
+from gateway.models import ApiKey
+from gateway.security import hash_token, new_api_key, same
+
+KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NO_KEY_HASH = hash_token("no such key")
+
+
+def create_key(name: str) -> tuple[ApiKey, str]:
+    """A new key named ``name``; returns the row and the key (shown only now).
+
+    :raises InvalidInput: bad name. :raises AlreadyExists: the name is taken.
+    """
+    if not KEY_NAME.match(name):
+        raise InvalidInput(f"invalid key name {name!r}: letters, digits, '.', '_', '-', "
+                           "up to 64")
+    key = new_api_key()
+    with database.atomic():
+        if ApiKey.get_or_none(ApiKey.name == name) is not None:
+            raise AlreadyExists(f"an API key named '{name}' exists already (revoked keys keep "
+                                "their name) — see `immoshare apikey list`")
+        row = ApiKey.create(name=name, key_hash=hash_token(key))
+    return row, key
+
+
+def list_keys() -> list[ApiKey]:
+    return list(ApiKey.select().order_by(ApiKey.name))
+
+
+def revoke_key(name: str) -> ApiKey:
+    """Revoke the key; it fails from the next request on.
+
+    :raises NotFound: no key of that name.
+    """
+    with database.atomic():
+        row = ApiKey.get_or_none(ApiKey.name == name)
+        if row is None:
+            raise NotFound(f"no API key named '{name}' — see `immoshare apikey list`")
+        if row.revoked_at is None:
+            row.revoked_at = utc_now()
+            row.save()
+    return row
+
+
+def authenticate(authorization: str | None) -> ApiKey | None:
+    """The live key of an ``Authorization: Bearer KEY`` header, or None."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    digest = hash_token(key.strip())
+    row = ApiKey.get_or_none(ApiKey.key_hash == digest)
+    matches = same(row.key_hash if row else _NO_KEY_HASH, digest)
+    if row is None or not matches or row.revoked_at is not None:
+        return None
+    return row

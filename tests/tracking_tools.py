@@ -1,0 +1,57 @@
+"""Helpers of the tracking tests: wait for events, talk raw HTTP."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import struct
+import time
+
+from gateway.models import AccessEvent
+from gateway.services import tracking
+
+
+def stored_events(**match) -> list[dict]:
+    """Events in the database as INTERFACE.md names them, those matching ``match``."""
+    events = [tracking.public_event(e) for e in AccessEvent.select().order_by(AccessEvent.id)]
+    return [e for e in events if all(e[k] == v for k, v in match.items())]
+
+
+def wait_for_events(count: int, timeout: float = 30.0, **match) -> list[dict]:
+    """Wait until ``count`` matching events are stored. The server calls ``close()``
+    (which records the event) only after the client has the last byte."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tracking.flush()
+        events = stored_events(**match)
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int:
+    """GET ``path``, read the headers and about ``keep`` body bytes, then drop the
+    connection. Returns the body bytes read."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] in (b"200", b"206"), head
+    received = len(body)
+    while received < keep:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += len(chunk)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # with linger 0: a reset, as when a browser tab is closed
+    return received
