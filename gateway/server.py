@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import threading
 
 from cheroot import server as cheroot_server
@@ -131,7 +132,12 @@ class _DeadlineRequest(cheroot_server.HTTPRequest):
 
     def parse_request(self):
         with self.server.header_deadline.watching(self.conn.socket):
-            super().parse_request()
+            try:
+                super().parse_request()
+            except ssl.SSLError:
+                # a failed handshake (plain HTTP, a client rejecting the certificate):
+                # close quietly, as cheroot does when it handshakes while accepting
+                self.ready = False
 
 
 class _DeadlineConnection(cheroot_server.HTTPConnection):

@@ -34,8 +34,10 @@ def _run(config, host, port, banner=None):
 
     _check_port_free(host, port)
 
+    scheme = "https" if config.tls_cert else "http"
+
     def ready(server):
-        note(f"immoshare serving on http://{host}:{bound_port(server)}/ — Ctrl+C stops")
+        note(f"immoshare serving on {scheme}://{host}:{bound_port(server)}/ — Ctrl+C stops")
         if banner:
             banner(bound_port(server))
 
@@ -60,15 +62,27 @@ def init(obj):
 @cli.command()
 @click.option("--host", help="Address to listen on (setting: host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="TCP port (setting: port).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False),
+              help="TLS certificate chain, PEM (setting: tls_cert); needs --key.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False),
+              help="TLS private key, PEM (setting: tls_key); needs --cert.")
 @click.pass_obj
-def serve(obj, host, port):
+def serve(obj, host, port, cert, key):
     """Serve WebDAV (/dav/, /view/), contact pages (/s/) and the API (/api/v1/).
+
+    With --cert and --key it speaks HTTPS itself (Windows sends passwords only over
+    HTTPS); behind a reverse proxy that terminates TLS, leave them out and list the
+    proxy in the trusted_proxies setting.
 
     \b
     Example:
         immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 8080
+        immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 443 \\
+            --cert /etc/immoshare/fullchain.pem --key /etc/immoshare/privkey.pem
     """
-    config = obj.config(host=host, port=port)
+    if bool(cert) != bool(key):
+        raise click.UsageError("--cert and --key go together")
+    config = obj.config(host=host, port=port, tls_cert=cert, tls_key=key)
     _run(config, config.host, config.port)
 
 

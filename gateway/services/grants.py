@@ -42,7 +42,8 @@ def base_url(config: Config) -> str:
     if config.base_url:
         return config.base_url.rstrip("/")
     host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    return f"http://{host}:{config.port}"
+    scheme = "https" if config.tls_cert else "http"
+    return f"{scheme}://{host}:{config.port}"
 
 
 def agent_dav_url(config: Config) -> str:

@@ -1,0 +1,164 @@
+"""Security headers on every HTML response, and ``serve --cert/--key`` (TLS, HSTS).
+
+The CSP must forbid inline script, so the pages themselves must not contain any: a
+page that relied on inline script would be broken, not protected.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.tools import free_port, require_tool
+
+pytestmark = pytest.mark.server
+
+INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.I)
+
+
+def _html_responses(base, world, verify=True):
+    """(label, response) for every kind of page the site answers in HTML."""
+    contact, agent = world.contact, world.agent
+    calls = [
+        ("share page", "GET", f"/s/{world.link}", None),
+        ("consent page", "GET", f"/s/{world.consent_link}", None),
+        ("preview", "GET", f"/p/{world.preview}", None),
+        ("unknown link", "GET", "/s/" + "A" * 43, None),
+        ("unknown preview", "GET", "/p/" + "A" * 43, None),
+        ("deep unknown", "GET", f"/s/{world.link}/download/nothing.pdf", None),
+        ("no page", "GET", "/nothing-here", None),
+        ("dav 401", "GET", "/dav/", None),
+        ("dav 404", "GET", "/view/obj-2/secret.pdf", contact),
+        ("dav 403", "DELETE", "/dav/obj-1/", agent),
+        ("dav 405", "PUT", "/view/obj-1/plan.pdf", contact),
+    ]
+    return [(label, requests.request(method, base + path, auth=auth, verify=verify))
+            for label, method, path, auth in calls]
+
+
+def _assert_headers(label, r, *, tls):
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", label
+    if r.headers.get("Content-Type", "").startswith("text/html"):
+        csp = r.headers.get("Content-Security-Policy", "")
+        directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+        assert "frame-ancestors" in directives and directives["frame-ancestors"] == ["'none'"]
+        script = directives.get("script-src", directives.get("default-src"))
+        assert script and "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+        assert "*" not in script, label
+        assert not INLINE_SCRIPT.search(r.content), (label, INLINE_SCRIPT.search(r.content))
+    assert ("Strict-Transport-Security" in r.headers) == tls, label
+
+
+def test_every_html_response_carries_the_security_headers(server, world):
+    responses = _html_responses(server.url, world)
+    assert sum(r.headers.get("Content-Type", "").startswith("text/html")
+               for _, r in responses) >= 8
+    for label, r in responses + [("healthz", requests.get(server.url + "/healthz"))]:
+        _assert_headers(label, r, tls=False)
+
+
+def test_rate_limit_and_unavailable_answers_carry_headers_too(start_server, world):
+    server = start_server(rate_limit_failures=1, rate_limit_window=60)
+    requests.get(server.url + "/s/" + "A" * 43)
+    blocked = requests.get(server.url + "/s/" + "B" * 43)
+    assert blocked.status_code == 429
+    _assert_headers("429", blocked, tls=False)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    openssl = require_tool("openssl")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-addext", "basicConstraints=critical,CA:TRUE"],
+                   check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_server(world, certificate):
+    """``immoshare serve --cert --key`` as its own process."""
+    cert, key = certificate
+    port = free_port()
+    log = open(world.home / "serve-tls.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--home", str(world.home), "serve",
+         "--port", str(port), "--cert", str(cert), "--key", str(key)],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={"PATH": "/usr/bin:/bin", "IMMOSHARE_HEADER_TIMEOUT": "3",
+             "IMMOSHARE_RATE_LIMIT_FAILURES": "0"})
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/healthz", verify=str(cert), timeout=2)
+            break
+        except requests.ConnectionError:
+            assert proc.poll() is None and time.monotonic() < deadline, "TLS server did not start"
+            time.sleep(0.1)
+    yield url, port, str(cert)
+    proc.terminate()
+    proc.wait(15)
+    log.close()
+
+
+def test_serve_with_cert_and_key_speaks_tls_with_hsts(world, tls_server):
+    url, port, cert = tls_server
+    # verify= on each call: a session's verify loses to REQUESTS_CA_BUNDLE
+    assert requests.get(url + "/healthz", verify=cert).text == "ok"
+    page = requests.get(f"{url}/s/{world.link}", verify=cert)
+    assert page.status_code == 200 and "Musterstraße 5" in page.text
+    listing = requests.request("PROPFIND", url + "/dav/obj-1/", auth=world.agent,
+                               headers={"Depth": "1"}, verify=cert)
+    assert listing.status_code == 207 and "plan.pdf" in listing.text
+    for label, r in [("share", page), ("dav", listing)]:
+        assert r.headers["Strict-Transport-Security"].startswith("max-age="), label
+    for label, r in _html_responses(url, world, verify=cert):
+        _assert_headers(label, r, tls=True)
+    # plain HTTP on the TLS port is never served
+    plain = socket.create_connection(("127.0.0.1", port), timeout=10)
+    plain.sendall(f"GET /s/{world.link} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    answer = b""
+    try:
+        while chunk := plain.recv(4096):
+            answer += chunk
+    except OSError:
+        pass
+    plain.close()
+    assert "Musterstraße".encode() not in answer and b" 200 " not in answer
+
+
+def test_silent_tls_clients_do_not_block_the_others(world, tls_server):
+    """A TCP connection that never starts the TLS handshake must not stall accepting
+    (cheroot does the handshake in its accepting thread); it is dropped at the
+    header deadline like a slowloris client."""
+    url, port, cert = tls_server
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+    try:
+        started = time.monotonic()
+        r = requests.get(url + "/healthz", verify=cert, timeout=20)
+        assert r.text == "ok" and time.monotonic() - started < 10
+        for sock in silent:
+            sock.settimeout(20)
+            try:
+                assert sock.recv(1) == b""  # closed by the server
+            except ConnectionResetError:
+                pass
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_cert_without_key_is_a_usage_error(cli, certificate):
+    cert, _ = certificate
+    result = cli("serve", "--port", "0", "--cert", str(cert))
+    assert result.exit_code == 2 and "--key" in result.output
+
