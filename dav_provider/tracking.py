@@ -20,6 +20,7 @@ from dav_provider.resources import ACCESS_KEY
 from gateway.config import Config
 from gateway.delivery import CountingBody
 from gateway.services import catalog, tracking
+from gateway.services.access import visible_property_keys
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -86,8 +87,14 @@ class DavAccess:
             self.event.complete = exhausted and sent == self.content_length
             tracking.record_event(self.event)
 
-        counting = CountingBody(body, finished, first_chunk)
+        counting = CountingBody(body, finished, first_chunk, still_allowed=self.still_allowed)
         return counting
+
+    def still_allowed(self) -> bool:
+        """A contact's download stops once the property is no longer theirs (issue 5)."""
+        if self.event is None or self.principal is None or self.principal.is_agent:
+            return True
+        return self.event.property in visible_property_keys(self.principal)
 
 
 def _number(text: str) -> int | None:

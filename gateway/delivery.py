@@ -13,7 +13,9 @@ before its first byte goes out and finished with the bytes sent on close.
 
 from __future__ import annotations
 
+import errno
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from gateway.services import tracking
@@ -21,19 +23,37 @@ from gateway.services import tracking
 log = logging.getLogger("immoshare.tracking")
 
 
+#: How often a running transfer asks ``still_allowed`` (issue 5: a revoke stops it
+#: within a second).
+RECHECK_SECONDS = 0.5
+
+
+class AccessRevoked(ConnectionAbortedError):
+    """Ends a transfer whose access was revoked. A connection error, so the server
+    drops the connection quietly and the client sees a cut, not a short "complete"."""
+
+    def __init__(self):
+        super().__init__(errno.ECONNABORTED, "access revoked during the transfer")
+
+
 class CountingBody:
     """Wraps a WSGI body; calls ``on_close(sent, exhausted)`` exactly once.
 
     ``on_first_chunk()`` runs once the first chunk is in hand, before the server
     sends it. Neither callback may break serving: their errors are logged.
+    ``still_allowed()``, if given, is asked every :data:`RECHECK_SECONDS` while the
+    body runs; once it says no, the transfer ends with :class:`AccessRevoked`.
     """
 
     def __init__(self, body: Iterable[bytes], on_close: Callable[[int, bool], None],
-                 on_first_chunk: Callable[[], None] | None = None):
+                 on_first_chunk: Callable[[], None] | None = None, *,
+                 still_allowed: Callable[[], bool] | None = None):
         self._body = body
         self._iterator = iter(body)
         self._on_close = on_close
         self._on_first_chunk = on_first_chunk
+        self._still_allowed = still_allowed
+        self._next_check = time.monotonic() + RECHECK_SECONDS
         self._pending = 0
         self.sent = 0
         self.exhausted = False
@@ -45,6 +65,10 @@ class CountingBody:
     def __next__(self) -> bytes:
         self.sent += self._pending
         self._pending = 0
+        if self._still_allowed is not None and time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + RECHECK_SECONDS
+            if not self._still_allowed():
+                raise AccessRevoked()
         try:
             chunk = next(self._iterator)
         except StopIteration:

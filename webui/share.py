@@ -25,7 +25,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from gateway.delivery import CountingBody
-from gateway.services import catalog, consent, thumbnails, web_events
+from gateway.errors import AccessDenied, NotFound
+from gateway.services import access, catalog, consent, thumbnails, web_events
 from gateway.services.properties import storage_folder
 from webui import tree as tree_module
 from webui.consent_form import show_form
@@ -154,6 +155,19 @@ def _track_file(app, who, path: str, info: os.stat_result, action: str, status: 
     return finished
 
 
+def _still_allowed(viewer: Viewer):
+    """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
+
+    def link_is_live() -> bool:
+        try:
+            access.resolve_link(viewer.token)
+        except (NotFound, AccessDenied):
+            return False
+        return True
+
+    return link_is_live if viewer.grant is not None else None
+
+
 def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: bool
           ) -> Response:
     viewer = _gate(app, request, prefix, token, file_url=True)
@@ -172,7 +186,8 @@ def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: 
         who = visitor(app, request, viewer.grant)
         response.response = CountingBody(response.response, _track_file(
             app, who, "/".join(parts), info, "open" if inline else "download",
-            response.status_code, response.content_length))
+            response.status_code, response.content_length),
+            still_allowed=_still_allowed(viewer))
     return response
 
 
@@ -250,7 +265,8 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         body = []
     else:
         body = CountingBody(download, _track_zip(app, visitor(app, request, viewer.grant), view,
-                                                 download, total))
+                                                 download, total),
+                            still_allowed=_still_allowed(viewer))
     response = Response(body, mimetype="application/zip", direct_passthrough=True)
     response.content_length = total
     value, options = content_disposition("attachment", zip_name(viewer, view))
