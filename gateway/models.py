@@ -31,8 +31,8 @@ class Property(BaseModel):
 class Contact(BaseModel):
     """An Adresse of the agent's CRM: a prospect. ``ref`` is the CRM's address number.
 
-    After a GDPR erasure, name and e-mail are blank and ``pseudonym`` stands in for
-    the ref in tracking events.
+    A GDPR erasure deletes the row with its login and grants; an ``Erasure``
+    pseudonym stands in for the ref in tracking events (services/privacy).
     """
 
     ref = pw.CharField(unique=True, max_length=64)
