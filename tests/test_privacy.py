@@ -4,8 +4,10 @@ acceptance 7)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
+import time
 
 import pytest
 import requests
@@ -98,3 +100,21 @@ def test_ipv6_is_shortened_to_48_bits():
     row = tracking.to_row(tracking.Event(property="p", channel="dav", action="download",
                                          ip="2001:db8:abcd:12:1::1"), "shorten")
     assert row["ip"] == "2001:db8:abcd::"
+
+
+def test_retention_days_prunes_old_events_when_the_server_starts(home):
+    (home / "immoshare.yaml").write_text("retention_days: 30\n")
+    config = open_home(home)
+    now = datetime.datetime.now(datetime.UTC)
+    for days in (90, 45, 1):
+        tracking.record_event(tracking.Event(property="obj-1", channel="web", action="list",
+                                             contact=REF, at=now - datetime.timedelta(days=days)))
+    server = ThreadedServer(config)
+    try:
+        deadline = time.monotonic() + 20
+        while AccessEvent.select().count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    assert [e.id for e in AccessEvent.select()] == [3]
+    assert tracking.verify_chain().ok
