@@ -13,6 +13,10 @@ and fails with a 500 on a path that is not UTF-8 (overlong sequences such as
 - any other body above ``MAX_XML_BYTES``: 413; a chunked one is read up to that
   limit and handed on with its length.
 
+Every answer carries ``Content-Security-Policy: sandbox``: a file is data for a
+WebDAV client, so an HTML or SVG file opened in a browser on this origin runs no
+script (the contact pages live on the same origin).
+
 :class:`ErrorPrinter` replaces WsgiDAV's in the middleware stack so that a database
 outage inside WsgiDAV is a 503 with ``Retry-After`` instead of a 500.
 """
@@ -29,6 +33,9 @@ from gateway.edge import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, drop_connecti
 
 #: Largest PROPFIND/PROPPATCH/LOCK body. Clients send a few kB; litmus under 10 kB.
 MAX_XML_BYTES = 1024 * 1024
+
+#: For every WebDAV answer: render nothing active, embed nowhere.
+SANDBOX = ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'")
 
 FINITE_DEPTH_BODY = (b'<?xml version="1.0" encoding="utf-8"?>\n'
                      b'<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n')
@@ -58,6 +65,12 @@ class DavGuard:
         self.max_xml_bytes = max_xml_bytes
 
     def __call__(self, environ, start_response):
+        def sandboxed(status, headers, exc_info=None):
+            return start_response(status, [*headers, SANDBOX], exc_info)
+
+        return self._guarded(environ, sandboxed)
+
+    def _guarded(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET").upper()
         # PEP 3333: PATH_INFO holds the raw bytes as latin-1 characters.
         path_bytes = environ.get("PATH_INFO", "").encode("latin-1", "replace")

@@ -3,7 +3,7 @@ never show up in any answer.
 
 - ``obj-1``: granted to contact 4711 (no consent needed) — the attacker's own share;
 - ``obj-2``: granted only to contact 4712 — another contact's grant;
-- ``obj-c``: granted to 4711 but requires consent, not given yet;
+- ``obj-c``: granted to 4711 (and 4712) but requires consent, not given yet;
 - ``outside.txt`` in the home and ``elsewhere.txt`` beside it: outside every property.
 
 Rate limiting is off here unless a test turns it on: path attacks send many 404s.
@@ -35,6 +35,7 @@ class World:
     link: str  # 4711's token for obj-1
     consent_link: str  # 4711's token for obj-c, consent not given
     other_link: str  # 4712's token for obj-2
+    other_consent_link: str  # 4712's token for obj-c, consent not given
     preview: str  # preview token of obj-1
     secrets: tuple[bytes, ...]
 
@@ -65,6 +66,7 @@ def world(config, home) -> World:
     mine = make_grant(config, "obj-1", "4711")
     consent = make_grant(config, "obj-c", "4711")
     other = make_grant(config, "obj-2", "4712")
+    other_consent = make_grant(config, "obj-c", "4712")
     (home / "outside.txt").write_bytes(b"SECRET-OUTSIDE")
     (home.parent / "elsewhere.txt").write_bytes(b"SECRET-ELSEWHERE")
     secret_key = (home / "secret.key").read_bytes().strip()
@@ -72,6 +74,7 @@ def world(config, home) -> World:
         config=config, home=home, agent=("anna", AGENT_PASSWORD),
         contact=(mine.username, mine.password), other_contact=(other.username, other.password),
         link=_token(mine.link), consent_link=_token(consent.link), other_link=_token(other.link),
+        other_consent_link=_token(other_consent.link),
         preview=_token(grants.preview_link(config, "obj-1")),
         secrets=SECRETS + (secret_key,),
     )
