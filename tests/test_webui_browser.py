@@ -150,6 +150,9 @@ def test_phone_width_keyboard_and_accessibility(server, config, browser):
     context = browser.new_context(locale="de-DE", viewport=PHONE, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     try:
         page.goto(server.url + share.link)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -171,5 +174,6 @@ def test_phone_width_keyboard_and_accessibility(server, config, browser):
         assert page.get_by_test_id("download").count() == 0
         assert page.get_by_test_id("zip").count() == 0
         assert axe_violations(page) == []
+        assert refused == []  # nothing inline: the strict CSP blocked nothing
     finally:
         context.close()
