@@ -10,8 +10,8 @@ import errno
 import os
 import secrets
 
+from wsgidav import util
 from wsgidav.dav_error import (
-    HTTP_FAILED_DEPENDENCY,
     HTTP_FORBIDDEN,
     HTTP_INSUFFICIENT_STORAGE,
     HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -70,21 +70,27 @@ class GatewayFolder(FolderResource):
         return resource
 
     def delete(self):
-        """Remove the folder only once it is empty.
+        """Remove the folder and everything in it, unless something inside is locked
+        by a lock the request does not hold.
 
         WsgiDAV deletes a collection member by member and then the folder itself; it
         means to skip the folder when a member could not go (a lock), but misses it
         for folder paths with a trailing slash, and ``FolderResource.delete`` would
-        then ``rmtree`` the locked file too. ``rmdir`` cannot.
+        then ``rmtree`` the locked file too. COPY and MOVE with overwrite call this
+        directly and expect the whole tree to go, so the check, not ``rmdir``, is
+        what keeps a locked file.
         """
         if self.provider.readonly:
             raise DAVError(HTTP_FORBIDDEN)
-        try:
-            os.rmdir(self._file_path)
-        except OSError:
-            raise DAVError(HTTP_FAILED_DEPENDENCY, "the folder still holds files") from None
-        self.remove_all_properties(recursive=True)
-        self.remove_all_locks(recursive=True)
+        lock_manager = self.provider.lock_manager
+        if lock_manager is not None:
+            if "wsgidav.conditions.if" not in self.environ:
+                util.parse_if_header_dict(self.environ)
+            lock_manager.check_write_permission(
+                url=self.get_ref_url(), depth="infinity",
+                token_list=self.environ["wsgidav.ifLockTokenList"],
+                principal=self.environ.get("wsgidav.user_name"))
+        super().delete()
 
     @staticmethod
     def _refuse_hidden(name):
