@@ -93,7 +93,9 @@ def test_copy_and_delete_of_a_folder_with_links_stay_inside(server, world, links
     assert r.status_code == 201
     copy = world.config.properties_dir / "obj-1" / "Kopie"
     assert sorted(p.name for p in copy.iterdir()) == ["expose.pdf"]
-    assert requests.delete(f"{url}/Unterlagen/", auth=agent).status_code == 204
+    # a folder holding links it does not show cannot be emptied over WebDAV (424), or
+    # goes with its links; either way what they point at stays
+    assert requests.delete(f"{url}/Unterlagen/", auth=agent).status_code in (204, 424)
     assert (world.config.properties_dir / "obj-2" / "secret.pdf").exists()
     assert (world.home / "outside.txt").read_bytes() == b"SECRET-OUTSIDE"
 
