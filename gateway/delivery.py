@@ -103,7 +103,8 @@ def _quietly(callback: Callable, *args) -> None:
 
 
 def tracked_body(body: Iterable[bytes], event: tracking.Event, *,
-                 expected: int | None) -> CountingBody:
+                 expected: int | None,
+                 still_allowed: Callable[[], bool] | None = None) -> CountingBody:
     """Count ``body`` as the transfer of ``event``.
 
     Before the first byte: ``begin_event`` (journaled, survives a kill). On close:
@@ -121,5 +122,5 @@ def tracked_body(body: Iterable[bytes], event: tracking.Event, *,
         event.complete = exhausted and (expected is None or sent == expected)
         tracking.record_event(event)
 
-    counting = CountingBody(body, finished, first_chunk)
+    counting = CountingBody(body, finished, first_chunk, still_allowed=still_allowed)
     return counting

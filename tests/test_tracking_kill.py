@@ -70,3 +70,24 @@ def test_sigkill_mid_download_leaves_an_incomplete_event_once(home, granted, cli
     again = ServerProcess(home)
     again.stop()
     assert [e["path"] for e in exported(cli)].count("Film.mp4") == 1
+
+
+@pytest.mark.parametrize("route,path,action", [
+    ("download/Film.mp4", "Film.mp4", "download"),
+    ("zip", "", "zip"),
+])
+def test_sigkill_mid_web_download_leaves_an_incomplete_event(home, granted, cli, route, path,
+                                                             action):
+    """The contact page journals its transfers before the first byte, as WebDAV does."""
+    server = ServerProcess(home)
+    token = granted.link.rsplit("/", 1)[1]
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(f"GET /s/{token}/{route} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        received = 0
+        while received < 1024 * 1024:
+            received += len(sock.recv(65536))
+        server.stop(signal.SIGKILL)
+    restarted = ServerProcess(home)
+    restarted.stop()
+    [event] = [e for e in exported(cli) if e["action"] == action and e["path"] == path]
+    assert (event["contact"], event["channel"], event["complete"]) == ("4711", "web", False)

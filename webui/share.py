@@ -24,9 +24,9 @@ import re
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway.delivery import CountingBody
+from gateway.delivery import CountingBody, tracked_body
 from gateway.errors import AccessDenied, NotFound
-from gateway.services import access, catalog, consent, thumbnails, web_events
+from gateway.services import access, catalog, consent, thumbnails, tracking, web_events
 from gateway.services.properties import storage_folder
 from webui import tree as tree_module
 from webui.consent_form import show_form
@@ -142,19 +142,6 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
     return remember_choices(request, response)
 
 
-def _track_file(app, who, path: str, info: os.stat_result, action: str, status: int,
-                expected: int):
-    """Record the access when the body closes; the version's hash is looked up (or
-    computed) then, off the path to the first byte."""
-
-    def finished(sent: int, exhausted: bool) -> None:
-        web_events.record(who, action, path, status=status, sent=sent, size=info.st_size,
-                          complete=exhausted and sent == expected,
-                          sha256=catalog.file_version(app.config, who.property, path, info))
-
-    return finished
-
-
 def _still_allowed(viewer: Viewer):
     """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
 
@@ -182,12 +169,17 @@ def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: 
     handle = open(absolute, "rb", buffering=0)  # noqa: SIM115 - closed with the response
     response = send_file(request, handle, name, inline=inline, block_size=app.config.block_size)
     if request.method == "GET" and response.status_code in (200, 206):
+        # The event (with the version's hash) exists before the first byte, and is
+        # journaled then, so a download survives even a killed server (issue 4).
         info = os.fstat(handle.fileno())
         who = visitor(app, request, viewer.grant)
-        response.response = CountingBody(response.response, _track_file(
-            app, who, "/".join(parts), info, "open" if inline else "download",
-            response.status_code, response.content_length),
-            still_allowed=_still_allowed(viewer))
+        path = "/".join(parts)
+        event = web_events.new_event(
+            who, "open" if inline else "download", path, status=response.status_code,
+            size=info.st_size, sha256=catalog.file_version(app.config, who.property, path, info))
+        response.response = tracked_body(response.response, event,
+                                         expected=response.content_length,
+                                         still_allowed=_still_allowed(viewer))
     return response
 
 
@@ -229,9 +221,14 @@ def zip_name(viewer: Viewer, view: View) -> str:
 
 
 def _track_zip(app, who, view: View, download: ZipDownload, total: int):
+    """One ``zip`` event, journaled before the first byte, plus one ``download`` per
+    member that started, each with its own bytes and completeness."""
+    zip_event = web_events.new_event(who, "zip", view.folder, status=200, size=total)
+
     def finished(sent: int, exhausted: bool) -> None:
-        web_events.record(who, "zip", view.folder, status=200, sent=sent, size=total,
-                          complete=exhausted and sent == total)
+        zip_event.bytes = sent
+        zip_event.complete = exhausted and sent == total
+        tracking.record_event(zip_event)
         for member in download.members:
             if not member.started:
                 continue
@@ -241,7 +238,7 @@ def _track_zip(app, who, view: View, download: ZipDownload, total: int):
                               sha256=catalog.file_version(app.config, who.property, path,
                                                           member.stat))
 
-    return finished
+    return finished, lambda: tracking.begin_event(zip_event)
 
 
 def zip_all(app, request: Request, prefix: str, token: str) -> Response:
@@ -264,8 +261,9 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         download.close()
         body = []
     else:
-        body = CountingBody(download, _track_zip(app, visitor(app, request, viewer.grant), view,
-                                                 download, total),
+        finished, first_chunk = _track_zip(app, visitor(app, request, viewer.grant), view,
+                                           download, total)
+        body = CountingBody(download, finished, first_chunk,
                             still_allowed=_still_allowed(viewer))
     response = Response(body, mimetype="application/zip", direct_passthrough=True)
     response.content_length = total

@@ -30,8 +30,14 @@ def visitor(config: Config, grant: Grant, ip: str | None, user_agent: str | None
                    user_agent=(user_agent or "")[:512] or None)
 
 
-def record(who: Visitor, action: str, path: str, *, status: int, sent: int = 0,
-           size: int | None = None, complete: bool = False, sha256: str | None = None) -> None:
-    record_event(Event(property=who.property, channel="web", action=action, path=path,
-                       contact=who.contact, bytes=sent, size=size, complete=complete,
-                       status=status, sha256=sha256, ip=who.ip, user_agent=who.user_agent))
+def new_event(who: Visitor, action: str, path: str, *, status: int, sent: int = 0,
+              size: int | None = None, complete: bool = False, sha256: str | None = None
+              ) -> Event:
+    return Event(property=who.property, channel="web", action=action, path=path,
+                 contact=who.contact, bytes=sent, size=size, complete=complete,
+                 status=status, sha256=sha256, ip=who.ip, user_agent=who.user_agent)
+
+
+def record(who: Visitor, action: str, path: str, **fields) -> None:
+    """Record an event that has no body to wait for (list, consent, zip members)."""
+    record_event(new_event(who, action, path, **fields))
