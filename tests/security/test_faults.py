@@ -258,6 +258,7 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
         for name, r in answers.items():
             assert r.status_code == 503, (name, r.status_code, r.text[:200])
             assert int(r.headers["Retry-After"]) > 0
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
             assert not world.leaked(r.content)
         holder.execute("COMMIT")
         holder.close()

@@ -61,7 +61,7 @@ def test_every_html_response_carries_the_security_headers(server, world):
         _assert_headers(label, r, tls=False)
 
 
-def test_rate_limit_and_unavailable_answers_carry_headers_too(start_server, world):
+def test_rate_limited_answers_carry_the_headers_too(start_server, world):
     server = start_server(rate_limit_failures=1, rate_limit_window=60)
     requests.get(server.url + "/s/" + "A" * 43)
     blocked = requests.get(server.url + "/s/" + "B" * 43)
