@@ -75,10 +75,10 @@ def client_scheme(environ: dict, trusted: tuple[Network, ...]) -> str:
 def apply_forwarded(environ: dict, trusted: tuple[Network, ...]) -> None:
     """Rewrite ``REMOTE_ADDR`` and ``wsgi.url_scheme`` to the real client's, keeping the
     connection's own values under :data:`PEER_ADDR_KEY` and :data:`PEER_SCHEME_KEY`."""
+    address, scheme = client_address(environ, trusted), client_scheme(environ, trusted)
     environ[PEER_ADDR_KEY] = environ.get("REMOTE_ADDR", "")
     environ[PEER_SCHEME_KEY] = environ.get("wsgi.url_scheme", "http")
-    environ["REMOTE_ADDR"] = client_address(environ, trusted)
-    environ["wsgi.url_scheme"] = client_scheme(environ, trusted)
+    environ["REMOTE_ADDR"], environ["wsgi.url_scheme"] = address, scheme
 
 
 def limit_key(address: str) -> str:

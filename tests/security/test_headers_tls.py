@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from tests.security import rawhttp
 from tests.security.htmlcheck import active_content
 from tests.tools import free_port, require_tool
 
@@ -160,3 +161,13 @@ def test_cert_without_key_is_a_usage_error(cli, certificate):
     result = cli("serve", "--port", "0", "--cert", str(cert))
     assert result.exit_code == 2 and "--key" in result.output
 
+
+
+def test_hsts_behind_a_trusted_tls_proxy_only(start_server, world):
+    server = start_server(trusted_proxies="127.0.0.2")
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
+    target = f"/s/{world.link}".encode()
+    proxied = rawhttp.request(server.port, "GET", target, forwarded, source="127.0.0.2")
+    assert proxied.status == 200 and "strict-transport-security" in proxied.headers
+    forged = rawhttp.request(server.port, "GET", target, forwarded)
+    assert forged.status == 200 and "strict-transport-security" not in forged.headers
