@@ -117,3 +117,19 @@ def test_property_folder_that_is_a_symlink_is_not_served(server, world):
             r = rawhttp.request(server.port, method, f"/{share}/{path}".encode(), headers)
             assert r.status in (403, 404), (share, path, r.status)
             assert not world.leaked(r.raw)
+
+
+def test_links_are_not_reached_from_the_contact_page(server, world, links):
+    base = f"{server.url}/s/{world.link}"
+    for target in TARGETS:
+        for action in ("download", "open", "thumb", "browse"):
+            r = requests.get(f"{base}/{action}/{target}")
+            assert r.status_code == 404, (action, target, r.status_code)
+            assert not world.leaked(r.content), (action, target)
+    for page in (base + "/", base + "/browse/Unterlagen", base + "/?q=link"):
+        text = requests.get(page).text
+        for name in LINK_NAMES:
+            assert f'data-name="{name}"' not in text, (page, name)
+    for query in ("", "?dir=Unterlagen", "?q=link"):
+        r = requests.get(f"{base}/zip{query}")
+        assert not world.leaked(r.content), query
