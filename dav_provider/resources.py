@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 
 from wsgidav import util
 from wsgidav.dav_error import (
@@ -19,12 +20,13 @@ from wsgidav.dav_error import (
 )
 from wsgidav.dav_provider import DAVCollection
 from wsgidav.fs_dav_provider import FileResource, FolderResource
+from wsgidav.util import join_uri
 
 from dav_provider.paths import (
     UPLOAD_PREFIX,
     is_hidden_from_contacts,
-    is_multi_linked,
     is_upload_temp,
+    split_share_path,
 )
 
 ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
@@ -52,12 +54,48 @@ class SharesRoot(DAVCollection):
 class GatewayFolder(FolderResource):
     """A folder inside a share. Contacts do not see OS junk or dot files."""
 
+    def _scan(self) -> list[tuple[str, bool]]:
+        """(name, is a folder) of the members, from one ``scandir`` in directory order.
+
+        Symbolic links, other file types, hard-linked files, names no share path can
+        have and hidden names are left out. The folder itself is confined (it was
+        resolved through ``confine``, or is a member of such a folder), so entries
+        that are not links are inside it: no ``realpath`` per member (issue 6: a
+        PROPFIND of 10,000 files spent a quarter of its time there).
+        """
+        hidden = is_hidden_from_contacts if self.provider.readonly else is_upload_temp
+        members = []
+        with os.scandir(self._file_path) as listing:
+            for entry in listing:
+                name = entry.name
+                if hidden(name) or split_share_path(name) != [name]:
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    members.append((name, True))
+                elif stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                    members.append((name, False))
+        return members
+
     def get_member_names(self):
-        names = [n for n in super().get_member_names()
-                 if not is_multi_linked(os.path.join(self._file_path, n))]
-        if self.provider.readonly:
-            return [n for n in names if not is_hidden_from_contacts(n)]
-        return [n for n in names if not is_upload_temp(n)]
+        return [name for name, _ in self._scan()]
+
+    def get_member_list(self):
+        """The members as resources, built here instead of one provider lookup each."""
+        key = self.path.strip("/").split("/", 1)[0]
+        members = []
+        for name, is_folder in self._scan():
+            path = join_uri(self.path, name)
+            file_path = os.path.join(self._file_path, name)
+            try:
+                members.append(GatewayFolder(path, self.environ, file_path) if is_folder
+                               else GatewayFile(path, self.environ, file_path, key))
+            except FileNotFoundError:
+                continue  # removed meanwhile
+        return members
 
     def create_collection(self, name):
         self._refuse_hidden(name)
@@ -165,6 +203,12 @@ class GatewayFile(FileResource):
         self._upload = None
         self._upload_path = None
         self.is_placeholder = False
+
+    def get_etag(self):
+        """WsgiDAV's ``inode-mtime-size`` from the stat this resource already holds,
+        not from two more system calls (a PROPFIND asks three times per file)."""
+        info = self.file_stat
+        return f"{info[stat.ST_INO]}-{info[stat.ST_MTIME]}-{info[stat.ST_SIZE]}"
 
     def get_content(self):
         fileobj = open(self._file_path, "rb", buffering=0)  # noqa: SIM115 - closed by WsgiDAV

@@ -13,6 +13,7 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
+from dav_provider.fast_get import FastGet
 from dav_provider.guard import DavGuard
 from dav_provider.tracking import track_dav
 from gateway.clientaddr import parse_networks
@@ -21,6 +22,7 @@ from gateway.db import is_pooled, release_between_chunks
 from gateway.edge import Edge
 from gateway.errors import SetupError
 from gateway.header_deadline import HeaderDeadline
+from gateway.malloc import limit_arenas
 from gateway.ratelimit import MemoryStore, RateLimiter
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
@@ -38,9 +40,11 @@ class Gateway:
         # Each cheroot worker keeps its own database connection (peewee opens it on
         # first use): the pool is fixed, so connections are bounded, and no request
         # pays for connecting. On PostgreSQL, make_server shares a smaller pool.
-        self.dav = DavGuard(build_dav_app(config.properties_dir, block_size=config.block_size,
-                                          max_upload_bytes=config.max_upload_bytes,
-                                          lock_storage=_lock_storage(config)),
+        dav_app = build_dav_app(config.properties_dir, block_size=config.block_size,
+                                max_upload_bytes=config.max_upload_bytes,
+                                lock_storage=_lock_storage(config))
+        # Plain file GET/HEAD are answered by the lean path, the rest by WsgiDAV (issue 6).
+        self.dav = DavGuard(FastGet(dav_app, block_size=config.block_size),
                             max_upload_bytes=config.max_upload_bytes)
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
@@ -69,6 +73,7 @@ def _lock_storage(config: Config):
 
 def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     """A cheroot server sized for 200 concurrent downloads (one thread each)."""
+    limit_arenas()  # before the worker threads exist (gateway.malloc, issue 6)
     app = Gateway(config)
     app = release_between_chunks(app) if is_pooled() else app
     server = GatewayServer(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import peewee
+
 from gateway.clock import utc_now
+from gateway.db import database
 from gateway.errors import AccessDenied, NotFound
 from gateway.models import Agent, ConsentRecord, Contact, Credential, Grant, Property
 from gateway.security import VerificationCache, hash_token
@@ -31,19 +34,19 @@ class Principal:
 
 
 def authenticate_agent(name: str, password: str) -> Principal | None:
-    agent = Agent.get_or_none(Agent.name == name)
-    if not _verified.verify("agent\0" + name, password, agent.password_hash if agent else None):
+    row = _fetch_one("agent", name)
+    stored = row[1] if row else None
+    if not _verified.verify("agent\0" + name, password, stored):
         return None
-    return Principal("agent", agent.name)
+    return Principal("agent", row[0])
 
 
 def authenticate_contact(username: str, password: str) -> Principal | None:
-    credential = (Credential.select(Credential, Contact).join(Contact)
-                  .where(Credential.username == username).first())
-    stored = credential.password_hash if credential else None
+    row = _fetch_one("credential", username)
+    stored = row[0] if row else None
     if not _verified.verify("contact\0" + username, password, stored):
         return None
-    return Principal("contact", credential.contact.ref, credential.contact.id)
+    return Principal("contact", row[1], row[2])
 
 
 def _consented_grant_ids(grants: list[Grant]) -> set[int]:
@@ -66,6 +69,58 @@ def visible_property_keys(principal: Principal) -> set[str]:
     consented = _consented_grant_ids([g for g in live if g.property.requires_consent])
     return {g.property.key for g in live
             if not g.property.requires_consent or g.id in consented}
+
+
+def can_see_property(principal: Principal, key: str) -> bool:
+    """Whether ``key`` is among :func:`visible_property_keys` of the principal now,
+    in one query (the WebDAV fast path asks it on every GET)."""
+    if principal.is_agent:
+        return _fetch_one("property", key, 1) is not None
+    today = utc_now().date()
+    return _fetch_one("visible", principal.contact_id, key, True, today, False, 1) is not None
+
+
+# -- the queries of every WebDAV request, as SQL text built once per database --------
+#
+# peewee builds a query's SQL anew on each execution, which costs ten times more than
+# running it on SQLite (about 0.25 ms against 6 µs). These run on every request, so
+# their text is made once (per database, for its dialect) and only executed after.
+
+def _query(name: str):
+    """The peewee query ``name``; its parameters in order are those ``_fetch_one`` gets."""
+    if name == "agent":
+        return Agent.select(Agent.name, Agent.password_hash).where(Agent.name == "")
+    if name == "credential":
+        return (Credential.select(Credential.password_hash, Contact.ref, Contact.id)
+                .join(Contact).where(Credential.username == ""))
+    if name == "property":
+        return Property.select(Property.id).where(Property.key == "").limit(1)
+    if name == "visible":  # a live grant of the property, with consent where it needs one
+        return (Grant.select(Grant.id).join(Property).switch(Grant)
+                .join(ConsentRecord, peewee.JOIN.LEFT_OUTER,
+                      on=(ConsentRecord.grant == Grant.id))
+                .where((Grant.contact == 0) & (Property.key == "")
+                       & (Grant.active == True)  # noqa: E712
+                       & (Grant.expires.is_null() | (Grant.expires >= utc_now().date()))
+                       & ((Property.requires_consent == False)  # noqa: E712
+                          | ConsentRecord.id.is_null(False)))
+                .limit(1))
+    raise KeyError(name)
+
+
+_sql_texts: dict[tuple, tuple[str, int]] = {}
+
+
+def _fetch_one(name: str, *params) -> tuple | None:
+    key = (name, id(database.obj), type(database.obj))
+    compiled = _sql_texts.get(key)
+    if compiled is None:
+        sql, template = _query(name).sql()
+        compiled = _sql_texts[key] = (sql, len(template))
+    sql, count = compiled
+    if count != len(params):
+        raise TypeError(f"query {name} takes {count} parameters, not {len(params)}")
+    return database.execute_sql(sql, params).fetchone()
 
 
 def resolve_link(token: str) -> Grant:

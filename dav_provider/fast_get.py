@@ -1,0 +1,298 @@
+"""A lean path for the most common WebDAV request: GET or HEAD of one file (issue 6).
+
+WsgiDAV answers a GET by resolving the request through its whole middleware stack:
+path normalisation, the authenticator, lock and ``If`` evaluation, a resource object
+with its own ``stat`` calls, and a generator per body. For a 4 KiB file that is most
+of the time a request costs. :class:`FastGet` sits between :class:`~dav_provider.guard.DavGuard`
+(UTF-8 paths, body limits, the sandbox header) and the WsgiDAV app, inside the tracking
+wrapper (``dav_provider.tracking.track_dav``), and answers the plain cases itself:
+
+- the same Basic authentication (``gateway.services.access`` with its verification
+  cache; the realm is the share, so agents only on ``/dav``, contacts only on
+  ``/view``); a failed login gets WsgiDAV's own 401 answer, so the edge's rate limit
+  counts it as before;
+- the grant and consent check on every request, in one query
+  (``access.can_see_property``): revocation acts on the next request;
+- the same path rules as the provider: ``split_share_path``, hidden names per share,
+  confinement with ``confine`` (no symbolic link anywhere on the way), the file
+  opened with ``O_NOFOLLOW``, regular files with one link only;
+- WsgiDAV's headers byte for byte: ``ETag`` ``"inode-mtime-size"``, ``Last-Modified``,
+  its content type, ``Accept-Ranges``; one range → 206 with ``Content-Range``;
+  ``If-None-Match``/``If-Modified-Since`` → 304 as WsgiDAV decides it; HEAD without body;
+- tracking through the same record: the tracking wrapper's ``DavAccess`` gets the
+  principal and ``mark_file`` exactly as ``GatewayFile.get_content`` does it, so the
+  event (``CountingBody``, journal, catalog sha256, ``still_allowed``) is the same.
+
+Anything else goes to WsgiDAV unchanged: other methods, collections, missing or
+non-Basic credentials, lock tokens (``If``), ``If-Match``, ``If-Unmodified-Since``,
+``If-Range``, a ``Depth`` or a body on GET, unsatisfiable ranges (416), paths that
+need normalising, and every case that ends in 404. Those answers stay WsgiDAV's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat as stat_module
+
+from wsgidav import util
+from wsgidav.dav_error import DAVError
+from wsgidav.http_authenticator import HTTPAuthenticator
+
+from dav_provider.paths import (
+    confine,
+    is_hidden_from_contacts,
+    is_upload_temp,
+    split_share_path,
+)
+from dav_provider.provider import PRINCIPAL_KEY
+from dav_provider.resources import ACCESS_KEY
+from gateway.edge import DATABASE_ERRORS
+from gateway.services import access
+
+AGENT_SHARE = "/dav"
+CONTACT_SHARE = "/view"
+
+#: Headers that need WsgiDAV's full evaluation (locks, preconditions, If-Range).
+_DELEGATED_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
+
+#: Files up to this size are read in one piece; larger ones stream in big blocks.
+BIG_BLOCK = 1024 * 1024
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_UNAUTHORIZED_BODY = util.to_bytes(HTTPAuthenticator.error_message_401)
+
+
+class _Fallthrough(Exception):
+    """The request is not a plain file GET/HEAD: WsgiDAV answers it."""
+
+
+def _http_date(seconds: float | None = None) -> str:
+    return util.get_rfc1123_time(seconds)
+
+
+class _FileBody:
+    """A file's bytes (or one range of them) in blocks; closes the file at the end or
+    on ``close()`` (a client that hangs up)."""
+
+    def __init__(self, fd: int, start: int, length: int, block: int):
+        self._fd = fd
+        self._offset = start
+        self._left = length
+        self._block = block
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self._left <= 0 or self._fd < 0:
+            self.close()
+            raise StopIteration
+        chunk = os.pread(self._fd, min(self._block, self._left), self._offset)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        self._offset += len(chunk)
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+class FastGet:
+    """WSGI app: answers plain file GET/HEAD on the shares, hands the rest to ``app``
+    (the WsgiDAV app). See the module docstring."""
+
+    def __init__(self, app, *, block_size: int):
+        self.app = app
+        self.block_size = max(block_size, BIG_BLOCK)
+        self.dav_config = app.config
+        self.roots = {}
+        self.readonly = {}
+        for share, provider in app.provider_map.items():
+            self.roots[share] = provider.root_folder_path
+            self.readonly[share] = bool(provider.readonly)
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET" or method == "HEAD":
+            try:
+                return self._serve(environ, start_response, method == "HEAD")
+            except _Fallthrough:
+                pass
+            except DATABASE_ERRORS:
+                pass  # WsgiDAV's own answer (503 with Retry-After) for an outage
+        return self.app(environ, start_response)
+
+    # ------------------------------------------------------------------ request
+
+    def _serve(self, environ, start_response, head: bool):
+        get = environ.get
+        if get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+            raise _Fallthrough
+        if get("HTTP_DEPTH", "0") != "0":
+            raise _Fallthrough
+        for name in _DELEGATED_HEADERS:
+            if name in environ:
+                raise _Fallthrough
+        share, parts = self._split(get("PATH_INFO", ""))
+        credentials = _basic_credentials(get("HTTP_AUTHORIZATION"))
+
+        principal = (access.authenticate_agent(*credentials) if share == AGENT_SHARE
+                     else access.authenticate_contact(*credentials))
+        if principal is None:
+            return self._unauthorized(share, start_response)
+        environ[PRINCIPAL_KEY] = principal
+        record = environ.get(ACCESS_KEY)
+        if record is not None:
+            record.principal = principal
+
+        key = parts[0]
+        hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
+        if any(hidden(part) for part in parts[1:]):
+            raise _Fallthrough
+        if not access.can_see_property(principal, key):
+            raise _Fallthrough  # WsgiDAV answers 404
+        file_path = confine(self.roots[share], parts)
+        if file_path is None:
+            raise _Fallthrough
+        try:
+            fd = os.open(file_path, _OPEN_FLAGS)
+        except OSError:
+            raise _Fallthrough from None
+        try:
+            info = os.fstat(fd)
+            if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                raise _Fallthrough  # a folder (403), or a hard link (404)
+            return self._respond(environ, start_response, head, share, parts, key,
+                                 file_path, fd, info, record)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _split(self, raw_path: str) -> tuple[str, list[str]]:
+        """Share and segments of a file path, or :class:`_Fallthrough` for anything
+        WsgiDAV would normalise, refuse or answer otherwise."""
+        try:
+            path = raw_path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise _Fallthrough from None
+        for share in self.roots:
+            if path.startswith(share + "/"):
+                rest = path[len(share):]
+                break
+        else:
+            raise _Fallthrough
+        segments = rest.split("/")[1:]
+        if len(segments) < 2 or any(s in ("", ".", "..") for s in segments):
+            raise _Fallthrough  # a property folder, a trailing slash, a path to normalise
+        parts = split_share_path(rest)
+        if parts is None or len(parts) != len(segments):
+            raise _Fallthrough
+        return share, parts
+
+    def _unauthorized(self, share: str, start_response):
+        """WsgiDAV's answer to failed Basic credentials (``send_basic_auth_response``)."""
+        start_response("401 Not Authorized", [
+            ("WWW-Authenticate", f'Basic realm="{share}"'),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
+            ("Date", _http_date()),
+        ])
+        return [_UNAUTHORIZED_BODY]
+
+    # ----------------------------------------------------------------- response
+
+    def _respond(self, environ, start_response, head, share, parts, key, file_path, fd, info,
+                 record):
+        size = info.st_size
+        mtime = int(info.st_mtime)
+        etag = f"{info.st_ino}-{mtime}-{size}"
+        if _not_modified(environ, mtime, etag):
+            os.close(fd)
+            start_response("304 Not Modified", [("Content-Length", "0"), ("Date", _http_date())])
+            return [b""]
+
+        share_path = "/" + "/".join(parts)
+        start, length, content_range = 0, size, None
+        range_header = environ.get("HTTP_RANGE")
+        if range_header is not None and size > 0:
+            try:
+                ranges, _ = util.obtain_content_ranges(range_header, size)
+            except DAVError:
+                raise _Fallthrough from None  # 416, from WsgiDAV
+            if not ranges:
+                raise _Fallthrough
+            start, end, length = ranges[0]
+            content_range = f"bytes {start}-{end}/{size}"
+
+        headers = [
+            ("Content-Length", str(length)),
+            ("Last-Modified", _http_date(mtime)),
+            ("Content-Type", util.guess_mime_type(share_path, self.dav_config)),
+            ("Date", _http_date()),
+            ("ETag", f'"{etag}"'),
+            ("Accept-Ranges", "bytes"),
+        ]
+        if content_range is not None:
+            headers.append(("Content-Range", content_range))
+            status = "206 Partial Content"
+        else:
+            status = "200 OK"
+
+        if head:
+            os.close(fd)
+            start_response(status, headers)
+            return [b""]
+        if record is not None:
+            # as GatewayFile.get_content does it: the body of this file is about to go out
+            record.mark_file(key, share_path, file_path, info, environ)
+        start_response(status, headers)
+        if length <= self.block_size:
+            try:
+                data = os.pread(fd, length, start)
+            finally:
+                os.close(fd)
+            return [data]
+        return _FileBody(fd, start, length, self.block_size)
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str]:
+    """User and password of a Basic ``Authorization`` header, decoded as WsgiDAV does;
+    :class:`_Fallthrough` for anything else (WsgiDAV answers it)."""
+    if not header or not header.startswith("Basic "):
+        raise _Fallthrough
+    try:
+        decoded = base64.decodebytes(header[6:].strip().encode("latin-1")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise _Fallthrough from None
+    user, colon, password = decoded.partition(":")
+    if not colon:
+        raise _Fallthrough
+    return user, password
+
+
+def _not_modified(environ, last_modified: int, etag: str) -> bool:
+    """WsgiDAV's ``evaluate_http_conditionals`` for If-None-Match and
+    If-Modified-Since on GET/HEAD: True for 304; :class:`_Fallthrough` for its 412."""
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    modified_since_failed = False
+    if since is not None:
+        when = util.parse_time_string(since)
+        modified_since_failed = bool(when and when > last_modified)
+    none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if none_match is not None:
+        try:
+            tokens = util.parse_if_match_header(none_match)
+        except DAVError:
+            raise _Fallthrough from None
+        if any(token == etag or token == "*" for token in tokens):
+            if modified_since_failed:
+                raise _Fallthrough  # 412, from WsgiDAV
+            return True
+        return False
+    return modified_since_failed
