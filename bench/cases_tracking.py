@@ -31,7 +31,7 @@ _START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def _missing_commands() -> str | None:
-    group = cli.commands.get("tracking")
+    group = cli.get_command(None, "tracking")  # command modules load on first use
     missing = {"export", "show"} - set(getattr(group, "commands", {}))
     return ", ".join(sorted(missing)) if missing else None
 

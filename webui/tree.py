@@ -8,6 +8,7 @@ path that leaves the property folder does not exist.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import stat as stat_module
@@ -44,6 +45,7 @@ _SEPARATORS = re.compile(r"[\s_\-.]+")
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
 
+@functools.lru_cache(maxsize=65536)  # pure; a search folds every name of the share
 def fold(text: str) -> str:
     """Case-, accent- and separator-insensitive form: "Grundriß_EG" → "grundriss eg"."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFC", text).casefold())
@@ -51,6 +53,7 @@ def fold(text: str) -> str:
     return _SEPARATORS.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold_transliterated(text: str) -> str:
     """German transliteration first, so that "mueller" finds "Müller"."""
     return fold(unicodedata.normalize("NFC", text).casefold().translate(_TRANSLIT))

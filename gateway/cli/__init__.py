@@ -7,6 +7,7 @@ failures are one line and exit 1, usage errors exit 2; never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from pathlib import Path
 
 import click
@@ -33,8 +34,29 @@ class CliContext:
         return self._config
 
 
+#: Which module of ``gateway.cli`` defines each command. A command's module (and the
+#: services it needs) is imported only when that command runs or help lists them
+#: all: ``immoshare tracking show`` does not load the web app, PIL or argon2 (issue 6).
+COMMAND_MODULES = {
+    "agent": "agents", "apikey": "apikeys", "branding": "branding", "consent": "consent",
+    "contact": "contacts", "demo": "admin", "grant": "grants", "init": "admin",
+    "link": "grants", "preview": "grants", "property": "properties", "render": "render",
+    "revoke": "grants", "serve": "admin", "tracking": "tracking", "users": "grants",
+}
+
+
 class ImmoshareGroup(click.Group):
-    """Turns domain errors and database failures into one line and exit code 1."""
+    """Turns domain errors and database failures into one line and exit code 1;
+    imports each command's module on first use (``COMMAND_MODULES``)."""
+
+    def get_command(self, ctx, cmd_name):
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"gateway.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | COMMAND_MODULES.keys())
 
     def invoke(self, ctx):
         try:
@@ -66,17 +88,3 @@ def cli(ctx, home):
         immoshare grant obj-17 4711
     """
     ctx.obj = CliContext(home=(home or default_home()).absolute())
-
-
-from gateway.cli import (  # noqa: E402,F401
-    admin,
-    agents,
-    apikeys,
-    branding,
-    consent,
-    contacts,
-    grants,
-    properties,
-    render,
-    tracking,
-)
