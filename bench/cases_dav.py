@@ -30,8 +30,9 @@ def verify_content(bench: Bench) -> dict[str, str]:
     verdicts = {}
     for name, server in bench.servers.items():
         got_small = client.fetch(server, "GET", data.SMALL, keep_body=True)
-        got_big = client.fetch(server, "GET", data.BIG, digest=True,
-                               timeout=bench.profile.request_timeout)
+        got_big = client.fetch(
+            server, "GET", data.BIG, digest=True, timeout=bench.profile.request_timeout
+        )
         if got_small.status != 200 or got_small.body != small:
             verdicts[name] = f"{data.SMALL}: HTTP {got_small.status}, {got_small.nbytes} B differ"
         elif got_big.status != 200 or got_big.sha256 != big_sha:
@@ -43,19 +44,28 @@ def verify_content(bench: Bench) -> dict[str, str]:
 
 def case_small_get(bench: Bench) -> list[Row]:
     p = bench.profile
-    row = Row("1", f"{p.small_bytes // 1024} KiB GET, Basic auth, {p.rps_connections} conns",
-              "req/s", Target(">=", 1.0, "copyparty"))
+    row = Row(
+        "1",
+        f"{p.small_bytes // 1024} KiB GET, Basic auth, {p.rps_connections} conns",
+        "req/s",
+        Target(">=", 1.0, "copyparty"),
+    )
     events_before = tracked_events(bench.home)
     errors = {}
     for _, server in bench.turns():
-        rate, failed = load.request_rate(server.port, server.url_path(data.SMALL),
-                                         {"Authorization": server.auth_header},
-                                         p.rps_connections, p.rps_seconds)
+        rate, failed = load.request_rate(
+            server.port,
+            server.url_path(data.SMALL),
+            {"Authorization": server.auth_header},
+            p.rps_connections,
+            p.rps_seconds,
+        )
         row.add(server.name, rate)
         errors[server.name] = errors.get(server.name, 0) + failed
     events = tracked_events(bench.home) - events_before
-    row.note = (f"immoshare wrote {events:,} tracking events"
-                + "".join(f"; {n}: {e} errors" for n, e in errors.items() if e))
+    row.note = f"immoshare wrote {events:,} tracking events" + "".join(
+        f"; {n}: {e} errors" for n, e in errors.items() if e
+    )
     return [row]
 
 
@@ -73,16 +83,26 @@ def case_big_get(bench: Bench) -> list[Row]:
 
 def case_propfind(bench: Bench) -> list[Row]:
     p = bench.profile
-    timing = Row("4", f"PROPFIND Depth 1 allprop, {p.listing_files:,} files", "s",
-                 Target("<=", 1.0, "copyparty"))
-    growth = Row("4", f"RSS growth over {p.propfind_repeats} PROPFINDs", "MiB",
-                 Target("<", 5.0))
+    timing = Row(
+        "4",
+        f"PROPFIND Depth 1 allprop, {p.listing_files:,} files",
+        "s",
+        Target("<=", 1.0, "copyparty"),
+    )
+    growth = Row("4", f"RSS growth over {p.propfind_repeats} PROPFINDs", "MiB", Target("<", 5.0))
     expected = p.listing_files + 1  # the folder itself, then its members
     headers = {"Depth": "1", "Content-Type": "application/xml"}
 
     def propfind(server):
-        got = client.fetch(server, "PROPFIND", data.LISTING + "/", headers=headers,
-                           body=PROPFIND_ALLPROP, keep_body=True, timeout=p.request_timeout)
+        got = client.fetch(
+            server,
+            "PROPFIND",
+            data.LISTING + "/",
+            headers=headers,
+            body=PROPFIND_ALLPROP,
+            keep_body=True,
+            timeout=p.request_timeout,
+        )
         entries = got.body.count(b"href>") // 2
         if got.status != 207 or entries != expected:
             timing.note += f"{server.name}: HTTP {got.status}, {entries} entries; "
@@ -108,8 +128,12 @@ def case_propfind(bench: Bench) -> list[Row]:
 def case_concurrent_downloads(bench: Bench) -> list[Row]:
     p = bench.profile
     n = p.download_files
-    errors = Row("7", f"errors of {n} concurrent {p.download_bytes / 1e6:g} MB downloads",
-                 "errors", Target("==", 0))
+    errors = Row(
+        "7",
+        f"errors of {n} concurrent {p.download_bytes / 1e6:g} MB downloads",
+        "errors",
+        Target("==", 0),
+    )
     first_byte = Row("7", "longest wait for the first byte", "s", Target("<", 1.0))
     names = bench.data.names(data.DOWNLOADS)
     for _, server in bench.turns():
@@ -120,6 +144,8 @@ def case_concurrent_downloads(bench: Bench) -> list[Row]:
         if failed:
             errors.note += f"{server.name}: {failed[0].error}; "
         first_byte.add(server.name, max(r.ttfb for r in results))
-        progress(f"  case 7 {server.name}: {len(failed)} errors, "
-                 f"{max(r.elapsed for r in results):.1f} s for all")
+        progress(
+            f"  case 7 {server.name}: {len(failed)} errors, "
+            f"{max(r.elapsed for r in results):.1f} s for all"
+        )
     return [errors, first_byte]

@@ -79,8 +79,9 @@ def _cpu_seconds(groups: dict[str, list[int]]) -> dict[str, float]:
 
 
 def _version(argv: list) -> str:
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                          timeout=30).stdout.strip()
+    return subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, timeout=30
+    ).stdout.strip()
 
 
 def _postgres_events(url: str) -> Callable[[], int]:
@@ -119,8 +120,7 @@ def _scaled_out(bench: Bench) -> Iterator[tuple[Setup, str]]:
         try:
             postgres = PostgresServer(bindir)
         except subprocess.CalledProcessError as exc:
-            raise Unavailable(f"PostgreSQL did not start: {exc.stderr.decode().strip()}"
-                              ) from None
+            raise Unavailable(f"PostgreSQL did not start: {exc.stderr.decode().strip()}") from None
         stack.callback(postgres.stop)
         cache = RedisServer(redis_server)
         stack.callback(cache.stop)
@@ -132,9 +132,23 @@ def _scaled_out(bench: Bench) -> Iterator[tuple[Setup, str]]:
         for n in range(1, PROCESSES + 1):
             port = free_port()
             log = bench.work / "logs" / f"immoshare-pg-{n}.log"
-            proc = spawn(f"immoshare-pg-{n}",
-                         [sys.executable, "-m", "gateway", "--home", home, "serve",
-                          "--host", "127.0.0.1", "--port", port], log, env=env)
+            proc = spawn(
+                f"immoshare-pg-{n}",
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "--home",
+                    home,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    port,
+                ],
+                log,
+                env=env,
+            )
             servers.append(Server(f"immoshare-pg-{n}", port, "/view", login, proc, log))
             stack.callback(servers[-1].stop)
         try:
@@ -146,12 +160,22 @@ def _scaled_out(bench: Bench) -> Iterator[tuple[Setup, str]]:
             waited = server.wait_idle(bench.profile.settle_timeout)
             progress(f"  case 9 {server.name}: idle after {waited:.0f} s of start-up work")
         postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])
-        setup = Setup(f"{PROCESSES} processes on PostgreSQL + Redis", servers,
-                      {"gateway": [s.proc.pid for s in servers], "PostgreSQL": [postmaster],
-                       "Redis": [cache.proc.pid]},
-                      links[SHARE], _postgres_events(url))
-        versions = (_version([bindir / "postgres", "--version"]) + ", "
-                    + _version([redis_server, "--version"]).split(" sha=")[0])
+        setup = Setup(
+            f"{PROCESSES} processes on PostgreSQL + Redis",
+            servers,
+            {
+                "gateway": [s.proc.pid for s in servers],
+                "PostgreSQL": [postmaster],
+                "Redis": [cache.proc.pid],
+            },
+            links[SHARE],
+            _postgres_events(url),
+        )
+        versions = (
+            _version([bindir / "postgres", "--version"])
+            + ", "
+            + _version([redis_server, "--version"]).split(" sha=")[0]
+        )
         yield setup, versions
 
 
@@ -166,45 +190,51 @@ def _page_request(setup: Setup) -> tuple[str, dict]:
     got = client.fetch(setup.servers[0], "GET", path=setup.link, auth=False, keep_body=True)
     cookie = got.headers.get("set-cookie")
     headers = {"Cookie": cookie.split(";", 1)[0]} if cookie else {}
-    href = parse_page(got.body.decode("utf-8", "replace")).downloads.get(
-        data.SMALL.split("/")[-1])
+    href = parse_page(got.body.decode("utf-8", "replace")).downloads.get(data.SMALL.split("/")[-1])
     if got.status != 200 or href is None:
-        raise LookupError(f"the contact page (HTTP {got.status}) has no data-testid=download "
-                          "link (issue 3)")
+        raise LookupError(
+            f"the contact page (HTTP {got.status}) has no data-testid=download link (issue 3)"
+        )
     parts = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://127.0.0.1{setup.link}/", href))
     return parts.path + (f"?{parts.query}" if parts.query else ""), headers
 
 
-LOADS = (("WebDAV GET, Basic auth", _dav_request),
-         ("GET via the contact page's download URL", _page_request))
+LOADS = (
+    ("WebDAV GET, Basic auth", _dav_request),
+    ("GET via the contact page's download URL", _page_request),
+)
 
 
-def _measure(setup: Setup, path: str, headers: dict, connections: int,
-             seconds: float) -> tuple[float, int, dict[str, float]]:
+def _measure(
+    setup: Setup, path: str, headers: dict, connections: int, seconds: float
+) -> tuple[float, int, dict[str, float]]:
     """Requests/s summed over the setup's processes, errors, and server CPU ms per
     request by group; the connections are split evenly over the processes."""
     each = connections // len(setup.servers)
     cpu_before = _cpu_seconds(setup.cpu_roots)
     started = time.monotonic()
     with ThreadPoolExecutor(len(setup.servers)) as pool:
-        results = list(pool.map(lambda s: load.request_rate(s.port, path, headers, each,
-                                                            seconds), setup.servers))
+        results = list(
+            pool.map(
+                lambda s: load.request_rate(s.port, path, headers, each, seconds), setup.servers
+            )
+        )
     wall = time.monotonic() - started
     rate = sum(r for r, _ in results)
-    cpu_ms = {name: 1000 * (used - cpu_before[name]) / wall / rate if rate else 0.0
-              for name, used in _cpu_seconds(setup.cpu_roots).items()}
+    cpu_ms = {
+        name: 1000 * (used - cpu_before[name]) / wall / rate if rate else 0.0
+        for name, used in _cpu_seconds(setup.cpu_roots).items()
+    }
     return rate, sum(e for _, e in results), cpu_ms
 
 
-def _compare(bench: Bench, what: str, request: Callable, single: Setup,
-             scaled: Setup) -> list[Row]:
+def _compare(bench: Bench, what: str, request: Callable, single: Setup, scaled: Setup) -> list[Row]:
     p = bench.profile
     title = f"{p.small_bytes // 1024} KiB {what}, {p.rps_connections} conns"
     setups = (single, scaled)
     rates = {s.label: Row("9", f"{title}: {s.label}", "req/s") for s in setups}
     ratio = Row("9", f"{title}: {PROCESSES} on PostgreSQL / 1 on SQLite", "×")
-    cpu = {s.label: Row("9", f"{what}: server CPU per request, {s.label}", "ms")
-           for s in setups}
+    cpu = {s.label: Row("9", f"{what}: server CPU per request, {s.label}", "ms") for s in setups}
     expected = bench.data.path(data.SMALL).read_bytes()
     requests = {}
     for setup in setups:
@@ -215,19 +245,22 @@ def _compare(bench: Bench, what: str, request: Callable, single: Setup,
             return [rates[single.label]]
         path, headers = requests[setup.label]
         for server in setup.servers:
-            got = client.fetch(server, "GET", path=path, headers=headers, auth=False,
-                               keep_body=True)
+            got = client.fetch(
+                server, "GET", path=path, headers=headers, auth=False, keep_body=True
+            )
             if got.status != 200 or got.body != expected:
-                rates[single.label].skipped = (f"{server.name} answered HTTP {got.status} with "
-                                               f"{got.nbytes} B, not the file")
+                rates[single.label].skipped = (
+                    f"{server.name} answered HTTP {got.status} with {got.nbytes} B, not the file"
+                )
                 return [rates[single.label]]
     errors = dict.fromkeys(rates, 0)
     by_group = {s.label: {name: [] for name in s.cpu_roots} for s in setups}
     for r in range(bench.rounds):
         got = {}
         for setup in setups if r % 2 == 0 else setups[::-1]:
-            rate, failed, cpu_ms = _measure(setup, *requests[setup.label],
-                                            p.rps_connections, p.rps_seconds)
+            rate, failed, cpu_ms = _measure(
+                setup, *requests[setup.label], p.rps_connections, p.rps_seconds
+            )
             got[setup.label] = rate
             errors[setup.label] += failed
             rates[setup.label].add("immoshare", rate)
@@ -241,15 +274,20 @@ def _compare(bench: Bench, what: str, request: Callable, single: Setup,
     for label, groups in by_group.items():
         if len(groups) > 1 and cpu[label].samples:
             cpu[label].note = "of which " + ", ".join(
-                f"{name} {statistics.median(ms):.1f} ms" for name, ms in groups.items())
-    return [rates[single.label], rates[scaled.label], ratio, cpu[single.label],
-            cpu[scaled.label]]
+                f"{name} {statistics.median(ms):.1f} ms" for name, ms in groups.items()
+            )
+    return [rates[single.label], rates[scaled.label], ratio, cpu[single.label], cpu[scaled.label]]
 
 
 def case_scaleout(bench: Bench) -> list[Row]:
     imm = bench.immoshare
-    single = Setup("1 process on SQLite", [imm], {"gateway": [imm.proc.pid]}, bench.links[SHARE],
-                   lambda: tracked_events(bench.home))
+    single = Setup(
+        "1 process on SQLite",
+        [imm],
+        {"gateway": [imm.proc.pid]},
+        bench.links[SHARE],
+        lambda: tracked_events(bench.home),
+    )
     try:
         with _scaled_out(bench) as (scaled, versions):
             before = {s.label: s.events() for s in (single, scaled)}
@@ -258,11 +296,13 @@ def case_scaleout(bench: Bench) -> list[Row]:
                 rows += _compare(bench, what, request, single, scaled)
             written = {s.label: s.events() - before[s.label] for s in (single, scaled)}
     except Unavailable as exc:
-        row = Row("9", f"{PROCESSES} processes on PostgreSQL + Redis against 1 on SQLite",
-                  "req/s")
+        row = Row("9", f"{PROCESSES} processes on PostgreSQL + Redis against 1 on SQLite", "req/s")
         row.skipped = str(exc)
         return [row]
-    rows[0].note = (f"{versions}; tracking events written: "
-                    + ", ".join(f"{label} {n:,}" for label, n in written.items()) + "; "
-                    + rows[0].note)
+    rows[0].note = (
+        f"{versions}; tracking events written: "
+        + ", ".join(f"{label} {n:,}" for label, n in written.items())
+        + "; "
+        + rows[0].note
+    )
     return rows

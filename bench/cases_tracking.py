@@ -40,11 +40,21 @@ def _values(i: int) -> dict:
     """The fields of event ``i``: a download or an open of one file by one contact."""
     at = _START + datetime.timedelta(seconds=i)
     return {
-        "at": at, "property": f"obj-{i % PROPERTIES:04d}", "contact": f"{i % CONTACTS}",
-        "agent": None, "channel": "web" if i % 3 else "dav",
-        "action": "download" if i % 2 else "open", "path": f"Unterlagen/Dokument-{i % 50}.pdf",
-        "bytes": 4096, "size": 4096, "complete": True, "status": 200,
-        "sha256": None, "ip": "127.0.0.0", "user_agent": "bench", "uid": secrets.token_hex(16),
+        "at": at,
+        "property": f"obj-{i % PROPERTIES:04d}",
+        "contact": f"{i % CONTACTS}",
+        "agent": None,
+        "channel": "web" if i % 3 else "dav",
+        "action": "download" if i % 2 else "open",
+        "path": f"Unterlagen/Dokument-{i % 50}.pdf",
+        "bytes": 4096,
+        "size": 4096,
+        "complete": True,
+        "status": 200,
+        "sha256": None,
+        "ip": "127.0.0.0",
+        "user_agent": "bench",
+        "uid": secrets.token_hex(16),
     }
 
 
@@ -75,8 +85,11 @@ def insert_events(home: Path, count: int) -> None:
 
 def _timed(home: Path, *args: str) -> tuple[float, bytes]:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "gateway", "--home", str(home), *args],
-                         capture_output=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "--home", str(home), *args],
+        capture_output=True,
+        timeout=600,
+    )
     elapsed = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(f"immoshare {' '.join(args)}: {out.stderr.decode()[-300:]}")

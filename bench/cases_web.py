@@ -25,8 +25,14 @@ def _page(bench: Bench, key: str) -> tuple[client.Result, PageLinks, dict]:
     """The contact's page of property ``key``: response, hooks, and a Cookie header if
     the page set one."""
     server = bench.immoshare
-    got = client.fetch(server, "GET", path=bench.links[key], auth=False, keep_body=True,
-                       timeout=bench.profile.request_timeout)
+    got = client.fetch(
+        server,
+        "GET",
+        path=bench.links[key],
+        auth=False,
+        keep_body=True,
+        timeout=bench.profile.request_timeout,
+    )
     cookie = got.headers.get("set-cookie")
     headers = {"Cookie": cookie.split(";", 1)[0]} if cookie else {}
     return got, parse_page(got.body.decode("utf-8", "replace")), headers
@@ -40,28 +46,39 @@ def _absolute(bench: Bench, key: str, href: str) -> str:
 
 def case_page_download(bench: Bench) -> list[Row]:
     p = bench.profile
-    row = Row("2", f"{p.small_bytes // 1024} KiB GET via the contact page's download URL",
-              "req/s", Target(">=", 0.9, "copyparty"))
+    row = Row(
+        "2",
+        f"{p.small_bytes // 1024} KiB GET via the contact page's download URL",
+        "req/s",
+        Target(">=", 0.9, "copyparty"),
+    )
     page, links, cookie = _page(bench, "files")
     href = links.downloads.get(data.SMALL.split("/")[-1])
     if page.status != 200 or href is None:
-        row.skipped = (f"the contact page (HTTP {page.status}) has no data-testid=download "
-                       "link yet (issue 3)")
+        row.skipped = (
+            f"the contact page (HTTP {page.status}) has no data-testid=download link yet (issue 3)"
+        )
         return [row]
     path = _absolute(bench, "files", href)
-    got = client.fetch(bench.immoshare, "GET", path=path, auth=False, headers=cookie,
-                       keep_body=True)
+    got = client.fetch(
+        bench.immoshare, "GET", path=path, auth=False, headers=cookie, keep_body=True
+    )
     if got.status != 200 or got.body != bench.data.path(data.SMALL).read_bytes():
         row.skipped = f"the download URL answered HTTP {got.status} with other bytes"
         return [row]
     for _, server in bench.turns(("immoshare", "copyparty")):
         if server.name == "immoshare":
-            rate, failed = load.request_rate(server.port, path, cookie, p.rps_connections,
-                                             p.rps_seconds)
+            rate, failed = load.request_rate(
+                server.port, path, cookie, p.rps_connections, p.rps_seconds
+            )
         else:
-            rate, failed = load.request_rate(server.port, server.url_path(data.SMALL),
-                                             {"Authorization": server.auth_header},
-                                             p.rps_connections, p.rps_seconds)
+            rate, failed = load.request_rate(
+                server.port,
+                server.url_path(data.SMALL),
+                {"Authorization": server.auth_header},
+                p.rps_connections,
+                p.rps_seconds,
+            )
         row.add(server.name, rate)
         if failed:
             row.note += f"{server.name}: {failed} errors; "
@@ -88,8 +105,9 @@ def case_zip(bench: Bench) -> list[Row]:
     rows = [zip_rate, read_rate, ratio, peak]
     page, links, cookie = _page(bench, data.ZIP)
     if page.status != 200 or links.zip is None:
-        zip_rate.skipped = (f"the contact page (HTTP {page.status}) has no data-testid=zip "
-                            "link yet (issue 3)")
+        zip_rate.skipped = (
+            f"the contact page (HTTP {page.status}) has no data-testid=zip link yet (issue 3)"
+        )
         return [zip_rate]
     zip_paths = {"immoshare": _absolute(bench, data.ZIP, links.zip)}
     names = bench.data.names(data.ZIP)
@@ -110,8 +128,9 @@ def case_zip(bench: Bench) -> list[Row]:
             zipped = got.nbytes / got.elapsed / 1e6
             peak.add(server.name, server.peak_mib() - before)
             auth = {"Authorization": server.auth_header}
-            read = [conn.request("GET", server.url_path(f"{data.ZIP}/{n}"), headers=auth)
-                    for n in names]
+            read = [
+                conn.request("GET", server.url_path(f"{data.ZIP}/{n}"), headers=auth) for n in names
+            ]
         finally:
             conn.close()
         read_bytes = sum(r.nbytes for r in read if r.status == 200)
@@ -126,8 +145,14 @@ def case_zip(bench: Bench) -> list[Row]:
 def _median_ms(bench: Bench, server, path: str, headers: dict, auth: bool) -> float:
     times = []
     for _ in range(bench.profile.page_repeats):
-        got = client.fetch(server, "GET", path=path, headers=headers, auth=auth,
-                           timeout=bench.profile.request_timeout)
+        got = client.fetch(
+            server,
+            "GET",
+            path=path,
+            headers=headers,
+            auth=auth,
+            timeout=bench.profile.request_timeout,
+        )
         if got.status != 200:
             raise RuntimeError(f"{server.name} {path}: HTTP {got.status}")
         times.append(got.elapsed * 1000)
@@ -140,8 +165,10 @@ def case_page_and_search(bench: Bench) -> list[Row]:
     search_row = Row("6", f"search over {p.listing_files:,} files", "ms", Target("<", 100))
     page, links, cookie = _page(bench, data.PAGE)
     if page.status != 200 or links.entries != p.page_files:
-        page_row.skipped = (f"the contact page (HTTP {page.status}) shows {links.entries} "
-                            f"data-testid=entry of {p.page_files} files (issue 3)")
+        page_row.skipped = (
+            f"the contact page (HTTP {page.status}) shows {links.entries} "
+            f"data-testid=entry of {p.page_files} files (issue 3)"
+        )
     else:
         for _, server in bench.turns(("immoshare", "copyparty")):
             if server.name == "immoshare":
@@ -151,8 +178,9 @@ def case_page_and_search(bench: Bench) -> list[Row]:
             page_row.add(server.name, ms)
     _, listing, cookie = _page(bench, data.LISTING)
     if listing.search_form is None:
-        search_row.skipped = ("the contact page has no data-testid=search input in a GET "
-                              "form (issue 3)")
+        search_row.skipped = (
+            "the contact page has no data-testid=search input in a GET form (issue 3)"
+        )
         return [page_row, search_row]
     action, name = listing.search_form
     query = urllib.parse.urlencode({name: "Unterlage-0099"})

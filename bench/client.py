@@ -36,9 +36,16 @@ class Connection:
     def __init__(self, port: int, timeout: float):
         self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
-    def request(self, method: str, path: str, *, headers: dict | None = None,
-                body: bytes | None = None, keep_body: bool = False,
-                digest: bool = False) -> Result:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict | None = None,
+        body: bytes | None = None,
+        keep_body: bool = False,
+        digest: bool = False,
+    ) -> Result:
         buffer = bytearray(_BUFFER)
         view = memoryview(buffer)
         kept = bytearray() if keep_body else None
@@ -58,18 +65,31 @@ class Connection:
             if hasher is not None:
                 hasher.update(view[:n])
         elapsed = time.perf_counter() - started
-        return Result(response.status, nbytes, ttfb, elapsed,
-                      {k.lower(): v for k, v in response.getheaders()},
-                      bytes(kept) if kept is not None else None,
-                      hasher.hexdigest() if hasher is not None else None)
+        return Result(
+            response.status,
+            nbytes,
+            ttfb,
+            elapsed,
+            {k.lower(): v for k, v in response.getheaders()},
+            bytes(kept) if kept is not None else None,
+            hasher.hexdigest() if hasher is not None else None,
+        )
 
     def close(self) -> None:
         self._conn.close()
 
 
-def fetch(server, method: str, relative: str | None = None, *, path: str | None = None,
-          headers: dict | None = None, auth: bool = True, timeout: float = 60.0,
-          **options) -> Result:
+def fetch(
+    server,
+    method: str,
+    relative: str | None = None,
+    *,
+    path: str | None = None,
+    headers: dict | None = None,
+    auth: bool = True,
+    timeout: float = 60.0,
+    **options,
+) -> Result:
     """One request on a fresh connection: ``relative`` to the dataset root, or ``path``."""
     sent = dict(headers or {})
     if auth:
@@ -100,11 +120,11 @@ async def _download(port: int, path: str, headers: str, timeout: float) -> Resul
     started = time.perf_counter()
     ttfb = 0.0
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port),
-                                                timeout)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{headers}"
-                         "Connection: close\r\n\r\n".encode())
+            writer.write(
+                f"GET {path} HTTP/1.1\r\nHost: bench\r\n{headers}Connection: close\r\n\r\n".encode()
+            )
             async with asyncio.timeout(timeout):
                 status, length = await _read_response(reader)
                 ttfb = time.perf_counter() - started
@@ -119,8 +139,9 @@ async def _download(port: int, path: str, headers: str, timeout: float) -> Resul
         error = None if status == 200 and got == length else f"HTTP {status}, {got}/{length} B"
         return Result(status, got, ttfb, time.perf_counter() - started, {}, error=error)
     except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        return Result(0, 0, ttfb, time.perf_counter() - started, {},
-                      error=f"{type(exc).__name__}: {exc}")
+        return Result(
+            0, 0, ttfb, time.perf_counter() - started, {}, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def concurrent_downloads(server, paths: list[str], timeout: float) -> list[Result]:
@@ -128,8 +149,7 @@ def concurrent_downloads(server, paths: list[str], timeout: float) -> list[Resul
     headers = f"Authorization: {server.auth_header}\r\n"
 
     async def run():
-        return await asyncio.gather(*(_download(server.port, p, headers, timeout)
-                                      for p in paths))
+        return await asyncio.gather(*(_download(server.port, p, headers, timeout) for p in paths))
 
     return asyncio.run(run())
 
@@ -146,8 +166,9 @@ async def _hammer(port: int, request: bytes, deadline: float, counts: list[int])
         writer.close()
 
 
-def request_rate(port: int, path: str, headers: dict, connections: int,
-                 seconds: float) -> tuple[float, int]:
+def request_rate(
+    port: int, path: str, headers: dict, connections: int, seconds: float
+) -> tuple[float, int]:
     """Requests per second and the number of non-2xx answers or failed connections,
     ``connections`` keep-alive connections hammering ``path`` for ``seconds``."""
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -156,8 +177,10 @@ def request_rate(port: int, path: str, headers: dict, connections: int,
 
     async def run():
         deadline = time.perf_counter() + seconds
-        return await asyncio.gather(*(_hammer(port, request, deadline, counts)
-                                      for _ in range(connections)), return_exceptions=True)
+        return await asyncio.gather(
+            *(_hammer(port, request, deadline, counts) for _ in range(connections)),
+            return_exceptions=True,
+        )
 
     started = time.perf_counter()
     outcomes = asyncio.run(run())

@@ -66,8 +66,7 @@ def ensure_dataset(root: Path, profile: Profile, manifest: Path) -> Dataset:
     _fill(root / LISTING, "Unterlage-{:05d}.pdf", profile.listing_files, 1024)
     _fill(root / PAGE, "Dokument-{:04d}.pdf", profile.page_files, 2048)
     _fill(root / ZIP, "Foto-{:03d}.jpg", profile.zip_files, profile.zip_file_bytes)
-    _fill(root / DOWNLOADS, "Expose-{:03d}.pdf", profile.download_files,
-          profile.download_bytes)
+    _fill(root / DOWNLOADS, "Expose-{:03d}.pdf", profile.download_files, profile.download_bytes)
     manifest.write_text(json.dumps(spec))
     return Dataset(root, profile)
 

@@ -22,8 +22,7 @@ from gateway import __version__
 from gateway.cli import cli
 
 CONTACT = "4711"
-DB_FILES = ("immoshare.db", "immoshare.db-wal", "immoshare.db-shm", "immoshare.yaml",
-            "secret.key")
+DB_FILES = ("immoshare.db", "immoshare.db-wal", "immoshare.db-shm", "immoshare.yaml", "secret.key")
 
 
 def _run(home: Path, *args: str, input: str | None = None) -> str:
@@ -56,10 +55,25 @@ def start_immoshare(home: Path, work: Path, probe: str) -> tuple[Server, dict[st
     login, links = prepare_home(home)
     port = free_port()
     log = work / "logs" / "immoshare.log"
-    proc = spawn("immoshare", [sys.executable, "-m", "gateway", "--home", home, "serve",
-                               "--host", "127.0.0.1", "--port", port], log)
-    server = Server("immoshare", port, "/view", login, proc, log,
-                    version=f"immoshare {__version__}")
+    proc = spawn(
+        "immoshare",
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--home",
+            home,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+        ],
+        log,
+    )
+    server = Server(
+        "immoshare", port, "/view", login, proc, log, version=f"immoshare {__version__}"
+    )
     server.wait_ready(probe)
     return server, links
 

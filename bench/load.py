@@ -20,8 +20,9 @@ def generator_name() -> str:
     return "Python asyncio generator (wrk not installed)"
 
 
-def request_rate(port: int, path: str, headers: dict, connections: int,
-                 seconds: float) -> tuple[float, int]:
+def request_rate(
+    port: int, path: str, headers: dict, connections: int, seconds: float
+) -> tuple[float, int]:
     """Requests per second and errors (non-2xx, socket errors) for keep-alive GETs."""
     wrk = shutil.which("wrk")
     if wrk is None:

@@ -38,15 +38,32 @@ def start_copyparty(env: PeerEnv, root: Path, work: Path, probe: str) -> Server:
     port = free_port()
     state = work / "copyparty"
     state.mkdir(parents=True, exist_ok=True)
-    argv = [env.python, "-m", "copyparty", "-i", "127.0.0.1", "-p", port, "-q",
-            "--usernames", "-a", f"{USER}:{PASSWORD}", "-v", f"{root}:/:r,{USER}",
-            "--hist", state / "hist", "--no-thumb", "--http-only"]
+    argv = [
+        env.python,
+        "-m",
+        "copyparty",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        port,
+        "-q",
+        "--usernames",
+        "-a",
+        f"{USER}:{PASSWORD}",
+        "-v",
+        f"{root}:/:r,{USER}",
+        "--hist",
+        state / "hist",
+        "--no-thumb",
+        "--http-only",
+    ]
     log = work / "logs" / "copyparty.log"
     # copyparty keeps salts and sessions in XDG_CONFIG_HOME: keep them in the work folder.
     proc = spawn("copyparty", argv, log, env={"XDG_CONFIG_HOME": str(state)})
     server = Server("copyparty", port, "", (USER, PASSWORD), proc, log)
-    server.version = _version([env.python, "-c", "import copyparty.__version__ as v;"
-                               "print('copyparty', v.S_VERSION)"])
+    server.version = _version(
+        [env.python, "-c", "import copyparty.__version__ as v;print('copyparty', v.S_VERSION)"]
+    )
     server.wait_ready(probe)
     return server
 
@@ -56,12 +73,17 @@ def start_wsgidav(env: PeerEnv, root: Path, work: Path, probe: str) -> Server:
         raise StartError(env.problem)
     port = free_port()
     config = {
-        "host": "127.0.0.1", "port": port,
+        "host": "127.0.0.1",
+        "port": port,
         "provider_mapping": {"/": str(root)},
         "simple_dc": {"user_mapping": {"*": {USER: {"password": PASSWORD}}}},
-        "http_authenticator": {"accept_basic": True, "accept_digest": False,
-                               "default_to_digest": False},
-        "logging": {"enable": False}, "verbose": 0,
+        "http_authenticator": {
+            "accept_basic": True,
+            "accept_digest": False,
+            "default_to_digest": False,
+        },
+        "logging": {"enable": False},
+        "verbose": 0,
     }
     path = work / "wsgidav.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -74,8 +96,9 @@ def start_wsgidav(env: PeerEnv, root: Path, work: Path, probe: str) -> Server:
 
 
 def start_nginx(root: Path, work: Path, probe: str) -> Server:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
-                                      else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
+    )
     if nginx is None:
         raise StartError("nginx is not installed (Debian package nginx-extras)")
     if not DAV_EXT_MODULE.exists():
@@ -117,8 +140,9 @@ http {{
 }}
 """)
     log = work / "logs" / "nginx.log"
-    proc = spawn("nginx", [nginx, "-p", prefix, "-e", prefix / "error.log",
-                           "-c", prefix / "nginx.conf"], log)
+    proc = spawn(
+        "nginx", [nginx, "-p", prefix, "-e", prefix / "error.log", "-c", prefix / "nginx.conf"], log
+    )
     server = Server("nginx", port, "", (USER, PASSWORD), proc, log)
     server.version = _version([nginx, "-v"]).replace("nginx version: ", "")
     server.wait_ready(probe)

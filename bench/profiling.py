@@ -33,14 +33,26 @@ class Sampler:
     """py-spy recording ``pid`` from ``with`` entry to exit."""
 
     def __init__(self, env: PeerEnv, pid: int, output: Path, rate: int = 250):
-        self.argv = [str(env.bin("py-spy")), "record", "--pid", str(pid), "--rate", str(rate),
-                     "--format", "raw", "--output", str(output), "--nonblocking"]
+        self.argv = [
+            str(env.bin("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--nonblocking",
+        ]
         self.output = output
 
     def __enter__(self):
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         return self
 
     def __exit__(self, *exc):
@@ -74,8 +86,9 @@ def summarize(raw: Path, top: int = 12) -> str:
         if frames:
             func, file = frames[-1]
             leaf[f"{func} ({Path(file).name})"] += n
-        seen = {label for label, pattern in COMPONENTS for _, file in frames
-                if pattern.search(file)}
+        seen = {
+            label for label, pattern in COMPONENTS for _, file in frames if pattern.search(file)
+        }
         for label in seen:
             components[label] += n
     if not total:

@@ -73,7 +73,7 @@ def _fmt(value: float | None, unit: str) -> str:
 
 def table(rows: list[Row]) -> str:
     """A Markdown table: medians, ratios immoshare / peer, target, met."""
-    head = (["case", "metric", *SERVERS] + [f"imm/{p}" for p in PEERS] + ["target", "met"])
+    head = ["case", "metric", *SERVERS] + [f"imm/{p}" for p in PEERS] + ["target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         if row.skipped:
@@ -81,11 +81,15 @@ def table(rows: list[Row]) -> str:
         else:
             med = row.medians()
             mine = med.get("immoshare")
-            ratios = [f"{mine / med[p]:.2f}" if mine is not None and med.get(p) else "—"
-                      for p in PEERS]
+            ratios = [
+                f"{mine / med[p]:.2f}" if mine is not None and med.get(p) else "—" for p in PEERS
+            ]
             met = {True: "yes", False: "**no**", None: ""}[row.met()]
-            cells = ([row.case, f"{row.metric} ({row.unit})"]
-                     + [_fmt(med.get(s), row.unit) for s in SERVERS] + ratios
-                     + [row.target.text(row.unit) if row.target else "", met])
+            cells = (
+                [row.case, f"{row.metric} ({row.unit})"]
+                + [_fmt(med.get(s), row.unit) for s in SERVERS]
+                + ratios
+                + [row.target.text(row.unit) if row.target else "", met]
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -39,8 +39,10 @@ CASES = {
 def machine() -> str:
     with open("/proc/meminfo") as fh:
         mem_kib = int(fh.readline().split()[1])
-    return (f"{os.cpu_count()} vCPU, {mem_kib / 2**20:.0f} GiB, {platform.system()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} vCPU, {mem_kib / 2**20:.0f} GiB, {platform.system()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def start_servers(work: Path, home: Path, wanted: list[str]) -> tuple[dict, dict, list[str]]:
@@ -78,8 +80,7 @@ def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]
     rows: list[report.Row] = []
     profiles = []
     try:
-        bench = Bench(profile, dataset, work, home, servers, links,
-                      args.rounds or profile.rounds)
+        bench = Bench(profile, dataset, work, home, servers, links, args.rounds or profile.rounds)
         verdicts = cases_dav.verify_content(bench)
         for server in servers.values():
             waited = server.wait_idle(profile.settle_timeout)
@@ -89,17 +90,22 @@ def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]
             sampler = contextlib.nullcontext()
             if args.profile:
                 profiles.append(work / "profiles" / f"case-{number}.txt")
-                sampler = Sampler(ensure_peer_env(WORK / "venv"), bench.immoshare.proc.pid,
-                                  profiles[-1])
+                sampler = Sampler(
+                    ensure_peer_env(WORK / "venv"), bench.immoshare.proc.pid, profiles[-1]
+                )
             with sampler:
                 rows += CASES[number](bench)
     finally:
         for server in servers.values():
             server.stop()
-    header = [f"machine: {machine()}", f"load generator: {load.generator_name()}",
-              "servers: " + "; ".join(s.version for s in servers.values()),
-              "content check: " + "; ".join(f"{n} {v}" for n, v in verdicts.items()),
-              *lines, f"run took {time.monotonic() - started:.0f} s"]
+    header = [
+        f"machine: {machine()}",
+        f"load generator: {load.generator_name()}",
+        "servers: " + "; ".join(s.version for s in servers.values()),
+        "content check: " + "; ".join(f"{n} {v}" for n, v in verdicts.items()),
+        *lines,
+        f"run took {time.monotonic() - started:.0f} s",
+    ]
     notes = [f"case {r.case}, {r.metric}: {r.note.strip('; ')}" for r in rows if r.note]
     summaries = [summarize(p) for p in profiles if p.exists()]
     text = "\n".join([*header, "", report.table(rows), "", *notes, "", *summaries])
@@ -111,14 +117,22 @@ def run(argv: list[str] | None = None) -> tuple[list[report.Row], dict[str, str]
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny data, one round: seconds")
-    parser.add_argument("--cases", default=",".join(CASES), type=lambda s: s.split(","),
-                        help="comma-separated case numbers (default: all)")
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        type=lambda s: s.split(","),
+        help="comma-separated case numbers (default: all)",
+    )
     parser.add_argument("--rounds", type=int, help="rounds per case (default: by profile)")
-    parser.add_argument("--servers", default=",".join(report.SERVERS),
-                        type=lambda s: s.split(","),
-                        help="comma-separated servers; immoshare always runs")
-    parser.add_argument("--profile", action="store_true",
-                        help="sample immoshare with py-spy during each case")
+    parser.add_argument(
+        "--servers",
+        default=",".join(report.SERVERS),
+        type=lambda s: s.split(","),
+        help="comma-separated servers; immoshare always runs",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample immoshare with py-spy during each case"
+    )
     args = parser.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:

@@ -33,12 +33,28 @@ def ensure_peer_env(venv: Path) -> PeerEnv:
         return PeerEnv(python)
     try:
         if not python.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
-                           capture_output=True, timeout=120)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check",
-                        "-r", str(REQUIREMENTS)], check=True, capture_output=True, text=True,
-                       timeout=600)
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(venv)],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(REQUIREMENTS),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     except subprocess.CalledProcessError as exc:
         last = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or ["?"]
         return PeerEnv(None, f"pip install failed: {last[0]}")

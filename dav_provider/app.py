@@ -23,15 +23,22 @@ def _import(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
-def build_dav_app(properties_dir: Path, *, block_size: int, max_upload_bytes: int,
-                  lock_storage=None, settings: dict | None = None) -> WsgiDAVApp:
+def build_dav_app(
+    properties_dir: Path,
+    *,
+    block_size: int,
+    max_upload_bytes: int,
+    lock_storage=None,
+    settings: dict | None = None,
+) -> WsgiDAVApp:
     """WsgiDAV with one provider instance per share over ``properties_dir``."""
     settings = copy.deepcopy(settings or load_wsgidav_settings())
     providers = {}
     for share, spec in settings["provider_mapping"].items():
         provider_class = _import(spec["class"])
-        providers[share] = provider_class(str(properties_dir), max_upload_bytes=max_upload_bytes,
-                                          **spec.get("kwargs", {}))
+        providers[share] = provider_class(
+            str(properties_dir), max_upload_bytes=max_upload_bytes, **spec.get("kwargs", {})
+        )
     settings["provider_mapping"] = providers
     settings["block_size"] = block_size
     if lock_storage is not None:
@@ -42,12 +49,15 @@ def build_dav_app(properties_dir: Path, *, block_size: int, max_upload_bytes: in
 def root_options(environ, start_response):
     """``OPTIONS /`` for Windows' WebClient, which probes the site root without
     credentials before it mounts ``/dav/`` and gives up on anything but 200."""
-    start_response("200 OK", [
-        ("DAV", "1, 2"),
-        ("MS-Author-Via", "DAV"),
-        ("Allow", "OPTIONS, GET, HEAD, PROPFIND"),
-        ("Content-Length", "0"),
-    ])
+    start_response(
+        "200 OK",
+        [
+            ("DAV", "1, 2"),
+            ("MS-Author-Via", "DAV"),
+            ("Allow", "OPTIONS, GET, HEAD, PROPFIND"),
+            ("Content-Length", "0"),
+        ],
+    )
     return [b""]
 
 

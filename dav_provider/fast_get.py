@@ -142,8 +142,11 @@ class FastGet:
         share, parts = self._split(get("PATH_INFO", ""))
         credentials = _basic_credentials(get("HTTP_AUTHORIZATION"))
 
-        principal = (access.authenticate_agent(*credentials) if share == AGENT_SHARE
-                     else access.authenticate_contact(*credentials))
+        principal = (
+            access.authenticate_agent(*credentials)
+            if share == AGENT_SHARE
+            else access.authenticate_contact(*credentials)
+        )
         if principal is None:
             return self._unauthorized(share, start_response)
         environ[PRINCIPAL_KEY] = principal
@@ -168,8 +171,9 @@ class FastGet:
             info = os.fstat(fd)
             if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
                 raise _Fallthrough  # a folder (403), or a hard link (404)
-            return self._respond(environ, start_response, head, share, parts, key,
-                                 file_path, fd, info, record)
+            return self._respond(
+                environ, start_response, head, share, parts, key, file_path, fd, info, record
+            )
         except BaseException:
             os.close(fd)
             raise
@@ -183,7 +187,7 @@ class FastGet:
             raise _Fallthrough from None
         for share in self.roots:
             if path.startswith(share + "/"):
-                rest = path[len(share):]
+                rest = path[len(share) :]
                 break
         else:
             raise _Fallthrough
@@ -197,18 +201,22 @@ class FastGet:
 
     def _unauthorized(self, share: str, start_response):
         """WsgiDAV's answer to failed Basic credentials (``send_basic_auth_response``)."""
-        start_response("401 Not Authorized", [
-            ("WWW-Authenticate", f'Basic realm="{share}"'),
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
-            ("Date", _http_date()),
-        ])
+        start_response(
+            "401 Not Authorized",
+            [
+                ("WWW-Authenticate", f'Basic realm="{share}"'),
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
+                ("Date", _http_date()),
+            ],
+        )
         return [_UNAUTHORIZED_BODY]
 
     # ----------------------------------------------------------------- response
 
-    def _respond(self, environ, start_response, head, share, parts, key, file_path, fd, info,
-                 record):
+    def _respond(
+        self, environ, start_response, head, share, parts, key, file_path, fd, info, record
+    ):
         size = info.st_size
         mtime = int(info.st_mtime)
         etag = f"{info.st_ino}-{mtime}-{size}"

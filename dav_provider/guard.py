@@ -37,8 +37,10 @@ MAX_XML_BYTES = 1024 * 1024
 #: For every WebDAV answer: render nothing active, embed nowhere.
 SANDBOX = ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'")
 
-FINITE_DEPTH_BODY = (b'<?xml version="1.0" encoding="utf-8"?>\n'
-                     b'<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n')
+FINITE_DEPTH_BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b'<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n'
+)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -49,10 +51,12 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _respond(start_response, status: str, body: bytes, content_type="text/plain; charset=utf-8",
-             headers=()) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                            *headers])
+def _respond(
+    start_response, status: str, body: bytes, content_type="text/plain; charset=utf-8", headers=()
+) -> list[bytes]:
+    start_response(
+        status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+    )
     return [body]
 
 
@@ -81,8 +85,12 @@ class DavGuard:
         if method == "PROPFIND":
             depth = environ.get("HTTP_DEPTH", "infinity").strip().lower()
             if depth == "infinity":
-                return _respond(start_response, "403 Forbidden", FINITE_DEPTH_BODY,
-                                "application/xml; charset=utf-8")
+                return _respond(
+                    start_response,
+                    "403 Forbidden",
+                    FINITE_DEPTH_BODY,
+                    "application/xml; charset=utf-8",
+                )
 
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -106,8 +114,7 @@ class DavGuard:
     @staticmethod
     def _too_large(start_response):
         # cheroot closes the connection after a 413 instead of draining the body.
-        return _respond(start_response, "413 Request Entity Too Large",
-                        b"request body too large\n")
+        return _respond(start_response, "413 Request Entity Too Large", b"request body too large\n")
 
 
 class ErrorPrinter(WsgiDavErrorPrinter):
@@ -125,9 +132,11 @@ def _database_errors_as_503(app):
             yield from body
         except DATABASE_ERRORS:
             drop_connection()
-            raise DAVError(HTTP_SERVICE_UNAVAILABLE, "database unavailable",
-                           add_headers=[("Retry-After", str(UNAVAILABLE_RETRY_AFTER))]
-                           ) from None
+            raise DAVError(
+                HTTP_SERVICE_UNAVAILABLE,
+                "database unavailable",
+                add_headers=[("Retry-After", str(UNAVAILABLE_RETRY_AFTER))],
+            ) from None
         finally:
             close = getattr(body, "close", None)
             if close is not None:

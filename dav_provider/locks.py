@@ -122,8 +122,9 @@ class RedisLockStorage:
         self._redis.eval(_DROP_EMPTY_ROOT, 2, self._root_key(root), self._roots_key(), root)
         return True
 
-    def get_lock_list(self, path: str, *, include_root: bool, include_children: bool,
-                      token_only: bool) -> list:
+    def get_lock_list(
+        self, path: str, *, include_root: bool, include_children: bool, token_only: bool
+    ) -> list:
         """Live locks directly on ``path`` and/or on paths below it."""
         assert util.is_str(path) and path.startswith("/")
         assert include_root or include_children
@@ -132,8 +133,12 @@ class RedisLockStorage:
         if include_children:
             below = root.rstrip("/") + "/"
             # Every path starting with "<root>/" sorts between "<root>/" and "<root>0".
-            roots += [r.decode() for r in self._redis.zrangebylex(
-                self._roots_key(), "[" + below, "(" + below[:-1] + "0")]
+            roots += [
+                r.decode()
+                for r in self._redis.zrangebylex(
+                    self._roots_key(), "[" + below, "(" + below[:-1] + "0"
+                )
+            ]
         found = []
         for lock_root in roots:
             for token in self._redis.smembers(self._root_key(lock_root)):

@@ -6,9 +6,19 @@ import os
 
 # Files that operating systems and office suites write by themselves. Agents may
 # write them (refusing breaks Finder copies); contacts never see them.
-OS_JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".localized",
-                           "folder.jpg", "autorun.inf", ".hidden",
-                           ".ql_disablethumbnails", ".metadata_never_index"})
+OS_JUNK_NAMES = frozenset(
+    {
+        ".DS_Store",
+        "Thumbs.db",
+        "desktop.ini",
+        ".localized",
+        "folder.jpg",
+        "autorun.inf",
+        ".hidden",
+        ".ql_disablethumbnails",
+        ".metadata_never_index",
+    }
+)
 OS_JUNK_PREFIXES = ("._", "~$", ".~lock.")
 # Where an upload is written before it replaces its target; hidden from everyone.
 UPLOAD_PREFIX = ".~immoshare-upload-"

@@ -91,8 +91,11 @@ class GatewayFolder(FolderResource):
             path = join_uri(self.path, name)
             file_path = os.path.join(self._file_path, name)
             try:
-                members.append(GatewayFolder(path, self.environ, file_path) if is_folder
-                               else GatewayFile(path, self.environ, file_path, key))
+                members.append(
+                    GatewayFolder(path, self.environ, file_path)
+                    if is_folder
+                    else GatewayFile(path, self.environ, file_path, key)
+                )
             except FileNotFoundError:
                 continue  # removed meanwhile
         return members
@@ -125,9 +128,11 @@ class GatewayFolder(FolderResource):
             if "wsgidav.conditions.if" not in self.environ:
                 util.parse_if_header_dict(self.environ)
             lock_manager.check_write_permission(
-                url=self.get_ref_url(), depth="infinity",
+                url=self.get_ref_url(),
+                depth="infinity",
                 token_list=self.environ["wsgidav.ifLockTokenList"],
-                principal=self.environ.get("wsgidav.user_name"))
+                principal=self.environ.get("wsgidav.user_name"),
+            )
         super().delete()
 
     @staticmethod
@@ -214,8 +219,9 @@ class GatewayFile(FileResource):
         fileobj = open(self._file_path, "rb", buffering=0)  # noqa: SIM115 - closed by WsgiDAV
         record = self.environ.get(ACCESS_KEY)
         if record is not None:
-            record.mark_file(self.property_key, self.path, self._file_path, self.file_stat,
-                             self.environ)
+            record.mark_file(
+                self.property_key, self.path, self._file_path, self.file_stat, self.environ
+            )
         return fileobj
 
     def begin_write(self, *, content_type=None):

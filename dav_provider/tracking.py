@@ -59,11 +59,16 @@ class DavAccess:
             log.exception("tracking: hashing %s/%s failed", property_key, rel_path)
             sha256 = None
         self.event = tracking.Event(
-            property=property_key, channel="dav", action="download", path=rel_path,
+            property=property_key,
+            channel="dav",
+            action="download",
+            path=rel_path,
             contact=None if principal.is_agent else principal.name,
             agent=principal.name if principal.is_agent else None,
-            size=file_stat.st_size, sha256=sha256,
-            ip=environ.get("REMOTE_ADDR"), user_agent=environ.get("HTTP_USER_AGENT"),
+            size=file_stat.st_size,
+            sha256=sha256,
+            ip=environ.get("REMOTE_ADDR"),
+            user_agent=environ.get("HTTP_USER_AGENT"),
         )
 
     def _settle(self) -> tracking.Event | None:

@@ -63,39 +63,72 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("base_url", None, _optional_str,
-            "Public URL prefix for printed links, e.g. https://docs.example.de"),
+    Setting(
+        "base_url",
+        None,
+        _optional_str,
+        "Public URL prefix for printed links, e.g. https://docs.example.de",
+    ),
     Setting("host", "127.0.0.1", str, "Address to listen on"),
     Setting("port", 8080, int, "TCP port to listen on"),
-    Setting("database_url", None, _optional_str,
-            "peewee database URL; default: SQLite file immoshare.db in the home"),
-    Setting("redis_url", None, _optional_str,
-            "Redis URL for WebDAV locks and rate limits; none: single process"),
+    Setting(
+        "database_url",
+        None,
+        _optional_str,
+        "peewee database URL; default: SQLite file immoshare.db in the home",
+    ),
+    Setting(
+        "redis_url",
+        None,
+        _optional_str,
+        "Redis URL for WebDAV locks and rate limits; none: single process",
+    ),
     Setting("smtp_host", None, _optional_str, "SMTP server for consent confirmations"),
     Setting("smtp_port", 25, int, "SMTP port"),
     Setting("smtp_from", None, _optional_str, "Sender address of confirmations"),
     Setting("smtp_user", None, _optional_str, "SMTP login name"),
     Setting("smtp_password", None, _optional_str, "SMTP password (use the environment)"),
     Setting("smtp_tls", False, _bool, "Use STARTTLS"),
-    Setting("ip_privacy", "shorten", _choice("shorten", "full", "drop"),
-            "How client IPs are stored: shorten (/24, /48), full or drop"),
+    Setting(
+        "ip_privacy",
+        "shorten",
+        _choice("shorten", "full", "drop"),
+        "How client IPs are stored: shorten (/24, /48), full or drop",
+    ),
     Setting("retention_days", 0, int, "Prune tracking events older than this; 0 keeps all"),
     Setting("max_upload_bytes", 2 * 1024**3, int, "Largest accepted WebDAV upload"),
-    Setting("trusted_proxies", (), _list,
-            "Addresses or networks whose X-Forwarded-For/-Proto headers are believed"),
-    Setting("rate_limit_failures", 10, int,
-            "Failed logins or unknown links per client before 429; 0 disables"),
-    Setting("rate_limit_window", 600, int,
-            "Seconds a client's failures count (and it waits once over the limit)"),
+    Setting(
+        "trusted_proxies",
+        (),
+        _list,
+        "Addresses or networks whose X-Forwarded-For/-Proto headers are believed",
+    ),
+    Setting(
+        "rate_limit_failures",
+        10,
+        int,
+        "Failed logins or unknown links per client before 429; 0 disables",
+    ),
+    Setting(
+        "rate_limit_window",
+        600,
+        int,
+        "Seconds a client's failures count (and it waits once over the limit)",
+    ),
     Setting("tls_cert", None, _optional_str, "TLS certificate chain (PEM) for serve"),
     Setting("tls_key", None, _optional_str, "TLS private key (PEM) for serve"),
     Setting("socket_timeout", 30, float, "Seconds a connection may stay silent"),
-    Setting("header_timeout", 20, float,
-            "Seconds a client has to send a request's headers (slowloris)"),
+    Setting(
+        "header_timeout", 20, float, "Seconds a client has to send a request's headers (slowloris)"
+    ),
     Setting("threads", 200, int, "Worker threads: one per concurrent transfer"),
     Setting("block_size", 256 * 1024, int, "Bytes read per chunk when serving files"),
-    Setting("secret_key", None, _optional_str,
-            "Key that derives link tokens; default: the file secret.key in the home"),
+    Setting(
+        "secret_key",
+        None,
+        _optional_str,
+        "Key that derives link tokens; default: the file secret.key in the home",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -147,8 +180,9 @@ def default_home() -> Path:
     return Path(base) / "immoshare"
 
 
-def load_config(home: Path, overrides: dict[str, Any] | None = None,
-                environ: dict[str, str] | None = None) -> Config:
+def load_config(
+    home: Path, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Config:
     """Merge defaults, the home's yaml, the environment and ``overrides``.
 
     :raises SetupError: the yaml file cannot be read.
@@ -171,6 +205,7 @@ def load_config(home: Path, overrides: dict[str, Any] | None = None,
         if ENV_PREFIX + s.name.upper() in environ
     }
     values.update(_parse_all(from_env, "environment"))
-    values.update(_parse_all({k: v for k, v in (overrides or {}).items() if v is not None},
-                             "command line"))
+    values.update(
+        _parse_all({k: v for k, v in (overrides or {}).items() if v is not None}, "command line")
+    )
     return Config(home=home.resolve(), values=values)

@@ -49,8 +49,9 @@ def open_database(url: str) -> peewee.Database:
             # IMMEDIATE: a transaction takes the write lock at BEGIN and waits for it
             # (busy_timeout). A deferred one that reads first cannot upgrade once a
             # background writer (tracking, catalog) committed: "database is locked".
-            db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False,
-                         lock_type="IMMEDIATE")
+            db = connect(
+                url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE"
+            )
         elif url.split("://", 1)[0] in POSTGRES_SCHEMES:
             db = _postgres(url)
         else:
@@ -63,8 +64,7 @@ def open_database(url: str) -> peewee.Database:
     except peewee.OperationalError as exc:
         raise SetupError(f"database unreachable: {str(exc).splitlines()[0]}") from None
     except peewee.ImproperlyConfigured:
-        raise SetupError("PostgreSQL needs its driver: pip install 'immoshare[postgres]'"
-                         ) from None
+        raise SetupError("PostgreSQL needs its driver: pip install 'immoshare[postgres]'") from None
     db.close()
     return db
 

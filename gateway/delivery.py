@@ -45,9 +45,14 @@ class CountingBody:
     body runs; once it says no, the transfer ends with :class:`AccessRevoked`.
     """
 
-    def __init__(self, body: Iterable[bytes], on_close: Callable[[int, bool], None],
-                 on_first_chunk: Callable[[], None] | None = None, *,
-                 still_allowed: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        body: Iterable[bytes],
+        on_close: Callable[[int, bool], None],
+        on_first_chunk: Callable[[], None] | None = None,
+        *,
+        still_allowed: Callable[[], bool] | None = None,
+    ):
         self._body = body
         self._iterator = iter(body)
         self._on_close = on_close
@@ -102,9 +107,13 @@ def _quietly(callback: Callable, *args) -> None:
         log.exception("tracking callback failed")
 
 
-def tracked_body(body: Iterable[bytes], event: tracking.Event, *,
-                 expected: int | None,
-                 still_allowed: Callable[[], bool] | None = None) -> CountingBody:
+def tracked_body(
+    body: Iterable[bytes],
+    event: tracking.Event,
+    *,
+    expected: int | None,
+    still_allowed: Callable[[], bool] | None = None,
+) -> CountingBody:
     """Count ``body`` as the transfer of ``event``.
 
     Before the first byte: ``begin_event`` (journaled, survives a kill). On close:

@@ -72,12 +72,14 @@ def create_demo(config: Config) -> list[DemoLogin]:
     prop = properties.add_property(config, DEMO_PROPERTY, DEMO_TITLE)
     write_sample_files(properties.storage_folder(config, prop.key))
     _, agent_password = agents.add_agent("makler", None)
-    logins = [DemoLogin("agent", "makler", "makler", agent_password,
-                        grants.agent_dav_url(config))]
-    for ref, name, email in (("4711", "Erika Mustermann", "erika@example.de"),
-                             ("4712", "Max Mustermann", "max@example.de")):
+    logins = [DemoLogin("agent", "makler", "makler", agent_password, grants.agent_dav_url(config))]
+    for ref, name, email in (
+        ("4711", "Erika Mustermann", "erika@example.de"),
+        ("4712", "Max Mustermann", "max@example.de"),
+    ):
         contacts.add_contact(ref, name, email)
         result = grants.grant_access(config, prop.key, ref)
-        logins.append(DemoLogin("contact", name, result.username, result.password or "",
-                                result.link))
+        logins.append(
+            DemoLogin("contact", name, result.username, result.password or "", result.link)
+        )
     return logins

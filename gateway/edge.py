@@ -71,9 +71,16 @@ def _limited(path: str) -> tuple[str, int, bool] | None:
 
 def _plain(start_response, status: str, text: str, headers=(), exc_info=None) -> list[bytes]:
     body = text.encode()
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body))),
-                            ("Cache-Control", "no-store"), *headers], exc_info)
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *headers,
+        ],
+        exc_info,
+    )
     return [body]
 
 
@@ -103,22 +110,30 @@ class Edge:
             if limited is not None:
                 scope, failure_status, needs_credentials = limited
                 if status.startswith(str(failure_status)) and (
-                        not needs_credentials or environ.get("HTTP_AUTHORIZATION")):
+                    not needs_credentials or environ.get("HTTP_AUTHORIZATION")
+                ):
                     self.limiter.failed(scope, client)
             return start_response(status, headers, exc_info)
 
         if limited is not None:
             wait = self.limiter.retry_after(limited[0], client)
             if wait is not None:
-                return _plain(respond, "429 Too Many Requests",
-                              "Zu viele Fehlversuche. Bitte später erneut versuchen.\n"
-                              "Too many failed attempts; try again later.\n",
-                              [("Retry-After", str(wait))])
+                return _plain(
+                    respond,
+                    "429 Too Many Requests",
+                    "Zu viele Fehlversuche. Bitte später erneut versuchen.\n"
+                    "Too many failed attempts; try again later.\n",
+                    [("Retry-After", str(wait))],
+                )
         try:
             return self.app(environ, respond)
         except DATABASE_ERRORS:
             drop_connection()
-            return _plain(respond, "503 Service Unavailable",
-                          "Vorübergehend nicht verfügbar. Bitte gleich erneut versuchen.\n"
-                          "Temporarily unavailable; please retry shortly.\n",
-                          [("Retry-After", str(UNAVAILABLE_RETRY_AFTER))], sys.exc_info())
+            return _plain(
+                respond,
+                "503 Service Unavailable",
+                "Vorübergehend nicht verfügbar. Bitte gleich erneut versuchen.\n"
+                "Temporarily unavailable; please retry shortly.\n",
+                [("Retry-After", str(UNAVAILABLE_RETRY_AFTER))],
+                sys.exc_info(),
+            )

@@ -34,8 +34,9 @@ class HeaderDeadline:
         with self._lock:
             self._deadlines[key] = (time.monotonic() + self.seconds, sock)
             if self._watcher is None:
-                self._watcher = threading.Thread(target=self._watch, daemon=True,
-                                                 name="immoshare-header-deadline")
+                self._watcher = threading.Thread(
+                    target=self._watch, daemon=True, name="immoshare-header-deadline"
+                )
                 self._watcher.start()
         try:
             yield

@@ -35,10 +35,16 @@ def _add_missing_columns(model, names: tuple[str, ...]) -> None:
 
     table = model._meta.table_name
     present = {c.name for c in database.get_columns(table)}
-    migrator = (PostgresqlMigrator if isinstance(database.obj, pw.PostgresqlDatabase)
-                else SqliteMigrator)(database.obj)
-    migrate(*(migrator.add_column(table, name, model._meta.fields[name])
-              for name in names if name not in present))
+    migrator = (
+        PostgresqlMigrator if isinstance(database.obj, pw.PostgresqlDatabase) else SqliteMigrator
+    )(database.obj)
+    migrate(
+        *(
+            migrator.add_column(table, name, model._meta.fields[name])
+            for name in names
+            if name not in present
+        )
+    )
 
 
 def _consent_statements_and_mail_retry() -> None:

@@ -44,8 +44,7 @@ class Contact(BaseModel):
 class Credential(BaseModel):
     """A contact's personal read-only WebDAV login; one per contact, for all grants."""
 
-    contact = pw.ForeignKeyField(Contact, backref="credentials", unique=True,
-                                 on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, backref="credentials", unique=True, on_delete="CASCADE")
     username = pw.CharField(unique=True, max_length=64)
     password_hash = pw.CharField()
     created_at = pw.DateTimeField(default=utc_now)
@@ -201,6 +200,19 @@ class CatalogEntry(BaseModel):
         indexes = ((("property", "path"), True),)
 
 
-ALL_MODELS = (Agent, Property, Contact, Credential, Grant, ConsentText, ConsentRecord,
-              AccessEvent, ApiKey, OperatorSetting, CatalogEntry, SubjectKey, Erasure,
-              ChainCheckpoint)
+ALL_MODELS = (
+    Agent,
+    Property,
+    Contact,
+    Credential,
+    Grant,
+    ConsentText,
+    ConsentRecord,
+    AccessEvent,
+    ApiKey,
+    OperatorSetting,
+    CatalogEntry,
+    SubjectKey,
+    Erasure,
+    ChainCheckpoint,
+)

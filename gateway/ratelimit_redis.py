@@ -36,8 +36,9 @@ class RedisCounterStore:
 
     def increment(self, key: str, window: float) -> tuple[int, float]:
         try:
-            count, ttl_ms = self._increment(keys=[self._prefix + key],
-                                            args=[max(1, int(window * 1000))])
+            count, ttl_ms = self._increment(
+                keys=[self._prefix + key], args=[max(1, int(window * 1000))]
+            )
         except redis.RedisError as exc:
             return self._unavailable(exc)
         self._failing.clear()

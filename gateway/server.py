@@ -40,12 +40,16 @@ class Gateway:
         # Each cheroot worker keeps its own database connection (peewee opens it on
         # first use): the pool is fixed, so connections are bounded, and no request
         # pays for connecting. On PostgreSQL, make_server shares a smaller pool.
-        dav_app = build_dav_app(config.properties_dir, block_size=config.block_size,
-                                max_upload_bytes=config.max_upload_bytes,
-                                lock_storage=_lock_storage(config))
+        dav_app = build_dav_app(
+            config.properties_dir,
+            block_size=config.block_size,
+            max_upload_bytes=config.max_upload_bytes,
+            lock_storage=_lock_storage(config),
+        )
         # Plain file GET/HEAD are answered by the lean path, the rest by WsgiDAV (issue 6).
-        self.dav = DavGuard(FastGet(dav_app, block_size=config.block_size),
-                            max_upload_bytes=config.max_upload_bytes)
+        self.dav = DavGuard(
+            FastGet(dav_app, block_size=config.block_size), max_upload_bytes=config.max_upload_bytes
+        )
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
@@ -66,8 +70,9 @@ def _lock_storage(config: Config):
     try:
         from dav_provider.locks import RedisLockStorage
     except ImportError:
-        raise SetupError("redis_url needs the Redis client: pip install 'immoshare[postgres]'"
-                         ) from None
+        raise SetupError(
+            "redis_url needs the Redis client: pip install 'immoshare[postgres]'"
+        ) from None
     return RedisLockStorage(config.redis_url)
 
 
@@ -77,9 +82,14 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     app = Gateway(config)
     app = release_between_chunks(app) if is_pooled() else app
     server = GatewayServer(
-        config, (host, port), _edge(config, app),
-        numthreads=config.threads, max=config.threads,
-        request_queue_size=256, timeout=config.socket_timeout, shutdown_timeout=5,
+        config,
+        (host, port),
+        _edge(config, app),
+        numthreads=config.threads,
+        max=config.threads,
+        request_queue_size=256,
+        timeout=config.socket_timeout,
+        shutdown_timeout=5,
         server_name="immoshare",
     )
     server.keep_alive_conn_limit = max(256, config.threads)
@@ -127,8 +137,9 @@ def _edge(config: Config, app) -> Edge:
         trusted = parse_networks(config.trusted_proxies)
     except ValueError as exc:
         raise SetupError(f"setting trusted_proxies: {exc}") from None
-    limiter = RateLimiter(_counter_store(config), limit=config.rate_limit_failures,
-                          window=config.rate_limit_window)
+    limiter = RateLimiter(
+        _counter_store(config), limit=config.rate_limit_failures, window=config.rate_limit_window
+    )
     return Edge(app, limiter=limiter, trusted_proxies=trusted)
 
 
@@ -155,8 +166,9 @@ class _TLSAdapter(BuiltinSSLAdapter):
     one worker until the header deadline, not every new connection."""
 
     def wrap(self, sock):
-        return self.context.wrap_socket(sock, do_handshake_on_connect=False,
-                                        server_side=True), {"HTTPS": "on"}
+        return self.context.wrap_socket(sock, do_handshake_on_connect=False, server_side=True), {
+            "HTTPS": "on"
+        }
 
 
 def _harden(server: wsgi.Server, config: Config) -> None:

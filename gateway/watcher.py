@@ -43,9 +43,17 @@ IGNORED_EVENTS = (EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE)
 #: What the watcher subscribes to. Without opens and read-only closes the kernel does
 #: not report every served file to the watcher thread (issue 6: it took 5% of a busy
 #: server's time for 4 KiB GETs).
-WATCHED_EVENTS = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
-                  FileClosedEvent, DirCreatedEvent, DirModifiedEvent, DirMovedEvent,
-                  DirDeletedEvent]
+WATCHED_EVENTS = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileDeletedEvent,
+    FileClosedEvent,
+    DirCreatedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
 
 
 class _QueueingHandler(FileSystemEventHandler):
@@ -77,14 +85,14 @@ class CatalogWatcher:
         self._changed = threading.Condition()
         self._stopping = False
         self._observer = None
-        self._worker = threading.Thread(target=self._run, name="immoshare-catalog",
-                                        daemon=True)
+        self._worker = threading.Thread(target=self._run, name="immoshare-catalog", daemon=True)
 
     def start(self) -> None:
         self._root.mkdir(parents=True, exist_ok=True)
         self._observer = Observer()
-        self._observer.schedule(_QueueingHandler(self), str(self._root), recursive=True,
-                                event_filter=WATCHED_EVENTS)
+        self._observer.schedule(
+            _QueueingHandler(self), str(self._root), recursive=True, event_filter=WATCHED_EVENTS
+        )
         self._observer.daemon = True
         self._observer.start()
         self._worker.start()

@@ -40,8 +40,10 @@ def find_postgres_bin() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path:
         return Path(on_path).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -70,21 +72,45 @@ class PostgresServer:
         self._names = itertools.count(1)
         if self.owner is not None:
             shutil.chown(self.folder, user=self.owner)
-        self._run("initdb", "-D", str(self.data), "-U", "immoshare", "--auth=trust",
-                  "-E", "UTF8", "--no-locale", "-N")
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-                   f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   f"-c max_connections=300 -c timezone={CLUSTER_TIMEZONE}")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options,
-                  "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "immoshare",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "-N",
+        )
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections=300 -c timezone={CLUSTER_TIMEZONE}"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self.admin_url = self.url_for("postgres")
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bindir / tool), *args]
         if self.owner is not None:
             command = ["runuser", "-u", self.owner, "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       cwd=self.folder)
+        subprocess.run(
+            command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.folder
+        )
 
     def url_for(self, database: str) -> str:
         return f"postgresql://immoshare@127.0.0.1:{self.port}/{database}"
@@ -126,9 +152,22 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 30
         while True:
@@ -174,8 +213,7 @@ def redis_server():
     """One Redis server for the whole session."""
     executable = shutil.which("redis-server")
     if executable is None:
-        _missing("redis-server is not installed (Debian package redis-server; .ci/run "
-                 "installs it)")
+        _missing("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
     server = RedisServer(executable)
     yield server
     server.stop()

@@ -22,11 +22,15 @@ EACH_DATABASE_MODULES = re.compile(r"tests\.test_(dav_access|tracking_\w+)")
 
 def pytest_generate_tests(metafunc):
     """Tests marked ``each_database`` run on SQLite and again on PostgreSQL (issue 7)."""
-    each = (metafunc.definition.get_closest_marker("each_database")
-            or EACH_DATABASE_MODULES.fullmatch(metafunc.module.__name__))
+    each = metafunc.definition.get_closest_marker(
+        "each_database"
+    ) or EACH_DATABASE_MODULES.fullmatch(metafunc.module.__name__)
     if each and "database_url" in metafunc.fixturenames:
-        metafunc.parametrize("database_url", [
-            "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+        metafunc.parametrize(
+            "database_url",
+            ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+            indirect=True,
+        )
 
 
 @pytest.fixture

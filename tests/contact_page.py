@@ -18,7 +18,7 @@ FILES = {
     "Grundrisse/Grundriss Keller.pdf": b"%PDF-1.4 keller " + b"k" * 800,
     "GRUNDRISS OG.pdf": b"%PDF-1.4 og " + b"o" * 2000,
     "Energieausweis/Energieausweis 2024.pdf": b"%PDF-1.4 energie " + b"n" * 500,
-    "Fotos/Garten #1 100% \"schön\"?.jpg": b"\xff\xd8\xff garden",
+    'Fotos/Garten #1 100% "schön"?.jpg': b"\xff\xd8\xff garden",
     "<script>alert(1)</script>.pdf": b"%PDF-1.4 script",
     "<img src=x onerror=alert(1)>.txt": b"plain text",
     "notizen.txt": b"Besichtigung am Montag",
@@ -36,14 +36,30 @@ class Share:
     grant: grants.GrantResult
 
 
-def make_share(config, *, key="obj-1", ref="4711", requires_consent=False, files=None,
-               email=None, title="Musterstraße 5, 90402 Nürnberg") -> Share:
-    make_property(config, key, title, requires_consent=requires_consent,
-                  files=FILES if files is None else files)
+def make_share(
+    config,
+    *,
+    key="obj-1",
+    ref="4711",
+    requires_consent=False,
+    files=None,
+    email=None,
+    title="Musterstraße 5, 90402 Nürnberg",
+) -> Share:
+    make_property(
+        config,
+        key,
+        title,
+        requires_consent=requires_consent,
+        files=FILES if files is None else files,
+    )
     make_contact(ref, email=email)
     granted = make_grant(config, key, ref)
-    return Share(link=urlsplit(granted.link).path,
-                 preview=urlsplit(grants.preview_link(config, key)).path, grant=granted)
+    return Share(
+        link=urlsplit(granted.link).path,
+        preview=urlsplit(grants.preview_link(config, key)).path,
+        grant=granted,
+    )
 
 
 @dataclasses.dataclass

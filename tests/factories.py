@@ -14,8 +14,14 @@ def make_agent(name: str = "anna", password: str = AGENT_PASSWORD):
     return agent
 
 
-def make_property(config, key: str = "obj-1", title: str = "Musterstraße 5",
-                  *, requires_consent: bool = False, files: dict[str, bytes] | None = None):
+def make_property(
+    config,
+    key: str = "obj-1",
+    title: str = "Musterstraße 5",
+    *,
+    requires_consent: bool = False,
+    files: dict[str, bytes] | None = None,
+):
     prop = properties.add_property(config, key, title, requires_consent=requires_consent)
     folder = properties.storage_folder(config, key)
     for relative, content in (files or {}).items():

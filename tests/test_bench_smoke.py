@@ -23,8 +23,13 @@ CASES = [str(n) for n in range(1, 10)]
 def test_bench_smoke_prints_a_row_per_case():
     require_tool("wrk")
     require_tool("nginx")
-    result = subprocess.run([sys.executable, "-m", "bench", "--smoke"], cwd=REPO,
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     rows = re.findall(r"^\| (\d+) \| ", out, flags=re.MULTILINE)

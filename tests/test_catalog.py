@@ -35,12 +35,17 @@ def test_a_replaced_file_with_the_old_size_and_mtime_is_a_new_version(config):
 
 
 def test_full_scan_catalogues_files_and_forgets_vanished_ones(config):
-    make_property(config, "obj-1", files={"a.pdf": b"a", "sub/b.pdf": b"b", "._a.pdf": b"x",
-                                          ".DS_Store": b"x"})
+    make_property(
+        config,
+        "obj-1",
+        files={"a.pdf": b"a", "sub/b.pdf": b"b", "._a.pdf": b"x", ".DS_Store": b"x"},
+    )
     make_property(config, "obj-2", files={"c.pdf": b"c"})
     assert catalog.scan_all(config) == 3
     assert [(e.path, e.sha256) for e in catalog.catalog_entries("obj-1")] == [
-        ("a.pdf", sha(b"a")), ("sub/b.pdf", sha(b"b"))]
+        ("a.pdf", sha(b"a")),
+        ("sub/b.pdf", sha(b"b")),
+    ]
     (config.properties_dir / "obj-1" / "sub" / "b.pdf").unlink()
     (config.properties_dir / "obj-2" / "c.pdf").write_bytes(b"c2")
     assert catalog.scan_all(config) == 2
@@ -49,8 +54,9 @@ def test_full_scan_catalogues_files_and_forgets_vanished_ones(config):
 
 
 def test_reconcile_of_a_removed_folder_forgets_everything_below_it(config):
-    make_property(config, "obj-1", files={"plans/a.pdf": b"a", "plans/b.pdf": b"b",
-                                          "plansx.pdf": b"c"})
+    make_property(
+        config, "obj-1", files={"plans/a.pdf": b"a", "plans/b.pdf": b"b", "plansx.pdf": b"c"}
+    )
     catalog.scan_all(config)
     for name in ("a.pdf", "b.pdf"):
         (config.properties_dir / "obj-1" / "plans" / name).unlink()

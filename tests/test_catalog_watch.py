@@ -49,8 +49,7 @@ def granted(config):
     return make_grant(config, "obj-1", "4711")
 
 
-def test_a_file_replaced_on_disk_is_served_and_tracked_as_the_new_version(
-        server, config, granted):
+def test_a_file_replaced_on_disk_is_served_and_tracked_as_the_new_version(server, config, granted):
     dav = (granted.username, granted.password)
     url = server.url + "/view/obj-1/Energieausweis.pdf"
     assert requests.get(url, auth=dav).content == OLD
@@ -61,13 +60,17 @@ def test_a_file_replaced_on_disk_is_served_and_tracked_as_the_new_version(
     assert web.content == NEW
     events = wait_for_events(3, action="download")
     assert [(e["channel"], e["sha256"], e["size"]) for e in events] == [
-        ("dav", sha(OLD), len(OLD)), ("dav", sha(NEW), len(NEW)), ("web", sha(NEW), len(NEW))]
+        ("dav", sha(OLD), len(OLD)),
+        ("dav", sha(NEW), len(NEW)),
+        ("web", sha(NEW), len(NEW)),
+    ]
 
 
 def test_the_watcher_catalogs_changes_made_on_disk(server, config, granted):
     folder = config.properties_dir / "obj-1"
     assert wait_for_catalog("obj-1", {"Energieausweis.pdf": sha(OLD)}) == {
-        "Energieausweis.pdf": sha(OLD)}
+        "Energieausweis.pdf": sha(OLD)
+    }
     (folder / "Lageplan").mkdir()
     (folder / "Lageplan" / "Flurkarte.pdf").write_bytes(b"%PDF flurkarte")
     replace_on_disk(folder / "Energieausweis.pdf", NEW)

@@ -80,8 +80,9 @@ def test_agent_password_from_stdin(cli, config):
 
 def test_no_consent_flag(cli):
     ok(cli("property", "add", "p2", "--title", "T", "--no-consent"))
-    assert json.loads(ok(cli("property", "show", "p2", "--json")).stdout)[
-        "consent_required"] is False
+    assert (
+        json.loads(ok(cli("property", "show", "p2", "--json")).stdout)["consent_required"] is False
+    )
 
 
 def test_remove_commands(cli, home):
@@ -94,22 +95,25 @@ def test_remove_commands(cli, home):
     assert json.loads(ok(cli("agent", "list", "--json")).stdout) == []
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (["property", "add", "../evil", "--title", "T"], 1, "invalid property key"),
-    (["property", "add", ".hidden", "--title", "T"], 1, "invalid property key"),
-    (["property", "add", "a" * 65, "--title", "T"], 1, "invalid property key"),
-    (["property", "add", "dup", "--title", "T"], 1, "property 'dup' exists already"),
-    (["property", "show", "nope"], 1, "property 'nope' not found"),
-    (["grant", "nope", "c1"], 1, "property 'nope' not found"),
-    (["grant", "dup", "nobody"], 1, "contact 'nobody' not found"),
-    (["revoke", "dup", "c1"], 1, "contact 'c1' has no grant"),
-    (["grant", "dup", "c1", "--expires", "31.12.2026"], 2, "YYYY-MM-DD"),
-    (["grant", "dup", "c1", "--expires", "2026-02-30"], 2, "YYYY-MM-DD"),
-    (["contact", "add", "c1", "--name", "Again"], 1, "contact 'c1' exists already"),
-    (["contact", "add", "c2", "--name", "X", "--email", "not-an-address"], 1, "invalid e-mail"),
-    (["agent", "remove", "ghost"], 1, "agent 'ghost' not found"),
-    (["property", "add", "x"], 2, "Missing option '--title'"),
-])
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (["property", "add", "../evil", "--title", "T"], 1, "invalid property key"),
+        (["property", "add", ".hidden", "--title", "T"], 1, "invalid property key"),
+        (["property", "add", "a" * 65, "--title", "T"], 1, "invalid property key"),
+        (["property", "add", "dup", "--title", "T"], 1, "property 'dup' exists already"),
+        (["property", "show", "nope"], 1, "property 'nope' not found"),
+        (["grant", "nope", "c1"], 1, "property 'nope' not found"),
+        (["grant", "dup", "nobody"], 1, "contact 'nobody' not found"),
+        (["revoke", "dup", "c1"], 1, "contact 'c1' has no grant"),
+        (["grant", "dup", "c1", "--expires", "31.12.2026"], 2, "YYYY-MM-DD"),
+        (["grant", "dup", "c1", "--expires", "2026-02-30"], 2, "YYYY-MM-DD"),
+        (["contact", "add", "c1", "--name", "Again"], 1, "contact 'c1' exists already"),
+        (["contact", "add", "c2", "--name", "X", "--email", "not-an-address"], 1, "invalid e-mail"),
+        (["agent", "remove", "ghost"], 1, "agent 'ghost' not found"),
+        (["property", "add", "x"], 2, "Missing option '--title'"),
+    ],
+)
 def test_bad_input_one_line_no_traceback(cli, home, args, code, message):
     ok(cli("property", "add", "dup", "--title", "T"))
     ok(cli("contact", "add", "c1", "--name", "N"))
@@ -138,9 +142,11 @@ def test_database_unreachable(home):
 
     from gateway.cli import cli as root
 
-    result = CliRunner().invoke(root, ["--home", str(home), "property", "list"],
-                                env={"IMMOSHARE_DATABASE_URL":
-                                     "postgresql://nobody@127.0.0.1:1/none"})
+    result = CliRunner().invoke(
+        root,
+        ["--home", str(home), "property", "list"],
+        env={"IMMOSHARE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+    )
     assert result.exit_code == 1, result.output
     assert "database" in result.output and "Traceback" not in result.output
 
@@ -159,8 +165,9 @@ def test_settings_precedence(home):
     from gateway.config import load_config
 
     (home / "immoshare.yaml").write_text("port: 9001\nhost: 0.0.0.0\n")
-    config = load_config(home, {"port": 9003}, environ={"IMMOSHARE_PORT": "9002",
-                                                        "IMMOSHARE_HOST": "127.0.0.2"})
+    config = load_config(
+        home, {"port": 9003}, environ={"IMMOSHARE_PORT": "9002", "IMMOSHARE_HOST": "127.0.0.2"}
+    )
     assert config.port == 9003
     assert config.host == "127.0.0.2"
     assert load_config(home, environ={}).port == 9001
@@ -174,7 +181,11 @@ def test_port_in_use(home):
         port = busy.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "gateway", "--home", str(home), "serve", "--port", str(port)],
-            capture_output=True, text=True, timeout=60, cwd=REPO)
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
     assert result.returncode == 1
     assert f"port {port}" in result.stderr and "in use" in result.stderr
     assert "Traceback" not in result.stderr
@@ -186,7 +197,11 @@ def test_serve_refuses_pending_migrations(home):
     database.execute_sql("DELETE FROM _migrations")
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "--home", str(home), "serve", "--port", "0"],
-        capture_output=True, text=True, timeout=60, cwd=REPO)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert result.returncode == 1
     assert "migration" in result.stderr and "init" in result.stderr
 

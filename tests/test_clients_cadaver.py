@@ -25,10 +25,14 @@ def cadaver(tmp_path, server):
         netrc = home / ".netrc"
         netrc.write_text(f"machine 127.0.0.1\nlogin {user}\npassword {password}\n")
         netrc.chmod(0o600)
-        result = subprocess.run([executable, f"{server.url}/{share}/"],
-                                input="\n".join(commands + ["quit"]) + "\n",
-                                capture_output=True, text=True, timeout=60,
-                                env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        result = subprocess.run(
+            [executable, f"{server.url}/{share}/"],
+            input="\n".join(commands + ["quit"]) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        )
         return result.stdout + result.stderr
 
     return run
@@ -40,10 +44,23 @@ def test_agent_session(cadaver, config, tmp_path):
     local = tmp_path / "expose.pdf"
     local.write_bytes(b"%PDF-1.7 expose")
     back = tmp_path / "back.pdf"
-    transcript = cadaver("dav", "anna", AGENT_PASSWORD, [
-        "cd obj-1", f"put {local} Exposé.pdf", "lock Exposé.pdf", "unlock Exposé.pdf",
-        "mkcol Grundrisse", "propset Exposé.pdf note geprüft", "propget Exposé.pdf note",
-        "ls", f"get Exposé.pdf {back}", "delete Exposé.pdf"])
+    transcript = cadaver(
+        "dav",
+        "anna",
+        AGENT_PASSWORD,
+        [
+            "cd obj-1",
+            f"put {local} Exposé.pdf",
+            "lock Exposé.pdf",
+            "unlock Exposé.pdf",
+            "mkcol Grundrisse",
+            "propset Exposé.pdf note geprüft",
+            "propget Exposé.pdf note",
+            "ls",
+            f"get Exposé.pdf {back}",
+            "delete Exposé.pdf",
+        ],
+    )
     assert transcript.count("succeeded") >= 8, transcript
     assert "Value of note is: geprüft" in transcript
     assert "Grundrisse" in transcript and "Exposé.pdf" in transcript
@@ -60,9 +77,23 @@ def test_contact_session_is_read_only(cadaver, config, tmp_path):
     local = tmp_path / "x.pdf"
     local.write_bytes(b"x")
     back = tmp_path / "back.pdf"
-    transcript = cadaver("view", granted.username, granted.password, [
-        "ls", "cd obj-1", "ls", f"get Exposé.pdf {back}", f"put {local} x.pdf",
-        "mkcol neu", "lock Exposé.pdf", "delete Exposé.pdf", "cd ../obj-2", "ls"])
+    transcript = cadaver(
+        "view",
+        granted.username,
+        granted.password,
+        [
+            "ls",
+            "cd obj-1",
+            "ls",
+            f"get Exposé.pdf {back}",
+            f"put {local} x.pdf",
+            "mkcol neu",
+            "lock Exposé.pdf",
+            "delete Exposé.pdf",
+            "cd ../obj-2",
+            "ls",
+        ],
+    )
     assert "obj-1" in transcript and "obj-2" not in transcript.split("cd ../obj-2")[0]
     assert "secret.pdf" not in transcript
     assert back.read_bytes() == b"%PDF-expose"

@@ -25,22 +25,39 @@ def rclone(tmp_path, server):
     config_file.write_text("")
 
     def obscure(password):
-        return subprocess.run([executable, "obscure", password], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            [executable, "obscure", password], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     def configure(remote, url, user, password):
-        env = {"TYPE": "webdav", "URL": url, "VENDOR": "other", "USER": user,
-               "PASS": obscure(password)}
+        env = {
+            "TYPE": "webdav",
+            "URL": url,
+            "VENDOR": "other",
+            "USER": user,
+            "PASS": obscure(password),
+        }
         remotes.update({f"RCLONE_CONFIG_{remote.upper()}_{k}": v for k, v in env.items()})
 
     remotes: dict[str, str] = {}
 
     def run(*args, check=True):
         result = subprocess.run(
-            [executable, "--config", str(config_file), "--low-level-retries", "1",
-             "--retries", "1", *args],
-            capture_output=True, text=True, timeout=300,
-            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **remotes})
+            [
+                executable,
+                "--config",
+                str(config_file),
+                "--low-level-retries",
+                "1",
+                "--retries",
+                "1",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **remotes},
+        )
         if check:
             assert result.returncode == 0, result.stderr[-3000:]
         return result
@@ -50,8 +67,11 @@ def rclone(tmp_path, server):
 
 
 def _digests(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -98,9 +118,13 @@ def test_contact_lists_only_the_granted_share_and_cannot_write(tmp_path, config,
     # rclone reads MKCOL's 405 as "exists already" and exits 0; nothing is created
     rclone("mkdir", "contact:obj-1/neu", check=False)
     assert rclone("delete", "contact:obj-1/Exposé", check=False).returncode != 0
-    assert sorted(p.name for p in folder.iterdir()) == [".DS_Store", "._Exposé Müller.pdf",
-                                                        "Exposé"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".DS_Store",
+        "._Exposé Müller.pdf",
+        "Exposé",
+    ]
     back = tmp_path / "back"
     rclone("copy", "contact:obj-1", str(back))
-    assert _digests(back) == {"Exposé/Exposé Müller.pdf":
-                              hashlib.sha256(b"%PDF-expose").hexdigest()}
+    assert _digests(back) == {
+        "Exposé/Exposé Müller.pdf": hashlib.sha256(b"%PDF-expose").hexdigest()
+    }

@@ -22,33 +22,43 @@ def form_fields(html: str) -> dict:
 
 # --- CLI ---------------------------------------------------------------------------
 
+
 def test_consent_set_adds_versions_and_show_lists_them(cli, tmp_path):
     shown = json.loads(cli("consent", "show", "--json").output)
     assert [(t["kind"], t["version"], t["current"], t["sample"]) for t in shown] == [
-        ("widerruf", 1, True, True)]
+        ("widerruf", 1, True, True)
+    ]
     text = tmp_path / "widerruf.txt"
-    text.write_text("Widerrufsbelehrung der Muster GmbH\r\n\r\nSie haben das Recht ...\n",
-                    encoding="utf-8")
+    text.write_text(
+        "Widerrufsbelehrung der Muster GmbH\r\n\r\nSie haben das Recht ...\n", encoding="utf-8"
+    )
     result = cli("consent", "set", "widerruf", str(text), "--json")
     assert result.exit_code == 0, result.output
     added = json.loads(result.output)
     assert added["version"] == 2
     assert added["sha256"] == consent.text_sha256(
-        "Widerrufsbelehrung der Muster GmbH\n\nSie haben das Recht ...")
+        "Widerrufsbelehrung der Muster GmbH\n\nSie haben das Recht ..."
+    )
     agb = tmp_path / "agb.txt"
     agb.write_text("AGB", encoding="utf-8")
     assert cli("consent", "set", "agb", str(agb)).exit_code == 0
     shown = json.loads(cli("consent", "show", "--json").output)
     assert [(t["kind"], t["version"], t["current"]) for t in shown] == [
-        ("widerruf", 1, False), ("widerruf", 2, True), ("agb", 1, True)]
+        ("widerruf", 1, False),
+        ("widerruf", 2, True),
+        ("agb", 1, True),
+    ]
 
 
-@pytest.mark.parametrize("args,content,code,message", [
-    (("consent", "set", "widerruf"), b"\xff\xfe\x00binary", 1, "is not UTF-8 text"),
-    (("consent", "set", "widerruf"), b"  \n\n ", 1, "is empty"),
-    (("consent", "set", "impressum"), b"text", 2, "is not one of"),
-    (("branding", "set", "--logo"), b"<svg onload=alert(1)>", 1, "is not a PNG"),
-])
+@pytest.mark.parametrize(
+    "args,content,code,message",
+    [
+        (("consent", "set", "widerruf"), b"\xff\xfe\x00binary", 1, "is not UTF-8 text"),
+        (("consent", "set", "widerruf"), b"  \n\n ", 1, "is empty"),
+        (("consent", "set", "impressum"), b"text", 2, "is not one of"),
+        (("branding", "set", "--logo"), b"<svg onload=alert(1)>", 1, "is not a PNG"),
+    ],
+)
 def test_bad_texts_and_logos_are_one_line_errors(cli, tmp_path, args, content, code, message):
     path = tmp_path / "input"
     path.write_bytes(content)
@@ -68,8 +78,15 @@ def test_branding_set_and_show(cli, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (120, 40), (0, 60, 120)).save(tmp_path / "logo.jpg")
-    result = cli("branding", "set", "--name", "Muster Immobilien", "--logo",
-                 str(tmp_path / "logo.jpg"), "--json")
+    result = cli(
+        "branding",
+        "set",
+        "--name",
+        "Muster Immobilien",
+        "--logo",
+        str(tmp_path / "logo.jpg"),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(cli("branding", "show", "--json").output)
     assert shown["name"] == "Muster Immobilien"
@@ -77,6 +94,7 @@ def test_branding_set_and_show(cli, tmp_path):
 
 
 # --- the form over HTTP ------------------------------------------------------------
+
 
 @pytest.fixture
 def gated(config):
@@ -97,8 +115,7 @@ def test_form_shows_texts_escaped_and_an_agb_box_where_set(server, gated):
         assert r.status_code == 400
         assert "Erklärung 3" in find(r.text, "consent-message")[0].text
         fields["agb"] = "yes"
-        r = session.post(server.url + gated.link + "/consent", data=fields,
-                         allow_redirects=False)
+        r = session.post(server.url + gated.link + "/consent", data=fields, allow_redirects=False)
         assert r.status_code == 303
     record = ConsentRecord.get()
     assert record.agb_accepted and record.agb_sha256 == consent.current_texts().agb.sha256
@@ -122,8 +139,12 @@ def test_consent_form_is_protected_against_csrf(server, gated, attack):
             headers["Sec-Fetch-Site"] = "cross-site"
         else:
             headers["Origin"] = "https://evil.example"
-        r = session.post(server.url + gated.link + "/consent", data=fields, headers=headers,
-                         allow_redirects=False)
+        r = session.post(
+            server.url + gated.link + "/consent",
+            data=fields,
+            headers=headers,
+            allow_redirects=False,
+        )
     assert r.status_code == 400
     assert find(r.text, "consent-form")
     assert ConsentRecord.select().count() == 0
@@ -152,7 +173,8 @@ def test_migration_adds_the_statement_columns_to_an_older_database(config):
     for column in ("statements", "language", "mail_next_at"):
         database.execute_sql(f"ALTER TABLE consent_record DROP COLUMN {column}")
     migrations.AppliedMigration.delete().where(
-        migrations.AppliedMigration.name == "0002_consent_statements_and_mail_retry").execute()
+        migrations.AppliedMigration.name == "0002_consent_statements_and_mail_retry"
+    ).execute()
     assert "0002_consent_statements_and_mail_retry" in migrations.apply_migrations()
     columns = {c.name for c in database.get_columns("consent_record")}
     assert {"statements", "language", "mail_next_at"} <= columns

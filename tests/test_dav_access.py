@@ -24,42 +24,49 @@ def setup(config):
 
 
 def propfind(url, auth, depth="1"):
-    return requests.request("PROPFIND", url, auth=auth, headers={"Depth": depth},
-                            data=PROPFIND_BODY)
+    return requests.request(
+        "PROPFIND", url, auth=auth, headers={"Depth": depth}, data=PROPFIND_BODY
+    )
 
 
 def test_agent_put_then_contact_get_same_bytes(server, setup):
     agent = ("anna", AGENT_PASSWORD)
     contact = (setup.username, setup.password)
     payload = bytes(range(256)) * 1000
-    r = requests.put(server.url + "/dav/obj-1/Grundrisse%20%C3%BC/EG.pdf", data=payload,
-                     auth=agent)
+    r = requests.put(server.url + "/dav/obj-1/Grundrisse%20%C3%BC/EG.pdf", data=payload, auth=agent)
     assert r.status_code == 409  # parent folder missing
-    assert requests.request("MKCOL", server.url + "/dav/obj-1/Grundrisse%20%C3%BC/",
-                            auth=agent).status_code == 201
-    r = requests.put(server.url + "/dav/obj-1/Grundrisse%20%C3%BC/EG.pdf", data=payload,
-                     auth=agent)
+    assert (
+        requests.request(
+            "MKCOL", server.url + "/dav/obj-1/Grundrisse%20%C3%BC/", auth=agent
+        ).status_code
+        == 201
+    )
+    r = requests.put(server.url + "/dav/obj-1/Grundrisse%20%C3%BC/EG.pdf", data=payload, auth=agent)
     assert r.status_code == 201
     r = requests.get(server.url + "/view/obj-1/Grundrisse%20%C3%BC/EG.pdf", auth=contact)
     assert r.status_code == 200
     assert r.content == payload
 
 
-@pytest.mark.parametrize("method,path,headers", [
-    ("PUT", "/view/obj-1/new.txt", {}),
-    ("DELETE", "/view/obj-1/plan.pdf", {}),
-    ("MKCOL", "/view/obj-1/newdir/", {}),
-    ("MOVE", "/view/obj-1/plan.pdf", {"Destination": "/view/obj-1/moved.pdf"}),
-    ("COPY", "/view/obj-1/plan.pdf", {"Destination": "/view/obj-1/copy.pdf"}),
-    ("LOCK", "/view/obj-1/plan.pdf", {}),
-    ("PROPPATCH", "/view/obj-1/plan.pdf", {}),
-])
+@pytest.mark.parametrize(
+    "method,path,headers",
+    [
+        ("PUT", "/view/obj-1/new.txt", {}),
+        ("DELETE", "/view/obj-1/plan.pdf", {}),
+        ("MKCOL", "/view/obj-1/newdir/", {}),
+        ("MOVE", "/view/obj-1/plan.pdf", {"Destination": "/view/obj-1/moved.pdf"}),
+        ("COPY", "/view/obj-1/plan.pdf", {"Destination": "/view/obj-1/copy.pdf"}),
+        ("LOCK", "/view/obj-1/plan.pdf", {}),
+        ("PROPPATCH", "/view/obj-1/plan.pdf", {}),
+    ],
+)
 def test_contact_writes_are_refused(server, setup, config, method, path, headers):
     folder = config.properties_dir / "obj-1"
     (folder / "plan.pdf").write_bytes(b"%PDF-plan")
     before = sorted(p.name for p in folder.iterdir())
-    r = requests.request(method, server.url + path, auth=(setup.username, setup.password),
-                         headers=headers, data=b"x")
+    r = requests.request(
+        method, server.url + path, auth=(setup.username, setup.password), headers=headers, data=b"x"
+    )
     assert r.status_code in (403, 405), r.text
     assert sorted(p.name for p in folder.iterdir()) == before
     assert (folder / "plan.pdf").read_bytes() == b"%PDF-plan"
@@ -112,8 +119,12 @@ def test_expired_grant_is_refused(server, setup, config):
     import datetime
 
     make_grant(config, "obj-1", "4711", expires=datetime.date(2020, 1, 1))
-    r = requests.request("PROPFIND", server.url + "/view/obj-1/",
-                         auth=(setup.username, setup.password), headers={"Depth": "0"})
+    r = requests.request(
+        "PROPFIND",
+        server.url + "/view/obj-1/",
+        auth=(setup.username, setup.password),
+        headers={"Depth": "0"},
+    )
     assert r.status_code == 404
 
 
@@ -128,8 +139,12 @@ def test_consent_required_hides_property_until_consent(server, config):
 def test_property_folder_cannot_be_deleted_or_moved(server, setup, config):
     agent = ("anna", AGENT_PASSWORD)
     assert requests.delete(server.url + "/dav/obj-1/", auth=agent).status_code == 403
-    r = requests.request("MOVE", server.url + "/dav/obj-1/", auth=agent,
-                         headers={"Destination": server.url + "/dav/renamed/"})
+    r = requests.request(
+        "MOVE",
+        server.url + "/dav/obj-1/",
+        auth=agent,
+        headers={"Destination": server.url + "/dav/renamed/"},
+    )
     assert r.status_code in (403, 409)
     assert (config.properties_dir / "obj-1").is_dir()
     assert not (config.properties_dir / "renamed").exists()
@@ -141,8 +156,12 @@ def test_property_folder_cannot_be_deleted_or_moved(server, setup, config):
 def test_move_cannot_leave_the_property_folders(server, setup, config):
     agent = ("anna", AGENT_PASSWORD)
     (config.properties_dir / "obj-1" / "a.pdf").write_bytes(b"%PDF-a")
-    r = requests.request("MOVE", server.url + "/dav/obj-1/a.pdf", auth=agent,
-                         headers={"Destination": server.url + "/dav/stray.pdf"})
+    r = requests.request(
+        "MOVE",
+        server.url + "/dav/obj-1/a.pdf",
+        auth=agent,
+        headers={"Destination": server.url + "/dav/stray.pdf"},
+    )
     assert r.status_code in (403, 409)
     assert not (config.properties_dir / "stray.pdf").exists()
     assert (config.properties_dir / "obj-1" / "a.pdf").exists()
@@ -152,8 +171,10 @@ def test_os_junk_accepted_from_agents_hidden_from_contacts(server, setup, config
     agent = ("anna", AGENT_PASSWORD)
     contact = (setup.username, setup.password)
     for name in (".DS_Store", "._plan.pdf", "Thumbs.db", "desktop.ini", "plan.pdf"):
-        assert requests.put(server.url + f"/dav/obj-1/{name}", data=b"x",
-                            auth=agent).status_code == 201
+        assert (
+            requests.put(server.url + f"/dav/obj-1/{name}", data=b"x", auth=agent).status_code
+            == 201
+        )
     listing = propfind(server.url + "/view/obj-1/", contact)
     assert "plan.pdf" in listing.text
     for name in (".DS_Store", "._plan.pdf", "Thumbs.db", "desktop.ini"):
@@ -170,9 +191,12 @@ def test_broken_upload_leaves_old_version(server, setup, config):
     target.write_bytes(b"old version")
     credentials = requests.auth._basic_auth_str("anna", AGENT_PASSWORD)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(b"PUT /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\n"
-                     + f"Authorization: {credentials}\r\n".encode()
-                     + b"Content-Length: 100000\r\n\r\n" + b"y" * 5000)
+        sock.sendall(
+            b"PUT /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: {credentials}\r\n".encode()
+            + b"Content-Length: 100000\r\n\r\n"
+            + b"y" * 5000
+        )
     # the server notices the closed connection and drops the temporary file
     import time
 
@@ -224,9 +248,11 @@ def test_grants_link_base_url(config):
     assert grants.base_url(config) == "http://127.0.0.1:8080"
 
 
-LOCK_BODY = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-             b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-             b"<D:owner>anna</D:owner></D:lockinfo>")
+LOCK_BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
+    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+    b"<D:owner>anna</D:owner></D:lockinfo>"
+)
 
 
 def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
@@ -236,8 +262,13 @@ def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
     folder.mkdir()
     (folder / "locked.pdf").write_bytes(b"%PDF-locked")
     (folder / "free.pdf").write_bytes(b"%PDF-free")
-    lock = requests.request("LOCK", server.url + "/dav/obj-1/Pl%C3%A4ne/locked.pdf", auth=agent,
-                            data=LOCK_BODY, headers={"Timeout": "Second-600", "Depth": "0"})
+    lock = requests.request(
+        "LOCK",
+        server.url + "/dav/obj-1/Pl%C3%A4ne/locked.pdf",
+        auth=agent,
+        data=LOCK_BODY,
+        headers={"Timeout": "Second-600", "Depth": "0"},
+    )
     assert lock.status_code == 200
     r = requests.delete(server.url + "/dav/obj-1/Pl%C3%A4ne/", auth=agent)
     assert r.status_code in (207, 423), r.text

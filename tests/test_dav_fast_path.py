@@ -30,10 +30,20 @@ BIG = os.urandom(3 * fast_get.BIG_BLOCK + 123)  # streamed in several blocks
 @pytest.fixture
 def site(config):
     make_agent()
-    make_property(config, "obj-1", "Musterstraße 5", files={
-        "plan.pdf": CONTENT, "Grundrisse/EG ü.pdf": CONTENT[:1000], "big.bin": BIG,
-        "empty.txt": b"", ".DS_Store": b"junk", "._plan.pdf": b"apple", ".hidden.txt": b"x",
-    })
+    make_property(
+        config,
+        "obj-1",
+        "Musterstraße 5",
+        files={
+            "plan.pdf": CONTENT,
+            "Grundrisse/EG ü.pdf": CONTENT[:1000],
+            "big.bin": BIG,
+            "empty.txt": b"",
+            ".DS_Store": b"junk",
+            "._plan.pdf": b"apple",
+            ".hidden.txt": b"x",
+        },
+    )
     make_property(config, "obj-2", "Geheimweg 9", files={"secret.pdf": b"%PDF-secret"})
     make_contact("4711")
     granted = make_grant(config, "obj-1", "4711")
@@ -51,12 +61,22 @@ def _auth(user: str, password: str) -> str:
 def call(app, path: str, method: str = "GET", auth: str | None = None, **headers):
     """One request straight into the WSGI app: (status, headers without Date, body)."""
     environ = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "QUERY_STRING": "",
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
         "PATH_INFO": path.encode("utf-8").decode("latin-1"),
-        "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_LENGTH": "", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": "",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
     }
     if auth:
         environ["HTTP_AUTHORIZATION"] = auth
@@ -110,22 +130,39 @@ CASES = [
     ("suffix range", "/view/obj-1/plan.pdf", "GET", "contact", {"range": "bytes=-10"}),
     ("two ranges", "/view/obj-1/plan.pdf", "GET", "contact", {"range": "bytes=0-9,20-29"}),
     ("range on HEAD", "/view/obj-1/plan.pdf", "HEAD", "contact", {"range": "bytes=5-9"}),
-    ("range of a big file", "/view/obj-1/big.bin", "GET", "contact",
-     {"range": "bytes=1000-2999999"}),
-    ("unsatisfiable range", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"range": "bytes=99999-"}),
-    ("If-Range", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"range": "bytes=0-9", "if_range": '"nope"'}),
-    ("If-None-Match other", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"if_none_match": '"other"'}),
+    (
+        "range of a big file",
+        "/view/obj-1/big.bin",
+        "GET",
+        "contact",
+        {"range": "bytes=1000-2999999"},
+    ),
+    ("unsatisfiable range", "/view/obj-1/plan.pdf", "GET", "contact", {"range": "bytes=99999-"}),
+    (
+        "If-Range",
+        "/view/obj-1/plan.pdf",
+        "GET",
+        "contact",
+        {"range": "bytes=0-9", "if_range": '"nope"'},
+    ),
+    ("If-None-Match other", "/view/obj-1/plan.pdf", "GET", "contact", {"if_none_match": '"other"'}),
     ("If-None-Match star", "/view/obj-1/plan.pdf", "GET", "contact", {"if_none_match": "*"}),
-    ("If-Modified-Since later", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"if_modified_since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
-    ("If-Modified-Since earlier", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"if_modified_since": "Thu, 01 Jan 1998 00:00:00 GMT"}),
+    (
+        "If-Modified-Since later",
+        "/view/obj-1/plan.pdf",
+        "GET",
+        "contact",
+        {"if_modified_since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    ),
+    (
+        "If-Modified-Since earlier",
+        "/view/obj-1/plan.pdf",
+        "GET",
+        "contact",
+        {"if_modified_since": "Thu, 01 Jan 1998 00:00:00 GMT"},
+    ),
     ("If-Match", "/view/obj-1/plan.pdf", "GET", "contact", {"if_match": '"other"'}),
-    ("lock token If", "/view/obj-1/plan.pdf", "GET", "contact",
-     {"if": "(<opaquelocktoken:x>)"}),
+    ("lock token If", "/view/obj-1/plan.pdf", "GET", "contact", {"if": "(<opaquelocktoken:x>)"}),
     ("Depth", "/view/obj-1/plan.pdf", "GET", "contact", {"depth": "1"}),
     ("no credentials", "/view/obj-1/plan.pdf", "GET", None, {}),
     ("wrong password", "/view/obj-1/plan.pdf", "GET", "wrong", {}),
@@ -151,9 +188,12 @@ CASES = [
 @pytest.mark.parametrize("name,path,method,who,headers", CASES, ids=[c[0] for c in CASES])
 def test_answers_as_wsgidav_does(site, monkeypatch, name, path, method, who, headers):
     app, granted = site
-    auth = {"contact": _auth(granted.username, granted.password),
-            "agent": _auth("anna", AGENT_PASSWORD),
-            "wrong": _auth(granted.username, "wrong"), None: None}[who]
+    auth = {
+        "contact": _auth(granted.username, granted.password),
+        "agent": _auth("anna", AGENT_PASSWORD),
+        "wrong": _auth(granted.username, "wrong"),
+        None: None,
+    }[who]
     fast = call(app, path, method, auth, **headers)
     reference = via_wsgidav(monkeypatch, app, path, method, auth, **headers)
     assert fast == reference
@@ -165,8 +205,9 @@ def test_conditional_get_with_the_current_etag_is_304(site, config, monkeypatch)
     etag = etag_of(config.properties_dir / "obj-1" / "plan.pdf")
     fast = call(app, "/view/obj-1/plan.pdf", "GET", auth, if_none_match=etag)
     assert fast[0] == "304 Not Modified"
-    assert fast == via_wsgidav(monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth,
-                               if_none_match=etag)
+    assert fast == via_wsgidav(
+        monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth, if_none_match=etag
+    )
     assert events() == []  # a 304 is no access
 
 
@@ -182,8 +223,10 @@ def test_plain_reads_never_reach_wsgidav(site, monkeypatch):
     assert call(app, "/view/obj-1/plan.pdf", "HEAD", auth)[2] == b""
     assert call(app, "/view/obj-1/plan.pdf", "GET", auth, range="bytes=1-2")[2] == CONTENT[1:3]
     assert call(app, "/view/obj-1/big.bin", "GET", auth)[2] == BIG
-    assert call(app, "/view/obj-1/plan.pdf", "GET", _auth(granted.username, "x"))[0] \
+    assert (
+        call(app, "/view/obj-1/plan.pdf", "GET", _auth(granted.username, "x"))[0]
         == "401 Not Authorized"
+    )
 
 
 def _fast_of(app) -> fast_get.FastGet:
@@ -201,13 +244,36 @@ def test_a_read_is_tracked_as_through_wsgidav(site, config, monkeypatch):
     call(app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
     via_wsgidav(monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
     fast, slow = events()
-    fields = ("property", "contact", "agent", "channel", "action", "path", "bytes", "size",
-              "complete", "status", "sha256", "ip", "user_agent", "range_start")
+    fields = (
+        "property",
+        "contact",
+        "agent",
+        "channel",
+        "action",
+        "path",
+        "bytes",
+        "size",
+        "complete",
+        "status",
+        "sha256",
+        "ip",
+        "user_agent",
+        "range_start",
+    )
     assert {f: getattr(fast, f) for f in fields} == {f: getattr(slow, f) for f in fields}
     assert (fast.contact, fast.agent, fast.channel, fast.action, fast.path) == (
-        "4711", None, "dav", "download", "plan.pdf")
+        "4711",
+        None,
+        "dav",
+        "download",
+        "plan.pdf",
+    )
     assert (fast.bytes, fast.size, fast.complete, fast.status) == (
-        len(CONTENT), len(CONTENT), True, 200)
+        len(CONTENT),
+        len(CONTENT),
+        True,
+        200,
+    )
     assert fast.sha256 == hashlib.sha256(CONTENT).hexdigest()
 
 
@@ -219,9 +285,16 @@ def test_ranges_big_files_and_agents_are_tracked(site, monkeypatch):
     call(app, "/dav/obj-1/plan.pdf", "GET", _auth("anna", AGENT_PASSWORD))
     ranged, big, agent = events()
     assert (ranged.status, ranged.bytes, ranged.complete, ranged.range_start) == (
-        206, 100, True, 100)
+        206,
+        100,
+        True,
+        100,
+    )
     assert (big.bytes, big.complete, big.sha256) == (
-        len(BIG), True, hashlib.sha256(BIG).hexdigest())
+        len(BIG),
+        True,
+        hashlib.sha256(BIG).hexdigest(),
+    )
     assert (agent.agent, agent.contact, agent.complete) == ("anna", None, True)
 
 
@@ -238,11 +311,21 @@ def test_a_cut_transfer_is_tracked_incomplete(site):
     app, granted = site
     auth = _auth(granted.username, granted.password)
     # a client that takes the first block of the big file and hangs up
-    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/view/obj-1/big.bin",
-               "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "x",
-               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_LENGTH": "",
-               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
-               "wsgi.errors": sys.stderr, "HTTP_AUTHORIZATION": auth}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/view/obj-1/big.bin",
+        "QUERY_STRING": "",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": "",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_AUTHORIZATION": auth,
+    }
     body = app(environ, lambda *args: None)
     first = next(iter(body))
     next(body)  # the first block went out
@@ -263,8 +346,9 @@ def test_revocation_acts_on_the_next_request(site, config):
 
 
 def test_consent_is_required_before_reading(config):
-    make_property(config, "obj-3", "Mit Widerruf", requires_consent=True,
-                  files={"plan.pdf": CONTENT})
+    make_property(
+        config, "obj-3", "Mit Widerruf", requires_consent=True, files={"plan.pdf": CONTENT}
+    )
     make_contact("4712")
     granted = make_grant(config, "obj-3", "4712")
     app = Gateway(config)

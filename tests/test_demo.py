@@ -36,36 +36,50 @@ def read_until(proc, pattern: re.Pattern, timeout: float) -> str:
 def test_make_demo_serves_and_prints_working_logins():
     require_tool("make")
     port = free_port()
-    proc = subprocess.Popen(["make", "--no-print-directory", "demo", f"PORT={port}"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "demo", f"PORT={port}"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         started = time.monotonic()
         text = read_until(proc, re.compile(r"Contact Max Mustermann.*\n.*password: \S+\n"), 30)
         assert time.monotonic() - started < 30
         agent = re.search(r"Agent WebDAV:\s+(\S+)\s+user: (\S+)\s+password: (\S+)", text)
-        contacts = re.findall(r"link (\S+)\n\s+WebDAV \(read-only\): (\S+)\s+user: (\S+)\s+"
-                              r"password: (\S+)", text)
+        contacts = re.findall(
+            r"link (\S+)\n\s+WebDAV \(read-only\): (\S+)\s+user: (\S+)\s+"
+            r"password: (\S+)",
+            text,
+        )
         assert agent and len(contacts) == 2, text
         dav_url, user, password = agent.groups()
-        listing = requests.request("PROPFIND", dav_url + "musterstrasse-5/", auth=(user, password),
-                                   headers={"Depth": "1"})  # infinity is refused (issue 5)
+        listing = requests.request(
+            "PROPFIND", dav_url + "musterstrasse-5/", auth=(user, password), headers={"Depth": "1"}
+        )  # infinity is refused (issue 5)
         assert listing.status_code == 207
         for name in ("Grundrisse", "Energieausweis", "Lageplan", "Fotos"):
             assert name in listing.text
-        plans = requests.request("PROPFIND", dav_url + "musterstrasse-5/Grundrisse/",
-                                 auth=(user, password), headers={"Depth": "1"})
+        plans = requests.request(
+            "PROPFIND",
+            dav_url + "musterstrasse-5/Grundrisse/",
+            auth=(user, password),
+            headers={"Depth": "1"},
+        )
         assert "Grundriss%20EG.pdf" in plans.text
         for link, view_url, username, contact_password in contacts:
             page = requests.get(link)
             assert page.status_code == 200 and "Musterstraße 5" in page.text
-            r = requests.request("PROPFIND", view_url, auth=(username, contact_password),
-                                 headers={"Depth": "1"})
+            r = requests.request(
+                "PROPFIND", view_url, auth=(username, contact_password), headers={"Depth": "1"}
+            )
             assert r.status_code == 207
         photo = requests.get(dav_url + "musterstrasse-5/Fotos/Garten.jpg", auth=(user, password))
         assert photo.content[:2] == b"\xff\xd8"
-        plan = requests.get(dav_url + "musterstrasse-5/Grundrisse/Grundriss%20EG.pdf",
-                            auth=(user, password))
+        plan = requests.get(
+            dav_url + "musterstrasse-5/Grundrisse/Grundriss%20EG.pdf", auth=(user, password)
+        )
         assert plan.content[:5] == b"%PDF-"
     finally:
         os.killpg(proc.pid, signal.SIGINT)

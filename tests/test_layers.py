@@ -38,8 +38,11 @@ def test_wsgidav_yaml_is_the_running_configuration(config):
     settings = load_wsgidav_settings()
     assert settings["http_authenticator"]["accept_digest"] is False
     assert settings["dir_browser"]["enable"] is False
-    app = build_dav_app(config.properties_dir, block_size=config.block_size,
-                        max_upload_bytes=config.max_upload_bytes)
+    app = build_dav_app(
+        config.properties_dir,
+        block_size=config.block_size,
+        max_upload_bytes=config.max_upload_bytes,
+    )
     assert set(app.provider_map) == {"/dav", "/view"}
     assert app.provider_map["/view"].is_readonly() is True
     assert app.provider_map["/dav"].is_readonly() is False

@@ -22,7 +22,10 @@ def test_litmus_suites_pass(server, config, tmp_path):
     make_property(config, "obj-1", "Litmus")
     result = subprocess.run(
         [litmus, "-k", f"{server.url}/dav/obj-1/", "anna", AGENT_PASSWORD],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
         env={"TESTS": " ".join(SUITES), "PATH": "/usr/bin:/bin"},
     )
     summaries = {m[0]: (int(m[1]), int(m[2]), int(m[3])) for m in SUMMARY.findall(result.stdout)}

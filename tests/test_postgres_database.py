@@ -29,15 +29,17 @@ pytestmark = [pytest.mark.postgres]
 BIG = bytes(range(256)) * 16 * 1024  # 4 MiB: far more than the socket buffers hold
 
 
-def test_init_with_the_database_url_in_the_environment_creates_the_schema(tmp_path,
-                                                                          postgres_url):
+def test_init_with_the_database_url_in_the_environment_creates_the_schema(tmp_path, postgres_url):
     home = tmp_path / "home"
     env = {"IMMOSHARE_DATABASE_URL": postgres_url}
     result = CliRunner().invoke(immoshare_cli, ["--home", str(home), "init"], env=env)
     assert result.exit_code == 0, result.output
     assert not (home / "immoshare.db").exists()
-    result = CliRunner().invoke(immoshare_cli, ["--home", str(home), "property", "add", "obj-1",
-                                                "--title", "Musterstraße 5"], env=env)
+    result = CliRunner().invoke(
+        immoshare_cli,
+        ["--home", str(home), "property", "add", "obj-1", "--title", "Musterstraße 5"],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     with database.connection_context():
         tables = set(database.get_tables())
@@ -48,9 +50,15 @@ def test_init_with_the_database_url_in_the_environment_creates_the_schema(tmp_pa
 def test_nodes_running_init_at_once_apply_each_migration_once(tmp_path, postgres_url):
     """Every node of a deployment runs ``init`` on start (the systemd unit does)."""
     env = {**os.environ, "IMMOSHARE_DATABASE_URL": postgres_url}
-    runs = [subprocess.Popen([sys.executable, "-m", "gateway", "--home", str(tmp_path / f"n{i}"),
-                              "init"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            for i in range(4)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--home", str(tmp_path / f"n{i}"), "init"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(4)
+    ]
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
     assert [run.returncode for run in runs] == [0] * 4, outputs
     open_database(postgres_url)

@@ -27,14 +27,18 @@ def database_url(postgres_url):
 
 
 def _row(name: str) -> dict:
-    return tracking.to_row(tracking.Event(property="obj-1", channel="web", action="download",
-                                          path=f"{name}.pdf", contact="4711"))
+    return tracking.to_row(
+        tracking.Event(
+            property="obj-1", channel="web", action="download", path=f"{name}.pdf", contact="4711"
+        )
+    )
 
 
 def _waiting_for_a_lock() -> int:
     return database.execute_sql(
         "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'").fetchone()[0]
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()[0]
 
 
 def _in_thread(target) -> tuple[threading.Thread, list]:
@@ -93,8 +97,10 @@ def test_a_slow_commit_holds_back_later_writers_so_no_consumer_skips(config):
 
 
 def test_concurrent_appends_from_many_threads_form_one_gap_free_chain(config):
-    threads = [_in_thread(lambda i=i: tracking.append_rows([_row(f"t{i}-{n}") for n in range(5)]))
-               for i in range(16)]
+    threads = [
+        _in_thread(lambda i=i: tracking.append_rows([_row(f"t{i}-{n}") for n in range(5)]))
+        for i in range(16)
+    ]
     for thread, errors in threads:
         thread.join(60)
         assert not errors, errors

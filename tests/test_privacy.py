@@ -55,7 +55,11 @@ def test_export_then_erase_then_nothing_personal_remains(server, home, cli, gran
     assert erased.exit_code == 0, erased.output
     after = json.loads(cli("contact", "export", REF, "--json").stdout)
     assert (after["contact"], after["webdav_login"], after["grants"], after["events"]) == (
-        None, None, [], [])
+        None,
+        None,
+        [],
+        [],
+    )
     dump = database_dump(home)
     for personal in (NAME, EMAIL, REF, granted.username):
         assert personal not in dump
@@ -65,7 +69,8 @@ def test_export_then_erase_then_nothing_personal_remains(server, home, cli, gran
     assert rows[0]["contact"].startswith("erased-")
     assert {(r["ip"], r["user_agent"]) for r in rows} == {(None, None)}
     assert [(r["path"], r["bytes"], r["complete"]) for r in rows] == [
-        (e["path"], e["bytes"], e["complete"]) for e in events]
+        (e["path"], e["bytes"], e["complete"]) for e in events
+    ]
     verified = cli("tracking", "verify")
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.startswith(f"{len(events)} event(s) checked")
@@ -79,8 +84,9 @@ def test_erasing_an_unknown_contact_is_a_clear_error(cli, config):
     assert "not found" in result.stderr and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("mode,expected", [("shorten", "127.0.0.0"), ("full", "127.0.0.1"),
-                                           ("drop", None)])
+@pytest.mark.parametrize(
+    "mode,expected", [("shorten", "127.0.0.0"), ("full", "127.0.0.1"), ("drop", None)]
+)
 def test_ip_privacy_setting_applies_to_stored_events(home, mode, expected):
     (home / "immoshare.yaml").write_text(f"ip_privacy: {mode}\n")
     config = open_home(home)
@@ -97,8 +103,10 @@ def test_ip_privacy_setting_applies_to_stored_events(home, mode, expected):
 
 
 def test_ipv6_is_shortened_to_48_bits():
-    row = tracking.to_row(tracking.Event(property="p", channel="dav", action="download",
-                                         ip="2001:db8:abcd:12:1::1"), "shorten")
+    row = tracking.to_row(
+        tracking.Event(property="p", channel="dav", action="download", ip="2001:db8:abcd:12:1::1"),
+        "shorten",
+    )
     assert row["ip"] == "2001:db8:abcd::"
 
 
@@ -107,8 +115,15 @@ def test_retention_days_prunes_old_events_when_the_server_starts(home):
     config = open_home(home)
     now = datetime.datetime.now(datetime.UTC)
     for days in (90, 45, 1):
-        tracking.record_event(tracking.Event(property="obj-1", channel="web", action="list",
-                                             contact=REF, at=now - datetime.timedelta(days=days)))
+        tracking.record_event(
+            tracking.Event(
+                property="obj-1",
+                channel="web",
+                action="list",
+                contact=REF,
+                at=now - datetime.timedelta(days=days),
+            )
+        )
     server = ThreadedServer(config)
     try:
         deadline = time.monotonic() + 20

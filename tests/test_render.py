@@ -38,8 +38,16 @@ def test_html_letter_gets_the_link_escaped_written_to_a_file(cli, config, link, 
     escaped_link = grants.personal_link(config_with_query, grants.get_grant("obj-17", "4711"))
     (config.home / "immoshare.yaml").write_text("base_url: https://docs.example.de/?a=1&b=2\n")
     out = tmp_path / "out" / "angebot-4711.html"
-    result = cli("render", str(DATA / "angebot.html"), "--property", "obj-17", "--contact",
-                 "4711", "-o", str(out))
+    result = cli(
+        "render",
+        str(DATA / "angebot.html"),
+        "--property",
+        "obj-17",
+        "--contact",
+        "4711",
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     written = out.read_text(encoding="utf-8")
     assert written.count(html.escape(escaped_link)) == 2
@@ -55,13 +63,16 @@ def test_windows_1252_letter_stays_windows_1252(cli, link, tmp_path):
     assert result.stdout_bytes == f"Grüße, hier der Link: {link}\r\n".encode("cp1252")
 
 
-@pytest.mark.parametrize("case,message", [
-    ("unknown-field", "unknown field {Feld:OImmoTitel}"),
-    ("binary", "binary file"),
-    ("no-grant", "has no grant"),
-    ("revoked", "revoked"),
-    ("unknown-contact", "not found"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("unknown-field", "unknown field {Feld:OImmoTitel}"),
+        ("binary", "binary file"),
+        ("no-grant", "has no grant"),
+        ("revoked", "revoked"),
+        ("unknown-contact", "not found"),
+    ],
+)
 def test_what_cannot_be_filled_in_is_a_clear_error(cli, link, tmp_path, case, message):
     template = tmp_path / "brief.txt"
     shutil.copy(DATA / "angebot.txt", template)

@@ -29,9 +29,11 @@ from tests.tools import ServerProcess
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 AGENT = ("anna", AGENT_PASSWORD)
-LOCK_BODY = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-             b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-             b"<D:owner>anna</D:owner></D:lockinfo>")
+LOCK_BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
+    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+    b"<D:owner>anna</D:owner></D:lockinfo>"
+)
 
 
 @pytest.fixture
@@ -67,9 +69,13 @@ def shared(config):
 
 
 def lock(url: str, depth: str = "0") -> requests.Response:
-    return requests.request("LOCK", url, auth=AGENT, data=LOCK_BODY,
-                            headers={"Timeout": "Second-600", "Depth": depth,
-                                     "Content-Type": "application/xml"})
+    return requests.request(
+        "LOCK",
+        url,
+        auth=AGENT,
+        data=LOCK_BODY,
+        headers={"Timeout": "Second-600", "Depth": depth, "Content-Type": "application/xml"},
+    )
 
 
 def test_lock_through_a_blocks_put_through_b(nodes, shared, config):
@@ -85,13 +91,18 @@ def test_lock_through_a_blocks_put_through_b(nodes, shared, config):
     assert requests.delete(b.url + "/dav/obj-1/plan.pdf", auth=AGENT).status_code == 423
     assert target.read_bytes() == b"%PDF-plan v1"
 
-    r = requests.put(b.url + "/dav/obj-1/plan.pdf", data=b"%PDF-plan v2", auth=AGENT,
-                     headers={"If": f"({token})"})
+    r = requests.put(
+        b.url + "/dav/obj-1/plan.pdf",
+        data=b"%PDF-plan v2",
+        auth=AGENT,
+        headers={"If": f"({token})"},
+    )
     assert r.status_code in (200, 204), r.text
     assert target.read_bytes() == b"%PDF-plan v2"
 
-    r = requests.request("UNLOCK", b.url + "/dav/obj-1/plan.pdf", auth=AGENT,
-                         headers={"Lock-Token": token})
+    r = requests.request(
+        "UNLOCK", b.url + "/dav/obj-1/plan.pdf", auth=AGENT, headers={"Lock-Token": token}
+    )
     assert r.status_code == 204
     r = requests.put(a.url + "/dav/obj-1/plan.pdf", data=b"%PDF-plan v3", auth=AGENT)
     assert r.status_code in (200, 204)
@@ -108,8 +119,7 @@ def test_child_lock_in_a_folder_named_with_brackets_is_seen_by_the_other(nodes, 
     assert lock(a.url + folder + "/EG.pdf").status_code == 200
 
     assert lock(b.url + folder + "/", depth="infinity").status_code == 423
-    r = requests.request("PROPFIND", b.url + folder + "/EG.pdf", auth=AGENT,
-                         headers={"Depth": "0"})
+    r = requests.request("PROPFIND", b.url + folder + "/EG.pdf", auth=AGENT, headers={"Depth": "0"})
     assert "opaquelocktoken:" in r.text  # lockdiscovery through B names A's lock
 
 
@@ -152,8 +162,9 @@ def test_failed_logins_are_counted_across_processes(nodes, shared, config):
     limit = config.rate_limit_failures
     for attempt in range(limit):
         node = nodes[attempt % 2]
-        r = requests.request("PROPFIND", node.url + "/dav/", auth=("anna", "wrong"),
-                             headers={"Depth": "0"})
+        r = requests.request(
+            "PROPFIND", node.url + "/dav/", auth=("anna", "wrong"), headers={"Depth": "0"}
+        )
         assert r.status_code == 401
     for node in nodes:
         r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
@@ -172,8 +183,7 @@ def _stored_ids() -> list[int]:
         return [e.id for e in AccessEvent.select(AccessEvent.id).order_by(AccessEvent.id)]
 
 
-def test_downloads_through_both_processes_form_one_chain_each_event_seen_once(
-        nodes, shared, cli):
+def test_downloads_through_both_processes_form_one_chain_each_event_seen_once(nodes, shared, cli):
     """Acceptance 4: 200 downloads, half through A and half through B, web and WebDAV,
     while a consumer pages through the API of A and B in turn: ids run without gaps,
     the chain verifies, and the consumer sees every event exactly once, in order."""
@@ -202,8 +212,9 @@ def test_downloads_through_both_processes_form_one_chain_each_event_seen_once(
                 drained = writers_done.is_set()
                 node = nodes[turn % 2]
                 turn += 1
-                r = requests.get(node.url + "/api/v1/events", headers=auth,
-                                 params={"since": cursor, "limit": 7})
+                r = requests.get(
+                    node.url + "/api/v1/events", headers=auth, params={"since": cursor, "limit": 7}
+                )
                 assert r.status_code == 200, r.text
                 page = r.json()
                 seen.extend(page["events"])
@@ -240,8 +251,9 @@ def _consent_fields(html: str) -> dict:
     """What a browser posts from the consent form with every box ticked."""
     form = html.split('data-testid="consent-form"', 1)[1].split("</form>", 1)[0]
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    fields.update({name: "yes" for name in re.findall(r'type="checkbox"[^>]* name="([^"]+)"',
-                                                       form)})
+    fields.update(
+        {name: "yes" for name in re.findall(r'type="checkbox"[^>]* name="([^"]+)"', form)}
+    )
     return fields
 
 
@@ -254,15 +266,19 @@ def _zip_members(response: requests.Response) -> dict[str, bytes]:
 def test_contact_page_consent_and_zip_work_through_either_process(nodes, config, cli):
     """Acceptance 5: one link, any process: the form from A, the consent posted to B,
     the share and its zip from both, and the WebDAV share opened on both."""
-    share = make_share(config, requires_consent=True,
-                       files={"Exposé.pdf": b"%PDF expose", "Grundrisse/EG.pdf": b"%PDF eg"})
+    share = make_share(
+        config,
+        requires_consent=True,
+        files={"Exposé.pdf": b"%PDF expose", "Grundrisse/EG.pdf": b"%PDF eg"},
+    )
     a, b = nodes
     browser = requests.Session()  # one host for the cookie jar, as behind a balancer
 
     form = browser.get(a.url + share.link)
     assert form.status_code == 200 and find(form.text, "consent-form")
-    r = browser.post(b.url + share.link + "/consent", data=_consent_fields(form.text),
-                     allow_redirects=False)
+    r = browser.post(
+        b.url + share.link + "/consent", data=_consent_fields(form.text), allow_redirects=False
+    )
     assert r.status_code == 303, r.text
 
     pages = [browser.get(node.url + share.link + "/") for node in nodes]
@@ -290,15 +306,22 @@ def _catalog() -> dict[str, str]:
 
 
 def _on_disk(folder) -> dict[str, str]:
-    return {f.relative_to(folder).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
-            for f in folder.rglob("*") if f.is_file()}
+    return {
+        f.relative_to(folder).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in folder.rglob("*")
+        if f.is_file()
+    }
 
 
 def test_two_processes_watching_one_folder_keep_one_catalog(request, config):
     """Both processes scan at start and watch the same folder: the catalog ends up
     with exactly the files on disk, each once, with the hash of what is there."""
-    make_property(config, "obj-1", "Musterstraße 5",
-                  files={f"vorher/{i:02}.pdf": b"%PDF old " + bytes([i]) * i for i in range(40)})
+    make_property(
+        config,
+        "obj-1",
+        "Musterstraße 5",
+        files={f"vorher/{i:02}.pdf": b"%PDF old " + bytes([i]) * i for i in range(40)},
+    )
     folder = config.properties_dir / "obj-1"
     request.getfixturevalue("nodes")  # both start and scan the same 40 files at once
 

@@ -20,9 +20,17 @@ PER_WRITER = 60
 
 
 def event(number: int, writer: int) -> tracking.Event:
-    return tracking.Event(property="obj-1", channel="web", action="download",
-                          path=f"Writer {writer}/Plan {number}.pdf", contact=f"47{writer}",
-                          bytes=number, size=number, complete=True, status=200)
+    return tracking.Event(
+        property="obj-1",
+        channel="web",
+        action="download",
+        path=f"Writer {writer}/Plan {number}.pdf",
+        contact=f"47{writer}",
+        bytes=number,
+        size=number,
+        complete=True,
+        status=200,
+    )
 
 
 @pytest.fixture
@@ -33,8 +41,11 @@ def api_key(cli):
 
 
 def poll(server, key, since, limit=7):
-    r = requests.get(server.url + "/api/v1/events", params={"since": since, "limit": limit},
-                     headers={"Authorization": f"Bearer {key}"})
+    r = requests.get(
+        server.url + "/api/v1/events",
+        params={"since": since, "limit": limit},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -88,14 +99,16 @@ def test_the_same_cursor_gives_the_same_events(server, api_key):
     assert list(first["events"][0]) == list(tracking.PUBLIC_FIELDS)
 
 
-@pytest.mark.parametrize("header", [None, "Bearer imk_not-a-key", "Basic Y3JtOnNlY3JldA==",
-                                    "Bearer ", "revoked"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer imk_not-a-key", "Basic Y3JtOnNlY3JldA==", "Bearer ", "revoked"]
+)
 def test_missing_wrong_or_revoked_keys_get_the_same_401(server, cli, api_key, header):
     if header == "revoked":
         assert cli("apikey", "revoke", "crm").exit_code == 0
         header = f"Bearer {api_key}"
-    r = requests.get(server.url + "/api/v1/events",
-                     headers={"Authorization": header} if header else {})
+    r = requests.get(
+        server.url + "/api/v1/events", headers={"Authorization": header} if header else {}
+    )
     assert r.status_code == 401
     assert r.json() == {"error": "unauthorized"}
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
@@ -113,8 +126,11 @@ def test_keys_are_stored_hashed_and_listed_without_the_key(cli, api_key):
 @pytest.mark.parametrize("since", ["abc", "-1", "1.5", "9" * 30, "12"])
 def test_a_cursor_that_is_not_a_cursor_is_refused(server, cli, api_key, since):
     tracking.append_rows([tracking.to_row(event(1, 1))])
-    r = requests.get(server.url + "/api/v1/events", params={"since": since},
-                     headers={"Authorization": f"Bearer {api_key}"})
+    r = requests.get(
+        server.url + "/api/v1/events",
+        params={"since": since},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
     assert r.status_code == 400 and "cursor" in r.json()["error"]
     result = cli("tracking", "export", "--since", since)
     assert result.exit_code == 1
@@ -123,8 +139,11 @@ def test_a_cursor_that_is_not_a_cursor_is_refused(server, cli, api_key, since):
 
 
 def test_bad_limit_is_a_400(server, api_key):
-    r = requests.get(server.url + "/api/v1/events", params={"limit": "0"},
-                     headers={"Authorization": f"Bearer {api_key}"})
+    r = requests.get(
+        server.url + "/api/v1/events",
+        params={"limit": "0"},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
     assert r.status_code == 400
 
 
@@ -139,7 +158,8 @@ def test_cli_export_prints_events_and_the_next_cursor(cli, config):
     as_csv = cli("tracking", "export", "--since", "3", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [(r["id"], r["path"], r["complete"], r["agent"]) for r in rows] == [
-        ("4", "Writer 2/Plan 9.pdf", "true", "")]
+        ("4", "Writer 2/Plan 9.pdf", "true", "")
+    ]
     assert as_csv.stderr.strip() == "4"
     empty = cli("tracking", "export", "--since", "4")
     assert (empty.stdout, empty.stderr.strip()) == ("", "4")

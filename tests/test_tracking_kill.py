@@ -23,8 +23,9 @@ FILM_SIZE = 48 * 1024 * 1024
 
 @pytest.fixture
 def granted(config):
-    make_property(config, "obj-1", files={"Grundrisse/EG.pdf": PLAN,
-                                          "Film.mp4": b"\x42" * FILM_SIZE})
+    make_property(
+        config, "obj-1", files={"Grundrisse/EG.pdf": PLAN, "Film.mp4": b"\x42" * FILM_SIZE}
+    )
     make_contact("4711")
     return make_grant(config, "obj-1", "4711")
 
@@ -37,8 +38,9 @@ def exported(cli) -> list[dict]:
 
 def test_download_then_sigkill_the_event_is_there_after_restart(home, granted, cli):
     server = ServerProcess(home)
-    r = requests.get(server.url + "/view/obj-1/Grundrisse/EG.pdf",
-                     auth=(granted.username, granted.password))
+    r = requests.get(
+        server.url + "/view/obj-1/Grundrisse/EG.pdf", auth=(granted.username, granted.password)
+    )
     assert r.content == PLAN
     server.stop(signal.SIGKILL)
     restarted = ServerProcess(home)
@@ -46,7 +48,10 @@ def test_download_then_sigkill_the_event_is_there_after_restart(home, granted, c
     assert not list((home / "journal").glob("*.jsonl"))
     [event] = [e for e in exported(cli) if e["path"] == "Grundrisse/EG.pdf"]
     assert (event["contact"], event["size"], event["sha256"]) == (
-        "4711", len(PLAN), hashlib.sha256(PLAN).hexdigest())
+        "4711",
+        len(PLAN),
+        hashlib.sha256(PLAN).hexdigest(),
+    )
     # The client had every byte; the server is killed a moment later, before or
     # after its close() finished the event: then the journaled start stands for it.
     assert event["complete"] == (event["bytes"] == len(PLAN))
@@ -55,9 +60,12 @@ def test_download_then_sigkill_the_event_is_there_after_restart(home, granted, c
 def test_sigkill_mid_download_leaves_an_incomplete_event_once(home, granted, cli):
     server = ServerProcess(home)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(("GET /view/obj-1/Film.mp4 HTTP/1.1\r\nHost: localhost\r\n"
-                      f"Authorization: {basic(granted.username, granted.password)}\r\n\r\n"
-                      ).encode())
+        sock.sendall(
+            (
+                "GET /view/obj-1/Film.mp4 HTTP/1.1\r\nHost: localhost\r\n"
+                f"Authorization: {basic(granted.username, granted.password)}\r\n\r\n"
+            ).encode()
+        )
         received = 0
         while received < 1024 * 1024:
             received += len(sock.recv(65536))
@@ -72,12 +80,16 @@ def test_sigkill_mid_download_leaves_an_incomplete_event_once(home, granted, cli
     assert [e["path"] for e in exported(cli)].count("Film.mp4") == 1
 
 
-@pytest.mark.parametrize("route,path,action", [
-    ("download/Film.mp4", "Film.mp4", "download"),
-    ("zip", "", "zip"),
-])
-def test_sigkill_mid_web_download_leaves_an_incomplete_event(home, granted, cli, route, path,
-                                                             action):
+@pytest.mark.parametrize(
+    "route,path,action",
+    [
+        ("download/Film.mp4", "Film.mp4", "download"),
+        ("zip", "", "zip"),
+    ],
+)
+def test_sigkill_mid_web_download_leaves_an_incomplete_event(
+    home, granted, cli, route, path, action
+):
     """The contact page journals its transfers before the first byte, as WebDAV does."""
     server = ServerProcess(home)
     token = granted.link.rsplit("/", 1)[1]

@@ -17,10 +17,15 @@ FILM = 3_000_000
 
 
 def record(minutes: float, **fields) -> None:
-    values = {"property": "obj-1", "channel": "web", "action": "download", "status": 200,
-              "complete": True, "sha256": "cd" * 32} | fields
-    tracking.record_event(tracking.Event(at=START + datetime.timedelta(minutes=minutes),
-                                         **values))
+    values = {
+        "property": "obj-1",
+        "channel": "web",
+        "action": "download",
+        "status": 200,
+        "complete": True,
+        "sha256": "cd" * 32,
+    } | fields
+    tracking.record_event(tracking.Event(at=START + datetime.timedelta(minutes=minutes), **values))
 
 
 @pytest.fixture
@@ -30,10 +35,21 @@ def history(config):
     record(30, action="open", contact="4711", path="Exposé.pdf", bytes=900, size=900)
     record(31, contact="4711", path="Exposé.pdf", bytes=300, size=900, complete=False)
     # Finder reads the film in three ranges: one access, complete together
-    for minute, start, length in ((40, 0, 1_000_000), (40.5, 2_000_000, 1_000_000),
-                                  (41, 1_000_000, 1_000_000)):
-        record(minute, channel="dav", contact="4711", path="Film.mp4", status=206,
-               range_start=start, bytes=length, size=FILM)
+    for minute, start, length in (
+        (40, 0, 1_000_000),
+        (40.5, 2_000_000, 1_000_000),
+        (41, 1_000_000, 1_000_000),
+    ):
+        record(
+            minute,
+            channel="dav",
+            contact="4711",
+            path="Film.mp4",
+            status=206,
+            range_start=start,
+            bytes=length,
+            size=FILM,
+        )
     record(50, contact="4712", path="Exposé.pdf", bytes=100, size=900, complete=False)
     record(55, channel="dav", agent="anna", path="Exposé.pdf", bytes=900, size=900)
     record(60, property="obj-2", contact="4711", path="Lageplan.pdf", bytes=50, size=50)
@@ -56,15 +72,19 @@ def test_property_report_per_contact_and_document(cli, history):
     assert (film["downloads"], film["complete"], film["bytes"]) == (1, True, FILM)
     assert len(film["events"]) == 3 and set(film["events"][0]) == set(tracking.PUBLIC_FIELDS)
     assert (rows["4712", "Exposé.pdf"]["complete"], rows["4712", "Exposé.pdf"]["downloads"]) == (
-        False, 1)
+        False,
+        1,
+    )
     assert [(r["agent"], r["path"]) for r in report["agents"]] == [("anna", "Exposé.pdf")]
 
 
 def test_contact_report_per_property(cli, history):
     rows = list(csv.DictReader(io.StringIO(show(cli, "--contact", "4711", "--csv"))))
     assert [(r["property"], r["path"], r["complete"]) for r in rows] == [
-        ("obj-1", "Exposé.pdf", "true"), ("obj-1", "Film.mp4", "true"),
-        ("obj-2", "Lageplan.pdf", "true")]
+        ("obj-1", "Exposé.pdf", "true"),
+        ("obj-1", "Film.mp4", "true"),
+        ("obj-2", "Lageplan.pdf", "true"),
+    ]
     table = show(cli, "--contact", "4711")
     assert table.splitlines()[0].split()[:2] == ["PROPERTY", "DOCUMENT"]
     assert "Lageplan.pdf" in table and "anna" not in table
@@ -78,12 +98,38 @@ def test_table_keeps_agents_apart(cli, history):
 
 
 def test_range_reads_of_another_version_or_much_later_are_new_accesses(cli, config):
-    record(0, channel="dav", contact="4711", path="Film.mp4", status=206, range_start=0,
-           bytes=1_000_000, size=FILM)
-    record(1, channel="dav", contact="4711", path="Film.mp4", status=206, range_start=1_000_000,
-           bytes=2_000_000, size=FILM, sha256="ef" * 32)
-    record(90, channel="dav", contact="4711", path="Film.mp4", status=206, range_start=0,
-           bytes=FILM, size=FILM, sha256="ef" * 32)
+    record(
+        0,
+        channel="dav",
+        contact="4711",
+        path="Film.mp4",
+        status=206,
+        range_start=0,
+        bytes=1_000_000,
+        size=FILM,
+    )
+    record(
+        1,
+        channel="dav",
+        contact="4711",
+        path="Film.mp4",
+        status=206,
+        range_start=1_000_000,
+        bytes=2_000_000,
+        size=FILM,
+        sha256="ef" * 32,
+    )
+    record(
+        90,
+        channel="dav",
+        contact="4711",
+        path="Film.mp4",
+        status=206,
+        range_start=0,
+        bytes=FILM,
+        size=FILM,
+        sha256="ef" * 32,
+    )
     [row] = json.loads(show(cli, "--property", "obj-1", "--json"))["contacts"]
     assert (row["downloads"], row["complete"]) == (3, True)
 

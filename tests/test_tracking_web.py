@@ -42,8 +42,17 @@ def link(granted):
 
 
 def facts(event: dict) -> tuple:
-    return (event["channel"], event["action"], event["path"], event["bytes"], event["size"],
-            event["complete"], event["status"], event["sha256"], event["contact"])
+    return (
+        event["channel"],
+        event["action"],
+        event["path"],
+        event["bytes"],
+        event["size"],
+        event["complete"],
+        event["status"],
+        event["sha256"],
+        event["contact"],
+    )
 
 
 def test_open_download_zip_dav_get_and_range_get(server, granted, link):
@@ -54,39 +63,67 @@ def test_open_download_zip_dav_get_and_range_get(server, granted, link):
     assert opened.content == FILES["notizen.txt"]
     assert downloaded.content == FILES["Exposé.pdf"]
     assert sorted(zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()) == [
-        "EG.pdf", "Keller.pdf", "OG.pdf"]
+        "EG.pdf",
+        "Keller.pdf",
+        "OG.pdf",
+    ]
     dav = (granted.username, granted.password)
     full = requests.get(server.url + "/view/obj-1/Grundrisse/EG.pdf", auth=dav)
-    part = requests.get(server.url + "/view/obj-1/Exposé.pdf", auth=dav,
-                        headers={"Range": "bytes=100-4195"})
+    part = requests.get(
+        server.url + "/view/obj-1/Exposé.pdf", auth=dav, headers={"Range": "bytes=100-4195"}
+    )
     assert full.content == FILES["Grundrisse/EG.pdf"] and part.status_code == 206
     events = wait_for_events(8)
     recorded = {facts(e) for e in events}
     notes, expose = FILES["notizen.txt"], FILES["Exposé.pdf"]
     expected = {
         ("web", "open", "notizen.txt", len(notes), len(notes), True, 200, sha(notes), "4711"),
-        ("web", "download", "Exposé.pdf", len(expose), len(expose), True, 200, sha(expose),
-         "4711"),
-        ("dav", "download", "Grundrisse/EG.pdf", 120_012, 120_012, True, 200,
-         sha(FILES["Grundrisse/EG.pdf"]), "4711"),
+        ("web", "download", "Exposé.pdf", len(expose), len(expose), True, 200, sha(expose), "4711"),
+        (
+            "dav",
+            "download",
+            "Grundrisse/EG.pdf",
+            120_012,
+            120_012,
+            True,
+            200,
+            sha(FILES["Grundrisse/EG.pdf"]),
+            "4711",
+        ),
         ("dav", "download", "Exposé.pdf", 4096, len(expose), True, 206, sha(expose), "4711"),
     }
     for name in ("EG.pdf", "OG.pdf", "Keller.pdf"):
         data = FILES["Grundrisse/" + name]
-        expected.add(("web", "download", "Grundrisse/" + name, len(data), len(data), True, 200,
-                      sha(data), "4711"))
+        expected.add(
+            (
+                "web",
+                "download",
+                "Grundrisse/" + name,
+                len(data),
+                len(data),
+                True,
+                200,
+                sha(data),
+                "4711",
+            )
+        )
     assert expected <= recorded
     [zip_event] = [e for e in events if e["action"] == "zip"]
     assert (zip_event["path"], zip_event["bytes"], zip_event["size"], zip_event["complete"]) == (
-        "Grundrisse", len(zipped.content), len(zipped.content), True)
+        "Grundrisse",
+        len(zipped.content),
+        len(zipped.content),
+        True,
+    )
     assert all(e["ip"] == "127.0.0.0" and e["at"].endswith("Z") for e in events)
 
 
 def test_web_download_abandoned_halfway_is_incomplete(server, config, link):
     big = b"\x00\x01" * (24 * 1024 * 1024)
     (config.properties_dir / "obj-1" / "Rundgang.mp4").write_bytes(big)
-    received = read_part_and_hang_up(server.port, f"/s/{link}/download/Rundgang.mp4", {},
-                                     keep=len(big) // 2)
+    received = read_part_and_hang_up(
+        server.port, f"/s/{link}/download/Rundgang.mp4", {}, keep=len(big) // 2
+    )
     [event] = wait_for_events(1, action="download", path="Rundgang.mp4")
     assert event["complete"] is False
     assert received <= event["bytes"] < len(big) == event["size"]

@@ -24,8 +24,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium,
-                                              args=["--no-sandbox", "--disable-gpu"])
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
         yield launched
         launched.close()
 
@@ -40,20 +41,24 @@ def page(browser):
 
 def shown(page, attribute="data-name"):
     return page.locator("[data-testid=entry]").evaluate_all(
-        f"(items) => items.map((e) => e.getAttribute('{attribute}'))")
+        f"(items) => items.map((e) => e.getAttribute('{attribute}'))"
+    )
 
 
 def file_sizes(page):
-    return [int(s) for s in page.locator("[data-testid=entry][data-kind=file]").evaluate_all(
-        "(items) => items.map((e) => e.getAttribute('data-size'))")]
+    return [
+        int(s)
+        for s in page.locator("[data-testid=entry][data-kind=file]").evaluate_all(
+            "(items) => items.map((e) => e.getAttribute('data-size'))"
+        )
+    ]
 
 
 def axe_violations(page):
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    return [(v["id"], [n["target"] for n in v["nodes"]])
-            for v in results.response["violations"]]
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
 
 
 def test_consent_flow_then_share_then_webdav(server, config, page):
@@ -107,15 +112,19 @@ def test_search_views_and_sorts_change_what_is_shown(server, config, page):
     everything = shown(page)
 
     page.get_by_test_id("search").fill("grundriss")
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=entry]').length === 4")
-    assert set(shown(page)) == {"Grundrisse", "Grundriß_EG.pdf", "Grundriss Keller.pdf",
-                                "GRUNDRISS OG.pdf"}
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=entry]').length === 4")
+    assert set(shown(page)) == {
+        "Grundrisse",
+        "Grundriß_EG.pdf",
+        "Grundriss Keller.pdf",
+        "GRUNDRISS OG.pdf",
+    }
     zip_href = page.get_by_test_id("zip").get_attribute("href")
     assert "q=grundriss" in zip_href
     page.get_by_test_id("search").fill("")
     page.wait_for_function(
-        f"() => document.querySelectorAll('[data-testid=entry]').length === {len(everything)}")
+        f"() => document.querySelectorAll('[data-testid=entry]').length === {len(everything)}"
+    )
 
     entries = page.locator("#entries")
     assert entries.get_attribute("data-view") == "list"
@@ -139,20 +148,24 @@ def test_search_views_and_sorts_change_what_is_shown(server, config, page):
     by_name = shown(page)
     page.get_by_test_id("sort-name").click()
     page.wait_for_url("**sort=name&order=desc**")
-    folders = [n for n in by_name if n in ("Energieausweis", "Fotos", "Grundrisse",
-                                           "<script>alert(1)<")]
+    folders = [
+        n for n in by_name if n in ("Energieausweis", "Fotos", "Grundrisse", "<script>alert(1)<")
+    ]
     files = [n for n in by_name if n not in folders]
     assert shown(page) == folders[::-1] + files[::-1]
 
 
 def test_phone_width_keyboard_and_accessibility(server, config, browser):
     share = make_share(config, requires_consent=True)
-    context = browser.new_context(locale="de-DE", viewport=PHONE, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(locale="de-DE", viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     refused = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         page.goto(server.url + share.link)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

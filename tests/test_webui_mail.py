@@ -54,8 +54,10 @@ def inbox(smtp_port):
 @pytest.fixture
 def mail_config(home, smtp_port):
     with open(home / "immoshare.yaml", "a", encoding="utf-8") as fh:
-        fh.write(f"smtp_host: 127.0.0.1\nsmtp_port: {smtp_port}\n"
-                 "smtp_from: unterlagen@muster-immobilien.de\n")
+        fh.write(
+            f"smtp_host: 127.0.0.1\nsmtp_port: {smtp_port}\n"
+            "smtp_from: unterlagen@muster-immobilien.de\n"
+        )
     return open_home(home)
 
 
@@ -69,13 +71,13 @@ def mail_server(mail_config):
 def consent_through_the_form(server, share, agb=False):
     with requests.Session() as session:
         page = session.get(server.url + share.link).text
-        fields = dict(re.findall(r'name="(csrf|widerruf_version|agb_version)" value="([^"]*)"',
-                                 page))
+        fields = dict(
+            re.findall(r'name="(csrf|widerruf_version|agb_version)" value="([^"]*)"', page)
+        )
         fields.update(early_start="yes", widerruf="yes")
         if agb:
             fields["agb"] = "yes"
-        r = session.post(server.url + share.link + "/consent", data=fields,
-                         allow_redirects=False)
+        r = session.post(server.url + share.link + "/consent", data=fields, allow_redirects=False)
         assert r.status_code == 303, r.text[:300]
         return session.get(server.url + share.link).text
 
@@ -87,8 +89,7 @@ def wait_for(predicate, what):
         time.sleep(0.05)
 
 
-def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config, inbox,
-                                                         cli):
+def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config, inbox, cli):
     consent.add_text("agb", "Allgemeine Geschäftsbedingungen der Muster GmbH.\n\n§ 1 Provision.")
     share = make_share(mail_config, requires_consent=True, email="erika@example.de")
     page = consent_through_the_form(mail_server, share, agb=True)
@@ -116,8 +117,7 @@ def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config
     assert users[0]["consent_mail"] == "sent"
 
 
-def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config, smtp_port,
-                                                        cli):
+def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config, smtp_port, cli):
     share = make_share(mail_config, requires_consent=True, email="erika@example.de")
     page = consent_through_the_form(mail_server, share)  # nothing listens on smtp_port yet
     assert 'data-testid="entry"' in page

@@ -60,22 +60,27 @@ def events(action=None):
 
 # --- links -----------------------------------------------------------------------
 
+
 def test_unknown_revoked_and_expired_links_get_the_same_404(server, config, share):
     make_share(config, key="obj-2", ref="4712")
     grants.revoke_access("obj-2", "4712")
     make_share(config, key="obj-3", ref="4713")
     yesterday = datetime.date.today() - datetime.timedelta(days=1)
     expired = grants.grant_access(config, "obj-3", "4713", expires=yesterday)
-    revoked = "/s/" + grants.personal_link(config, grants.get_grant("obj-2", "4712")).rsplit(
-        "/", 1)[1]
+    revoked = (
+        "/s/" + grants.personal_link(config, grants.get_grant("obj-2", "4712")).rsplit("/", 1)[1]
+    )
     unknown = "/s/" + "A" * 43
-    pages = [get(server, path) for path in
-             (unknown, revoked, "/s/" + expired.link.rsplit("/", 1)[1])]
+    pages = [
+        get(server, path) for path in (unknown, revoked, "/s/" + expired.link.rsplit("/", 1)[1])
+    ]
     assert [p.status_code for p in pages] == [404, 404, 404]
     assert pages[0].text == pages[1].text == pages[2].text
     assert "Dieser Link ist nicht (mehr) gültig" in pages[0].text
-    assert "This link is not (or no longer) valid" in get(
-        server, unknown, headers={"Accept-Language": "en"}).text
+    assert (
+        "This link is not (or no longer) valid"
+        in get(server, unknown, headers={"Accept-Language": "en"}).text
+    )
     for page in pages:
         assert "Musterstraße" not in page.text and "obj-" not in page.text
         assert page.headers["Cache-Control"] == "no-store"
@@ -85,8 +90,14 @@ def test_unknown_revoked_and_expired_links_get_the_same_404(server, config, shar
 
 
 def test_personal_pages_are_not_cached_and_send_no_referrer(server, share):
-    for path in ("/", "/browse/Grundrisse", "/download/notizen.txt", "/open/notizen.txt",
-                 "/zip", "/thumb/GRUNDRISS%20OG.pdf"):
+    for path in (
+        "/",
+        "/browse/Grundrisse",
+        "/download/notizen.txt",
+        "/open/notizen.txt",
+        "/zip",
+        "/thumb/GRUNDRISS%20OG.pdf",
+    ):
         r = get(server, share.link + path)
         assert r.status_code in (200, 302), path
         assert r.headers["Cache-Control"] == "no-store", path
@@ -97,6 +108,7 @@ def test_personal_pages_are_not_cached_and_send_no_referrer(server, share):
 
 # --- listing -----------------------------------------------------------------------
 
+
 def test_top_folder_lists_folders_first_and_hides_os_junk(server, share):
     r = get(server, share.link)
     assert r.status_code == 200
@@ -105,11 +117,21 @@ def test_top_folder_lists_folders_first_and_hides_os_junk(server, share):
     kinds = [e.attrs["data-kind"] for e in shown]
     assert kinds == sorted(kinds, key=lambda k: k != "folder")
     names = [e.attrs["data-name"] for e in shown]
-    assert names == ["<script>alert(1)<", "Energieausweis", "Fotos", "Grundrisse",
-                     "<img src=x onerror=alert(1)>.txt", "Exposé Musterstraße 5.pdf",
-                     "GRUNDRISS OG.pdf", "notizen.txt"]
-    sizes = {e.attrs["data-name"]: int(e.attrs["data-size"]) for e in shown
-             if e.attrs["data-kind"] == "file"}
+    assert names == [
+        "<script>alert(1)<",
+        "Energieausweis",
+        "Fotos",
+        "Grundrisse",
+        "<img src=x onerror=alert(1)>.txt",
+        "Exposé Musterstraße 5.pdf",
+        "GRUNDRISS OG.pdf",
+        "notizen.txt",
+    ]
+    sizes = {
+        e.attrs["data-name"]: int(e.attrs["data-size"])
+        for e in shown
+        if e.attrs["data-kind"] == "file"
+    }
     assert sizes["notizen.txt"] == len(FILES["notizen.txt"])
     assert ".DS_Store" not in r.text and "Thumbs.db" not in r.text and "._Expos" not in r.text
 
@@ -120,13 +142,26 @@ def test_folder_page_has_breadcrumb_and_its_own_entries(server, share):
     assert find(r.text, "breadcrumb")
 
 
-@pytest.mark.parametrize("path", [
-    "/browse/..", "/browse/../../etc", "/browse/%2e%2e/%2e%2e", "/download/../obj-2/x.pdf",
-    "/download/..%2Fsecret.txt", "/open/%2Fetc%2Fpasswd", "/download/Grundrisse",
-    "/download/.DS_Store", "/download/Thumbs.db", "/thumb/../../secret.txt",
-    "/browse/notizen.txt", "/download/missing.pdf", "/zip?dir=../..", "/zip?dir=notizen.txt",
-    "/nonsense/notizen.txt",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/browse/..",
+        "/browse/../../etc",
+        "/browse/%2e%2e/%2e%2e",
+        "/download/../obj-2/x.pdf",
+        "/download/..%2Fsecret.txt",
+        "/open/%2Fetc%2Fpasswd",
+        "/download/Grundrisse",
+        "/download/.DS_Store",
+        "/download/Thumbs.db",
+        "/thumb/../../secret.txt",
+        "/browse/notizen.txt",
+        "/download/missing.pdf",
+        "/zip?dir=../..",
+        "/zip?dir=notizen.txt",
+        "/nonsense/notizen.txt",
+    ],
+)
 def test_paths_outside_the_share_or_hidden_are_404(server, config, share, path):
     (config.properties_dir / "secret.txt").write_text("outside every property")
     status, body = raw_get(server, share.link + path)
@@ -148,17 +183,23 @@ def test_symlinks_and_hard_links_are_not_shown_or_served(server, config, share):
 
 # --- search and sort ---------------------------------------------------------------
 
-@pytest.mark.parametrize("query,expected", [
-    ("grundriss", {"Grundrisse", "Grundriß_EG.pdf", "Grundriss Keller.pdf", "GRUNDRISS OG.pdf"}),
-    ("GRUNDRIß eg", {"Grundriß_EG.pdf"}),
-    ("expose", {"Exposé Musterstraße 5.pdf"}),
-    ("musterstrasse", {"Exposé Musterstraße 5.pdf"}),
-    ("schoen", {"Garten #1 100% \"schön\"?.jpg"}),
-    ("<script", {"<script>alert(1)<"}),
-    ("nichts-da", set()),
-])
-def test_search_covers_the_whole_share_case_and_umlaut_insensitive(server, share, query,
-                                                                   expected):
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        (
+            "grundriss",
+            {"Grundrisse", "Grundriß_EG.pdf", "Grundriss Keller.pdf", "GRUNDRISS OG.pdf"},
+        ),
+        ("GRUNDRIß eg", {"Grundriß_EG.pdf"}),
+        ("expose", {"Exposé Musterstraße 5.pdf"}),
+        ("musterstrasse", {"Exposé Musterstraße 5.pdf"}),
+        ("schoen", {'Garten #1 100% "schön"?.jpg'}),
+        ("<script", {"<script>alert(1)<"}),
+        ("nichts-da", set()),
+    ],
+)
+def test_search_covers_the_whole_share_case_and_umlaut_insensitive(server, share, query, expected):
     r = get(server, share.link + "/browse/Fotos", params={"q": query})
     assert set(entry_names(r.text)) == expected
     if not expected:
@@ -178,10 +219,17 @@ def test_sort_by_name_and_size_and_a_second_click_reverses(server, share):
     files = [e for e in entries(by_size_desc) if e.attrs["data-kind"] == "file"]
     assert [int(e.attrs["data-size"]) for e in files] == sorted(sizes, reverse=True)
     name_desc = find(get(server, share.link).text, "sort-name")[0].attrs["href"]
-    names = [e.attrs["data-name"] for e in entries(get(server, share.link + "/" + name_desc).text)
-             if e.attrs["data-kind"] == "file"]
-    assert names == ["notizen.txt", "GRUNDRISS OG.pdf", "Exposé Musterstraße 5.pdf",
-                     "<img src=x onerror=alert(1)>.txt"]
+    names = [
+        e.attrs["data-name"]
+        for e in entries(get(server, share.link + "/" + name_desc).text)
+        if e.attrs["data-kind"] == "file"
+    ]
+    assert names == [
+        "notizen.txt",
+        "GRUNDRISS OG.pdf",
+        "Exposé Musterstraße 5.pdf",
+        "<img src=x onerror=alert(1)>.txt",
+    ]
 
 
 def test_view_choice_is_remembered_in_a_cookie(server, share):
@@ -203,6 +251,7 @@ def test_english_from_accept_language_and_from_the_switch(server, share):
 
 # --- files -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("relative", VISIBLE_FILES)
 def test_every_awkward_name_downloads_with_its_bytes_and_name(server, share, relative):
     url = server.url + share.link + "/download/" + quote(relative)
@@ -210,9 +259,10 @@ def test_every_awkward_name_downloads_with_its_bytes_and_name(server, share, rel
     assert r.status_code == 200
     assert r.content == FILES[relative]
     assert r.headers["Content-Disposition"].startswith("attachment")
-    assert quote(relative.rsplit("/", 1)[-1], safe="!#$&+-.^_`|~") in \
-        r.headers["Content-Disposition"] or relative.rsplit("/", 1)[-1] in \
-        r.headers["Content-Disposition"]
+    assert (
+        quote(relative.rsplit("/", 1)[-1], safe="!#$&+-.^_`|~") in r.headers["Content-Disposition"]
+        or relative.rsplit("/", 1)[-1] in r.headers["Content-Disposition"]
+    )
 
 
 def test_download_links_on_the_page_work_for_every_file(server, share):
@@ -244,8 +294,13 @@ def test_open_is_inline_only_for_safe_types(server, share, config):
     html = get(server, share.link + "/open/page.html")
     assert html.headers["Content-Disposition"].startswith("attachment")
     assert "html" not in html.headers["Content-Type"]
-    assert not [c for e in entries(get(server, share.link).text)
-                if e.attrs["data-name"] == "page.html" for c in e.children if c.testid == "open"]
+    assert not [
+        c
+        for e in entries(get(server, share.link).text)
+        if e.attrs["data-name"] == "page.html"
+        for c in e.children
+        if c.testid == "open"
+    ]
 
 
 def test_range_requests_for_pdf_viewers(server, share):
@@ -271,6 +326,7 @@ def test_thumbnails_for_images_and_pdfs(server, share, config):
 
 
 # --- zip ---------------------------------------------------------------------------
+
 
 def zip_of(server, page_html):
     href = find(page_html, "zip")[0].attrs["href"]
@@ -334,6 +390,7 @@ def test_zip_stays_valid_when_a_file_changes_while_streaming(server, share, conf
 
 # --- tracking ----------------------------------------------------------------------
 
+
 def test_page_views_opens_downloads_and_zips_are_tracked(server, share, http):
     http.get(server.url + share.link + "/browse/Grundrisse")
     http.get(server.url + share.link + "/open/notizen.txt")
@@ -363,10 +420,20 @@ def test_revoked_link_records_a_denied_event(server, share):
 # --- preview -----------------------------------------------------------------------
 
 PREVIEW_FILE_URLS = [
-    "/download/notizen.txt", "/open/notizen.txt", "/download/" + quote("GRUNDRISS OG.pdf"),
-    "/zip", "/zip?q=grundriss", "/zip?dir=Grundrisse", "/download/missing.pdf",
-    "/download/../../etc/passwd", "/download/%2e%2e/secret", "/open/Grundrisse",
-    "/DOWNLOAD/notizen.txt", "/download//notizen.txt", "/s/notizen.txt", "/raw/notizen.txt",
+    "/download/notizen.txt",
+    "/open/notizen.txt",
+    "/download/" + quote("GRUNDRISS OG.pdf"),
+    "/zip",
+    "/zip?q=grundriss",
+    "/zip?dir=Grundrisse",
+    "/download/missing.pdf",
+    "/download/../../etc/passwd",
+    "/download/%2e%2e/secret",
+    "/open/Grundrisse",
+    "/DOWNLOAD/notizen.txt",
+    "/download//notizen.txt",
+    "/s/notizen.txt",
+    "/raw/notizen.txt",
 ]
 
 
@@ -397,6 +464,7 @@ def test_preview_records_nothing_and_needs_no_consent(server, config):
 
 
 # --- branding ----------------------------------------------------------------------
+
 
 def test_branding_shows_at_once_and_the_logo_is_cached(server, config, share, tmp_path):
     assert not find(get(server, share.link).text, "logo")

@@ -89,8 +89,10 @@ def test_zip_of_a_2_gib_share_streams_with_flat_memory(config, home):
         assert received == length
         assert b"PK\x05\x06" in tail  # the end of the central directory arrived
         growth = memory.peak - baseline
-        print(f"zip of {received / 1024**3:.2f} GiB: server RSS {baseline / 1024**2:.1f} MiB, "
-              f"peak growth {growth / 1024**2:.1f} MiB")
+        print(
+            f"zip of {received / 1024**3:.2f} GiB: server RSS {baseline / 1024**2:.1f} MiB, "
+            f"peak growth {growth / 1024**2:.1f} MiB"
+        )
         assert growth < MAX_GROWTH
     finally:
         server.stop()

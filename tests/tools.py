@@ -74,9 +74,21 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(home / f"serve-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "--home", str(home), "serve",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "--home",
+                str(home),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         wait_for_http(self.url + "/healthz")
 

@@ -16,8 +16,11 @@ from gateway.services import apikeys, export
 
 
 def _json(data: dict, status: int = 200) -> Response:
-    response = Response(json.dumps(data, ensure_ascii=False), status=status,
-                        content_type="application/json; charset=utf-8")
+    response = Response(
+        json.dumps(data, ensure_ascii=False),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

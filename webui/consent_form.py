@@ -31,27 +31,53 @@ def _paragraphs(body: str) -> list[str]:
     return [p for p in (part.strip() for part in body.split("\n\n")) if p]
 
 
-def show_form(app, request: Request, viewer, *, status: int = 200, message: str | None = None,
-              ticked: frozenset[str] = frozenset(), missing: tuple[str, ...] = ()) -> Response:
+def show_form(
+    app,
+    request: Request,
+    viewer,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    ticked: frozenset[str] = frozenset(),
+    missing: tuple[str, ...] = (),
+) -> Response:
     texts = consent.current_texts()
     cookie = csrf.cookie_value(request) or csrf.new_cookie_value()
     context = page_context(app, request)
     lang = context["lang"]
     statements = [
-        {"id": sid, "field": CHECKBOXES[sid][0], "testid": CHECKBOXES[sid][1],
-         "text": consent.STATEMENTS[sid][lang], "checked": sid in ticked,
-         "missing": sid in missing}
+        {
+            "id": sid,
+            "field": CHECKBOXES[sid][0],
+            "testid": CHECKBOXES[sid][1],
+            "text": consent.STATEMENTS[sid][lang],
+            "checked": sid in ticked,
+            "missing": sid in missing,
+        }
         for sid in texts.statement_ids
     ]
     response = app.render(
-        "consent/form.html", status=status, title=viewer.property.title, viewer=viewer,
-        widerruf=texts.widerruf, widerruf_paragraphs=_paragraphs(texts.widerruf.body),
-        agb=texts.agb, agb_paragraphs=_paragraphs(texts.agb.body) if texts.agb else [],
-        statements=statements, message=message,
+        "consent/form.html",
+        status=status,
+        title=viewer.property.title,
+        viewer=viewer,
+        widerruf=texts.widerruf,
+        widerruf_paragraphs=_paragraphs(texts.widerruf.body),
+        agb=texts.agb,
+        agb_paragraphs=_paragraphs(texts.agb.body) if texts.agb else [],
+        statements=statements,
+        message=message,
         csrf_token=csrf.form_token(link_secret(app.config), cookie, viewer.grant.nonce),
-        **context)
-    response.set_cookie(csrf.COOKIE, cookie, path="/", httponly=True, samesite="Lax",
-                        secure=request.scheme == "https")
+        **context,
+    )
+    response.set_cookie(
+        csrf.COOKIE,
+        cookie,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.scheme == "https",
+    )
     return remember_choices(request, response)
 
 
@@ -69,23 +95,37 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
     public_host = _public_host(app.config.base_url)
     if not csrf.valid(request, link_secret(app.config), viewer.grant.nonce, public_host):
         return show_form(app, request, viewer, status=400, message=t("consent_expired_form"))
-    ticked = frozenset(sid for sid, (field, _) in CHECKBOXES.items()
-                       if request.form.get(field) == "yes")
+    ticked = frozenset(
+        sid for sid, (field, _) in CHECKBOXES.items() if request.form.get(field) == "yes"
+    )
     try:
         consent.record_consent(
-            app.config, viewer.grant, ticked=set(ticked), language=language(request),
-            shown_versions={consent.WIDERRUF: _version(request.form.get("widerruf_version")),
-                            consent.AGB: _version(request.form.get("agb_version"))},
+            app.config,
+            viewer.grant,
+            ticked=set(ticked),
+            language=language(request),
+            shown_versions={
+                consent.WIDERRUF: _version(request.form.get("widerruf_version")),
+                consent.AGB: _version(request.form.get("agb_version")),
+            },
             ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.edge)
-            user_agent=request.user_agent.string)
+            user_agent=request.user_agent.string,
+        )
     except consent.TextsChanged:
-        return show_form(app, request, viewer, status=409, message=t("consent_changed"),
-                         ticked=ticked)
+        return show_form(
+            app, request, viewer, status=409, message=t("consent_changed"), ticked=ticked
+        )
     except consent.MissingStatements as exc:
         names = ", ".join(t(f"statement_{sid}") for sid in exc.missing)
-        return show_form(app, request, viewer, status=400,
-                         message=t("consent_missing", missing=names), ticked=ticked,
-                         missing=tuple(exc.missing))
+        return show_form(
+            app,
+            request,
+            viewer,
+            status=400,
+            message=t("consent_missing", missing=names),
+            ticked=ticked,
+            missing=tuple(exc.missing),
+        )
     app.confirmations.kick()
     return redirect(viewer.url(""), 303)
 

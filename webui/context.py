@@ -18,8 +18,9 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 def language(request: Request) -> str:
-    return choose_language(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
-                           request.accept_languages)
+    return choose_language(
+        request.args.get("lang"), request.cookies.get(LANG_COOKIE), request.accept_languages
+    )
 
 
 def view_choice(request: Request) -> str:
@@ -57,9 +58,22 @@ def remember_choices(request: Request, response: Response) -> Response:
     """Keep ``?lang=`` and ``?view=`` on this device for the next visit."""
     secure = request.scheme == "https"
     if request.args.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, request.args["lang"], max_age=ONE_YEAR, path="/",
-                            samesite="Lax", secure=secure, httponly=True)
+        response.set_cookie(
+            LANG_COOKIE,
+            request.args["lang"],
+            max_age=ONE_YEAR,
+            path="/",
+            samesite="Lax",
+            secure=secure,
+            httponly=True,
+        )
     if request.args.get("view") in VIEWS:
-        response.set_cookie(VIEW_COOKIE, request.args["view"], max_age=ONE_YEAR, path="/",
-                            samesite="Lax", secure=secure)
+        response.set_cookie(
+            VIEW_COOKIE,
+            request.args["view"],
+            max_age=ONE_YEAR,
+            path="/",
+            samesite="Lax",
+            secure=secure,
+        )
     return response

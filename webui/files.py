@@ -40,26 +40,29 @@ def content_disposition(disposition: str, name: str) -> tuple[str, dict[str, str
         name.encode("ascii")
     except UnicodeEncodeError:
         simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        return disposition, {"filename": simple or "download",
-                             "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
+        return disposition, {
+            "filename": simple or "download",
+            "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~"),
+        }
     return disposition, {"filename": name}
 
 
-def send_file(request: Request, handle, name: str, *, inline: bool, block_size: int
-              ) -> Response:
+def send_file(request: Request, handle, name: str, *, inline: bool, block_size: int) -> Response:
     """A response streaming the open binary ``handle`` (closed with the response)."""
     info = os.fstat(handle.fileno())
     mimetype = inline_type(name) if inline else "application/octet-stream"
-    response = Response(wrap_file(request.environ, handle, block_size),
-                        mimetype=mimetype, direct_passthrough=True)
+    response = Response(
+        wrap_file(request.environ, handle, block_size), mimetype=mimetype, direct_passthrough=True
+    )
     response.content_length = info.st_size
     response.last_modified = info.st_mtime
     response.set_etag(f"{info.st_ino:x}-{info.st_size:x}-{info.st_mtime_ns:x}")
     value, options = content_disposition("inline" if inline else "attachment", name)
     response.headers.set("Content-Disposition", value, **options)
     try:
-        return response.make_conditional(request.environ, accept_ranges=True,
-                                         complete_length=info.st_size)
+        return response.make_conditional(
+            request.environ, accept_ranges=True, complete_length=info.st_size
+        )
     except RequestedRangeNotSatisfiable:
         handle.close()
         raise

@@ -23,7 +23,7 @@ STRINGS = {
         "documents": "Unterlagen",
         "logo_alt": "Logo",
         "consent_intro": "Bevor Sie die Unterlagen einsehen können, lesen Sie bitte die "
-                         "Widerrufsbelehrung und bestätigen Sie die beiden Erklärungen.",
+        "Widerrufsbelehrung und bestätigen Sie die beiden Erklärungen.",
         "widerruf_heading": "Widerrufsbelehrung und Muster-Widerrufsformular",
         "agb_heading": "Allgemeine Geschäftsbedingungen",
         "text_version": "Fassung {version}",
@@ -31,20 +31,20 @@ STRINGS = {
         "consent_legend": "Ihre Erklärungen",
         "consent_submit": "Zustimmen und Unterlagen anzeigen",
         "consent_missing": "Bitte bestätigen Sie alle Erklärungen, um fortzufahren. "
-                           "Es fehlt: {missing}.",
+        "Es fehlt: {missing}.",
         "consent_changed": "Die Texte wurden soeben aktualisiert. Bitte lesen Sie die neue "
-                           "Fassung und bestätigen Sie erneut.",
+        "Fassung und bestätigen Sie erneut.",
         "consent_expired_form": "Das Formular ist abgelaufen. Bitte bestätigen Sie erneut.",
         "statement_early_start": "Erklärung 1 (Beginn vor Ablauf der Widerrufsfrist)",
         "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
         "statement_agb": "Erklärung 3 (AGB)",
         "privacy": "Datenschutz",
         "privacy_text": "Wir speichern, wann Sie diese Seite und welche Unterlagen Sie öffnen "
-                        "oder herunterladen, Ihre Zustimmung mit Zeitpunkt sowie eine gekürzte "
-                        "IP-Adresse und Ihren Browser – um Ihnen die Unterlagen bereitzustellen "
-                        "und die Belehrung nachweisen zu können (Art. 6 Abs. 1 lit. b, c und f "
-                        "DSGVO). Verantwortlich ist die Maklerfirma, die Ihnen diesen Link "
-                        "gesendet hat; dort erhalten Sie Auskunft und können Löschung verlangen.",
+        "oder herunterladen, Ihre Zustimmung mit Zeitpunkt sowie eine gekürzte "
+        "IP-Adresse und Ihren Browser – um Ihnen die Unterlagen bereitzustellen "
+        "und die Belehrung nachweisen zu können (Art. 6 Abs. 1 lit. b, c und f "
+        "DSGVO). Verantwortlich ist die Maklerfirma, die Ihnen diesen Link "
+        "gesendet hat; dort erhalten Sie Auskunft und können Löschung verlangen.",
         "search_label": "Dokumente durchsuchen",
         "search_button": "Suchen",
         "search_clear": "Suche löschen",
@@ -68,16 +68,16 @@ STRINGS = {
         "results_for": "Suchergebnisse für „{query}“ im gesamten Bereich",
         "in_folder": "in {folder}",
         "preview_banner": "Vorschau — so sieht Ihr Kunde die Unterlagen. "
-                          "Downloads sind deaktiviert.",
+        "Downloads sind deaktiviert.",
         "language": "Sprache",
         "not_found_title": "Link nicht gültig",
         "not_found_heading": "Dieser Link ist nicht (mehr) gültig.",
         "not_found_text": "Bitte wenden Sie sich an Ihre Ansprechpartnerin / Ihren "
-                          "Ansprechpartner.",
+        "Ansprechpartner.",
         "not_found_contact": "Ihr Ansprechpartner: {agency}",
         "empty_zip_title": "Nichts zum Herunterladen",
         "empty_zip_text": "In der aktuellen Auswahl sind keine Dokumente. Ändern Sie die "
-                          "Suche oder öffnen Sie einen anderen Ordner.",
+        "Suche oder öffnen Sie einen anderen Ordner.",
         "back": "Zurück zu den Unterlagen",
         "forbidden_title": "In der Vorschau nicht verfügbar",
         "forbidden_text": "Downloads sind in der Vorschau deaktiviert.",
@@ -89,7 +89,7 @@ STRINGS = {
         "documents": "Documents",
         "logo_alt": "Logo",
         "consent_intro": "Before you can view the documents, please read the cancellation "
-                         "policy and confirm both statements.",
+        "policy and confirm both statements.",
         "widerruf_heading": "Cancellation policy and model withdrawal form",
         "agb_heading": "General terms and conditions",
         "text_version": "Version {version}",
@@ -98,17 +98,17 @@ STRINGS = {
         "consent_submit": "Agree and show documents",
         "consent_missing": "Please confirm every statement to continue. Missing: {missing}.",
         "consent_changed": "The texts have just been updated. Please read the new version "
-                           "and confirm again.",
+        "and confirm again.",
         "consent_expired_form": "The form has expired. Please confirm again.",
         "statement_early_start": "statement 1 (start before the withdrawal period ends)",
         "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
         "statement_agb": "statement 3 (terms and conditions)",
         "privacy": "Privacy",
         "privacy_text": "We store when you open this page and which documents you open or "
-                        "download, your consent with its time, a shortened IP address and your "
-                        "browser — to provide the documents and to prove the cancellation "
-                        "policy was given (Art. 6(1)(b), (c) and (f) GDPR). The controller is "
-                        "the agency that sent you this link; ask them for access or erasure.",
+        "download, your consent with its time, a shortened IP address and your "
+        "browser — to provide the documents and to prove the cancellation "
+        "policy was given (Art. 6(1)(b), (c) and (f) GDPR). The controller is "
+        "the agency that sent you this link; ask them for access or erasure.",
         "search_label": "Search documents",
         "search_button": "Search",
         "search_clear": "Clear search",
@@ -132,7 +132,7 @@ STRINGS = {
         "results_for": "Search results for “{query}” across all documents",
         "in_folder": "in {folder}",
         "preview_banner": "Preview — this is how your client sees the documents. "
-                          "Downloads are disabled.",
+        "Downloads are disabled.",
         "language": "Language",
         "not_found_title": "Link not valid",
         "not_found_heading": "This link is not (or no longer) valid.",
@@ -140,7 +140,7 @@ STRINGS = {
         "not_found_contact": "Your agent: {agency}",
         "empty_zip_title": "Nothing to download",
         "empty_zip_text": "There are no documents in the current selection. Change the search "
-                          "or open another folder.",
+        "or open another folder.",
         "back": "Back to the documents",
         "forbidden_title": "Not available in the preview",
         "forbidden_text": "Downloads are disabled in the preview.",
@@ -151,8 +151,7 @@ STRINGS = {
 }
 
 
-def choose_language(query_lang: str | None, cookie_lang: str | None,
-                    accept_language) -> str:
+def choose_language(query_lang: str | None, cookie_lang: str | None, accept_language) -> str:
     """``accept_language`` is werkzeug's ``LanguageAccept`` (or anything with best_match)."""
     for candidate in (query_lang, cookie_lang):
         if candidate in LANGUAGES:

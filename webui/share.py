@@ -45,8 +45,7 @@ def _tree(app, viewer: Viewer) -> ShareTree:
     return ShareTree(str(storage_folder(app.config, viewer.property.key)))
 
 
-def _gate(app, request: Request, prefix: str, token: str, *, file_url: bool
-          ) -> Viewer | Response:
+def _gate(app, request: Request, prefix: str, token: str, *, file_url: bool) -> Viewer | Response:
     """The viewer, or the response that ends the request: 404 for a bad link, 403 for
     the preview's file URLs, a redirect to the consent form before consent."""
     viewer = load_viewer(app, request, prefix, token)
@@ -93,8 +92,7 @@ def build_view(share: ShareTree, request: Request, folder: str) -> View | None:
     _, parts = located
     folder = "/".join(parts)
     query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
-    sort = request.args.get("sort") if request.args.get("sort") in tree_module.SORT_KEYS \
-        else "name"
+    sort = request.args.get("sort") if request.args.get("sort") in tree_module.SORT_KEYS else "name"
     descending = request.args.get("order") == "desc"
     if query:
         everything = share.walk([])
@@ -128,17 +126,28 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
     if viewer.grant is not None and request.method == "GET" and not partial:
         web_events.record(visitor(app, request, viewer.grant), "list", view.folder, status=200)
     files = view.files
-    keep = {"sort": view.sort if view.sort != "name" else None,
-            "order": "desc" if view.descending else None}
+    keep = {
+        "sort": view.sort if view.sort != "name" else None,
+        "order": "desc" if view.descending else None,
+    }
     context = page_context(app, request)
     response = app.render(
-        "share/page.html", viewer=viewer, view=view, title=viewer.property.title,
-        entries=view.shown, view_mode=view_choice(request), sort_links=_sort_links(request, view),
+        "share/page.html",
+        viewer=viewer,
+        view=view,
+        title=viewer.property.title,
+        entries=view.shown,
+        view_mode=view_choice(request),
+        sort_links=_sort_links(request, view),
         zip_url=viewer.url("zip", dir=view.zip_base, q=view.query),
-        zip_size=sum(f.size for f in files), zip_count=len(files), keep=keep,
-        has_thumbnail=thumbnails.has_thumbnail, inline_type=inline_type,
-        crumbs=[(part, "/".join(view.parts[:i + 1])) for i, part in enumerate(view.parts)],
-        **context)
+        zip_size=sum(f.size for f in files),
+        zip_count=len(files),
+        keep=keep,
+        has_thumbnail=thumbnails.has_thumbnail,
+        inline_type=inline_type,
+        crumbs=[(part, "/".join(view.parts[: i + 1])) for i, part in enumerate(view.parts)],
+        **context,
+    )
     return remember_choices(request, response)
 
 
@@ -155,8 +164,7 @@ def _still_allowed(viewer: Viewer):
     return link_is_live if viewer.grant is not None else None
 
 
-def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: bool
-          ) -> Response:
+def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: bool) -> Response:
     viewer = _gate(app, request, prefix, token, file_url=True)
     if isinstance(viewer, Response):
         return viewer
@@ -175,11 +183,19 @@ def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: 
         who = visitor(app, request, viewer.grant)
         path = "/".join(parts)
         event = web_events.new_event(
-            who, "open" if inline else "download", path, status=response.status_code,
-            size=info.st_size, sha256=catalog.file_version(app.config, who.property, path, info))
-        response.response = tracked_body(response.response, event,
-                                         expected=response.content_length,
-                                         still_allowed=_still_allowed(viewer))
+            who,
+            "open" if inline else "download",
+            path,
+            status=response.status_code,
+            size=info.st_size,
+            sha256=catalog.file_version(app.config, who.property, path, info),
+        )
+        response.response = tracked_body(
+            response.response,
+            event,
+            expected=response.content_length,
+            still_allowed=_still_allowed(viewer),
+        )
     return response
 
 
@@ -233,10 +249,16 @@ def _track_zip(app, who, view: View, download: ZipDownload, total: int):
             if not member.started:
                 continue
             path, size = member.entry.path, member.entry.size
-            web_events.record(who, "download", path, status=200, sent=member.sent, size=size,
-                              complete=member.complete and member.sent == size,
-                              sha256=catalog.file_version(app.config, who.property, path,
-                                                          member.stat))
+            web_events.record(
+                who,
+                "download",
+                path,
+                status=200,
+                sent=member.sent,
+                size=size,
+                complete=member.complete and member.sent == size,
+                sha256=catalog.file_version(app.config, who.property, path, member.stat),
+            )
 
     return finished, lambda: tracking.begin_event(zip_event)
 
@@ -249,22 +271,22 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
     view = build_view(share, request, request.args.get("dir", ""))
     if view is None:
         return app.not_found(request)
-    members = plan(view.files, view.zip_base,
-                   lambda path: (share.locate(path, FILE) or (None,))[0])
+    members = plan(view.files, view.zip_base, lambda path: (share.locate(path, FILE) or (None,))[0])
     if not members:  # a page, not an empty file; not 404, which counts as a bad link
         back = viewer.url("browse", view.folder) if view.folder else viewer.url("")
-        return app.render("share/empty_zip.html", status=422, back=back,
-                          **page_context(app, request))
+        return app.render(
+            "share/empty_zip.html", status=422, back=back, **page_context(app, request)
+        )
     download = ZipDownload(members, app.config.block_size)
     total = len(download)
     if request.method == "HEAD":
         download.close()
         body = []
     else:
-        finished, first_chunk = _track_zip(app, visitor(app, request, viewer.grant), view,
-                                           download, total)
-        body = CountingBody(download, finished, first_chunk,
-                            still_allowed=_still_allowed(viewer))
+        finished, first_chunk = _track_zip(
+            app, visitor(app, request, viewer.grant), view, download, total
+        )
+        body = CountingBody(download, finished, first_chunk, still_allowed=_still_allowed(viewer))
     response = Response(body, mimetype="application/zip", direct_passthrough=True)
     response.content_length = total
     value, options = content_disposition("attachment", zip_name(viewer, view))

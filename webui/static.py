@@ -55,8 +55,7 @@ def serve_logo(app, request: Request, name: str) -> Response:
     path = branding.logo_path(app.config, name)
     if path is None:
         return app.not_found(request)
-    response = Response(path.read_bytes(),
-                        content_type=branding.get_branding(app.config).logo_type)
+    response = Response(path.read_bytes(), content_type=branding.get_branding(app.config).logo_type)
     response.headers["Cache-Control"] = FOREVER
     return response
 

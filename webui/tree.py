@@ -72,9 +72,9 @@ def _visible(name: str) -> bool:
     return not is_hidden_from_contacts(name) and split_share_path(name) is not None
 
 
-def sort_entries(entries: list[Entry], key: str = "name", descending: bool = False
-                 ) -> list[Entry]:
+def sort_entries(entries: list[Entry], key: str = "name", descending: bool = False) -> list[Entry]:
     """Folders first, then files; each group by name or size, reversed on request."""
+
     def name_key(e: Entry):
         return (fold(e.name), e.name)
 
@@ -161,5 +161,6 @@ def expand(shown: list[Entry], everything: list[Entry]) -> list[Entry]:
     each once, in share order."""
     folders = tuple(e.path + "/" for e in shown if e.is_folder)
     files = {e.path for e in shown if not e.is_folder}
-    return [e for e in everything
-            if not e.is_folder and (e.path in files or e.path.startswith(folders))]
+    return [
+        e for e in everything if not e.is_folder and (e.path in files or e.path.startswith(folders))
+    ]

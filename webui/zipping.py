@@ -47,8 +47,7 @@ class ZipDownload:
                 self._files.append(handle)
                 info = member.stat = os.fstat(handle.fileno())
                 member.entry = dataclasses.replace(member.entry, size=info.st_size)
-                self._stream.add(self._read(member, handle), member.arcname,
-                                 size=info.st_size)
+                self._stream.add(self._read(member, handle), member.arcname, size=info.st_size)
         except BaseException:
             self.close()
             raise
@@ -89,6 +88,6 @@ def plan(files: list[Entry], base: str, locate: Callable[[str], str | None]) -> 
         absolute = locate(entry.path)
         if absolute is None:
             continue
-        arcname = entry.path[len(prefix):] if entry.path.startswith(prefix) else entry.path
+        arcname = entry.path[len(prefix) :] if entry.path.startswith(prefix) else entry.path
         members.append(Member(entry=entry, arcname=arcname, absolute=absolute))
     return members

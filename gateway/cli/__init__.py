@@ -38,10 +38,22 @@ class CliContext:
 #: services it needs) is imported only when that command runs or help lists them
 #: all: ``immoshare tracking show`` does not load the web app, PIL or argon2 (issue 6).
 COMMAND_MODULES = {
-    "agent": "agents", "apikey": "apikeys", "branding": "branding", "consent": "consent",
-    "contact": "contacts", "demo": "admin", "grant": "grants", "init": "admin",
-    "link": "grants", "preview": "grants", "property": "properties", "render": "render",
-    "revoke": "grants", "serve": "admin", "tracking": "tracking", "users": "grants",
+    "agent": "agents",
+    "apikey": "apikeys",
+    "branding": "branding",
+    "consent": "consent",
+    "contact": "contacts",
+    "demo": "admin",
+    "grant": "grants",
+    "init": "admin",
+    "link": "grants",
+    "preview": "grants",
+    "property": "properties",
+    "render": "render",
+    "revoke": "grants",
+    "serve": "admin",
+    "tracking": "tracking",
+    "users": "grants",
 }
 
 
@@ -66,15 +78,20 @@ class ImmoshareGroup(click.Group):
         except peewee.OperationalError as exc:
             raise click.ClickException(f"database error: {str(exc).splitlines()[0]}") from None
         except OSError as exc:
-            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")
-                                       ) from None
+            raise click.ClickException(
+                f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")
+            ) from None
 
 
 @click.group(cls=ImmoshareGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="immoshare")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              envvar="IMMOSHARE_HOME", show_envvar=True,
-              help="Home folder with settings, database and property folders.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="IMMOSHARE_HOME",
+    show_envvar=True,
+    help="Home folder with settings, database and property folders.",
+)
 @click.pass_context
 def cli(ctx, home):
     """immoshare: one WebDAV share per property, a personal link per contact,

@@ -24,8 +24,9 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise SetupError(f"port {port} on {host} is in use — choose another with --port"
-                                 ) from None
+                raise SetupError(
+                    f"port {port} on {host} is in use — choose another with --port"
+                ) from None
             raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
@@ -55,17 +56,25 @@ def init(obj):
         immoshare --home /srv/immoshare init
     """
     applied = init_home(obj.home)
-    note(f"Home ready at {obj.home}"
-         + (f" ({len(applied)} migration(s) applied)" if applied else " (up to date)"))
+    note(
+        f"Home ready at {obj.home}"
+        + (f" ({len(applied)} migration(s) applied)" if applied else " (up to date)")
+    )
 
 
 @cli.command()
 @click.option("--host", help="Address to listen on (setting: host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="TCP port (setting: port).")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False),
-              help="TLS certificate chain, PEM (setting: tls_cert); needs --key.")
-@click.option("--key", type=click.Path(exists=True, dir_okay=False),
-              help="TLS private key, PEM (setting: tls_key); needs --cert.")
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TLS certificate chain, PEM (setting: tls_cert); needs --key.",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TLS private key, PEM (setting: tls_key); needs --cert.",
+)
 @click.pass_obj
 def serve(obj, host, port, cert, key):
     """Serve WebDAV (/dav/, /view/), contact pages (/s/) and the API (/api/v1/).
@@ -87,8 +96,9 @@ def serve(obj, host, port, cert, key):
 
 
 @cli.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="TCP port.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="TCP port."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--keep", is_flag=True, help="Keep the throwaway home after stopping.")
 def demo(port, host, keep):
@@ -113,12 +123,16 @@ def demo(port, host, keep):
             click.echo(f"Demo home: {home}")
             for login in logins:
                 if login.role == "agent":
-                    click.echo(f"Agent WebDAV:  {login.url}  user: {login.username}  "
-                               f"password: {login.password}")
+                    click.echo(
+                        f"Agent WebDAV:  {login.url}  user: {login.username}  "
+                        f"password: {login.password}"
+                    )
                 else:
                     click.echo(f"Contact {login.name}: link {login.url}")
-                    click.echo(f"  WebDAV (read-only): {contact_dav_url(config)}  "
-                               f"user: {login.username}  password: {login.password}")
+                    click.echo(
+                        f"  WebDAV (read-only): {contact_dav_url(config)}  "
+                        f"user: {login.username}  password: {login.password}"
+                    )
 
         _run(config, host, port, banner)
     finally:

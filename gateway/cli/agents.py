@@ -20,8 +20,11 @@ def agent():
 
 @agent.command("add")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin instead of generating one.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of generating one.",
+)
 @json_option
 @click.pass_obj
 def agent_add(obj, name, password_stdin, as_json):

@@ -32,8 +32,10 @@ def apikey_create(obj, name, as_json):
         print_json({"name": row.name, "key": key})
         return
     click.echo(key)
-    note(f"API key '{name}' created; it is shown only now. The CRM sends it as "
-         "'Authorization: Bearer KEY' to /api/v1/events.")
+    note(
+        f"API key '{name}' created; it is shown only now. The CRM sends it as "
+        "'Authorization: Bearer KEY' to /api/v1/events."
+    )
 
 
 @apikey.command("list")
@@ -47,13 +49,17 @@ def apikey_list(obj, as_json):
         immoshare apikey list
     """
     obj.config()
-    rows = [{"name": k.name, "created_at": iso(k.created_at), "revoked_at": iso(k.revoked_at)}
-            for k in apikeys.list_keys()]
+    rows = [
+        {"name": k.name, "created_at": iso(k.created_at), "revoked_at": iso(k.revoked_at)}
+        for k in apikeys.list_keys()
+    ]
     if as_json:
         print_json(rows)
         return
-    print_table([[r["name"], r["created_at"], r["revoked_at"] or "active"] for r in rows],
-                ["NAME", "CREATED", "REVOKED"])
+    print_table(
+        [[r["name"], r["created_at"], r["revoked_at"] or "active"] for r in rows],
+        ["NAME", "CREATED", "REVOKED"],
+    )
 
 
 @apikey.command("revoke")

@@ -22,8 +22,11 @@ def branding_group():
 
 @branding_group.command("set")
 @click.option("--name", help="Agency name, shown in the page header and footer.")
-@click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Logo file: PNG, JPEG, GIF or WebP, up to 2 MB.")
+@click.option(
+    "--logo",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Logo file: PNG, JPEG, GIF or WebP, up to 2 MB.",
+)
 @json_option
 @click.pass_obj
 def branding_set(obj, name, logo, as_json):
@@ -40,8 +43,9 @@ def branding_set(obj, name, logo, as_json):
     if as_json:
         print_json(_data(current))
         return
-    click.echo(f"Branding set: name {current.name or '(none)'}, "
-               f"logo {current.logo_file or '(none)'}.")
+    click.echo(
+        f"Branding set: name {current.name or '(none)'}, logo {current.logo_file or '(none)'}."
+    )
 
 
 @branding_group.command("show")

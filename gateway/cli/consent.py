@@ -13,9 +13,15 @@ from gateway.services import consent as consent_service
 
 
 def _text_data(text, current_ids: set[int]) -> dict:
-    return {"kind": text.kind, "version": text.version, "sha256": text.sha256,
-            "created_at": iso(text.created_at), "current": text.id in current_ids,
-            "sample": consent_service.is_sample(text), "characters": len(text.body)}
+    return {
+        "kind": text.kind,
+        "version": text.version,
+        "sha256": text.sha256,
+        "created_at": iso(text.created_at),
+        "current": text.id in current_ids,
+        "sample": consent_service.is_sample(text),
+        "characters": len(text.body),
+    }
 
 
 @cli.group("consent")
@@ -67,11 +73,24 @@ def consent_show(obj, as_json):
     if as_json:
         print_json(rows)
         return
-    print_table([[r["kind"], r["version"], "yes" if r["current"] else "",
-                  "sample" if r["sample"] else "", r["created_at"], r["sha256"]] for r in rows],
-                ["KIND", "VERSION", "CURRENT", "NOTE", "CREATED", "SHA256"])
+    print_table(
+        [
+            [
+                r["kind"],
+                r["version"],
+                "yes" if r["current"] else "",
+                "sample" if r["sample"] else "",
+                r["created_at"],
+                r["sha256"],
+            ]
+            for r in rows
+        ],
+        ["KIND", "VERSION", "CURRENT", "NOTE", "CREATED", "SHA256"],
+    )
     if current.agb is None:
         note("No AGB set: the form shows none (immoshare consent set agb FILE).")
     if consent_service.is_sample(current.widerruf):
-        note("The Widerruf text is the shipped sample: have it checked, complete it, and set "
-             "it with `immoshare consent set widerruf FILE`.")
+        note(
+            "The Widerruf text is the shipped sample: have it checked, complete it, and set "
+            "it with `immoshare consent set widerruf FILE`."
+        )

@@ -11,8 +11,12 @@ from gateway.services import contacts, privacy
 
 
 def _contact_data(contact) -> dict:
-    return {"ref": contact.ref, "name": contact.name, "email": contact.email,
-            "created_at": iso(contact.created_at)}
+    return {
+        "ref": contact.ref,
+        "name": contact.name,
+        "email": contact.email,
+        "created_at": iso(contact.created_at),
+    }
 
 
 @cli.group()
@@ -61,8 +65,12 @@ def contact_list(obj, as_json):
 
 @contact.command("export")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON (the only format; the flag is accepted for scripts).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON (the only format; the flag is accepted for scripts).",
+)
 @click.pass_obj
 def contact_export(obj, ref, as_json):
     """Print everything stored about contact REF (GDPR Art. 15): record, WebDAV
@@ -90,8 +98,11 @@ def contact_erase(obj, ref, yes):
     """
     obj.config()
     if not yes:
-        click.confirm(f"Erase contact '{ref}' for good? Links and logins stop working.",
-                      abort=True, err=True)
+        click.confirm(
+            f"Erase contact '{ref}' for good? Links and logins stop working.", abort=True, err=True
+        )
     result = privacy.erase_contact(ref)
-    note(f"Contact '{ref}' erased: {result.grants} grant(s) removed, {result.events} "
-         f"event(s) kept under the pseudonym {result.pseudonym}.")
+    note(
+        f"Contact '{ref}' erased: {result.grants} grant(s) removed, {result.events} "
+        f"event(s) kept under the pseudonym {result.pseudonym}."
+    )

@@ -20,8 +20,12 @@ def _date(ctx, param, value):
 @cli.command()
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
-@click.option("--expires", callback=_date, metavar="YYYY-MM-DD",
-              help="Last day the link and WebDAV login work.")
+@click.option(
+    "--expires",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Last day the link and WebDAV login work.",
+)
 @json_option
 @click.pass_obj
 def grant(obj, property_key, ref, expires, as_json):
@@ -35,14 +39,17 @@ def grant(obj, property_key, ref, expires, as_json):
     config = obj.config()
     result = grants.grant_access(config, property_key, ref, expires=expires)
     if as_json:
-        data = {k: getattr(result, k) for k in
-                ("property", "contact", "link", "dav_url", "username", "password")}
+        data = {
+            k: getattr(result, k)
+            for k in ("property", "contact", "link", "dav_url", "username", "password")
+        }
         print_json(data)
         return
     click.echo(f"Grant created. Link: {result.link}")
-    click.echo(f"WebDAV (read-only): {result.dav_url}  user: {result.username}"
-               + (f"  password: {result.password}" if result.password else
-                  "  (password unchanged)"))
+    click.echo(
+        f"WebDAV (read-only): {result.dav_url}  user: {result.username}"
+        + (f"  password: {result.password}" if result.password else "  (password unchanged)")
+    )
     note("Offer templates take the link as {Feld:OImmoCloudLink}.")
 
 
@@ -78,9 +85,20 @@ def users(obj, property_key, as_json):
     if as_json:
         print_json(rows)
         return
-    print_table([[r.contact, r.name, "yes" if r.active else "no", iso(r.consent_at),
-                  r.consent_mail, iso(r.last_access)] for r in rows],
-                ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "LAST ACCESS"])
+    print_table(
+        [
+            [
+                r.contact,
+                r.name,
+                "yes" if r.active else "no",
+                iso(r.consent_at),
+                r.consent_mail,
+                iso(r.last_access),
+            ]
+            for r in rows
+        ],
+        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "LAST ACCESS"],
+    )
 
 
 @cli.command()

@@ -12,10 +12,14 @@ from gateway.services.grants import agent_dav_url, list_users
 
 
 def _property_data(config, prop) -> dict:
-    return {"key": prop.key, "title": prop.title, "consent_required": prop.requires_consent,
-            "folder": str(properties.storage_folder(config, prop.key)),
-            "dav_url": f"{agent_dav_url(config)}{prop.key}/",
-            "created_at": iso(prop.created_at)}
+    return {
+        "key": prop.key,
+        "title": prop.title,
+        "consent_required": prop.requires_consent,
+        "folder": str(properties.storage_folder(config, prop.key)),
+        "dav_url": f"{agent_dav_url(config)}{prop.key}/",
+        "created_at": iso(prop.created_at),
+    }
 
 
 @cli.group("property")
@@ -26,8 +30,11 @@ def property_group():
 @property_group.command("add")
 @click.argument("key")
 @click.option("--title", required=True, help="What contacts see as the share's name.")
-@click.option("--no-consent", is_flag=True,
-              help="Show the files without the cancellation-notice consent step.")
+@click.option(
+    "--no-consent",
+    is_flag=True,
+    help="Show the files without the cancellation-notice consent step.",
+)
 @json_option
 @click.pass_obj
 def property_add(obj, key, title, no_consent, as_json):
@@ -65,8 +72,10 @@ def property_list(obj, as_json):
     if as_json:
         print_json(rows)
         return
-    print_table([[r["key"], r["title"], "yes" if r["consent_required"] else "no"] for r in rows],
-                ["KEY", "TITLE", "CONSENT"])
+    print_table(
+        [[r["key"], r["title"], "yes" if r["consent_required"] else "no"] for r in rows],
+        ["KEY", "TITLE", "CONSENT"],
+    )
 
 
 @property_group.command("show")

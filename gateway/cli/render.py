@@ -20,11 +20,20 @@ def _write_atomically(target: Path, data: bytes) -> None:
 
 @cli.command()
 @click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--property", "property_key", required=True, metavar="KEY",
-              help="The property whose link goes in.")
+@click.option(
+    "--property",
+    "property_key",
+    required=True,
+    metavar="KEY",
+    help="The property whose link goes in.",
+)
 @click.option("--contact", "ref", required=True, metavar="REF", help="The contact (CRM ref).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout.",
+)
 @click.pass_obj
 def render(obj, template, property_key, ref, output):
     """Replace {Feld:OImmoCloudLink} in a text or HTML TEMPLATE with the contact's
@@ -37,8 +46,10 @@ def render(obj, template, property_key, ref, output):
     config = obj.config()
     rendered = rendering.render_template(config, template, property_key, ref)
     if not rendered.replaced:
-        note(f"Warning: {template.name} has no {{Feld:{rendering.LINK_FIELD}}}; "
-             "nothing was filled in.")
+        note(
+            f"Warning: {template.name} has no {{Feld:{rendering.LINK_FIELD}}}; "
+            "nothing was filled in."
+        )
     data = rendering.encode(rendered)
     if output is None:
         click.echo(data, nl=False)

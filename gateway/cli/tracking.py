@@ -16,8 +16,20 @@ from gateway.cli.output import note, print_json, print_table, to_jsonable
 from gateway.services import export, reports, tracking
 from gateway.services.grants import parse_date
 
-REPORT_CSV_FIELDS = ("role", "property", "contact", "agent", "path", "first", "last", "opens",
-                     "downloads", "complete", "bytes", "sha256")
+REPORT_CSV_FIELDS = (
+    "role",
+    "property",
+    "contact",
+    "agent",
+    "path",
+    "first",
+    "last",
+    "opens",
+    "downloads",
+    "complete",
+    "bytes",
+    "sha256",
+)
 
 
 def _ready(obj):
@@ -45,23 +57,38 @@ def _minute(moment) -> str:
 
 def _print_report_table(report: reports.Report) -> None:
     by_contact = report.contact is not None
-    for title, rows, role in (("Contacts", report.contacts, "contact"),
-                              ("Agents' own reads", report.agents, "agent")):
+    for title, rows, role in (
+        ("Contacts", report.contacts, "contact"),
+        ("Agents' own reads", report.agents, "agent"),
+    ):
         if role == "agent" and not rows:
             continue
         if report.agents:
             click.echo(f"{title}:")
         reader = "AGENT" if role == "agent" else "CONTACT"
-        headers = ["PROPERTY" if by_contact else reader, "DOCUMENT", "FIRST (UTC)",
-                   "LAST (UTC)", "OPENS", "DOWNLOADS", "COMPLETE"]
+        headers = [
+            "PROPERTY" if by_contact else reader,
+            "DOCUMENT",
+            "FIRST (UTC)",
+            "LAST (UTC)",
+            "OPENS",
+            "DOWNLOADS",
+            "COMPLETE",
+        ]
         if report.property is None and not by_contact:
             headers.insert(1, "PROPERTY")
         table = []
         for row in rows:
             who = row.agent if role == "agent" else row.contact
-            cells = [row.property if by_contact else who, row.path, _minute(row.first),
-                     _minute(row.last), row.opens, row.downloads,
-                     "yes" if row.complete else "no"]
+            cells = [
+                row.property if by_contact else who,
+                row.path,
+                _minute(row.first),
+                _minute(row.last),
+                row.opens,
+                row.downloads,
+                "yes" if row.complete else "no",
+            ]
             if report.property is None and not by_contact:
                 cells.insert(1, row.property)
             table.append(cells)
@@ -101,10 +128,19 @@ def tracking_show(obj, property_key, contact, as_json, as_csv):
 
 
 @tracking_group.command("export")
-@click.option("--since", metavar="CURSOR", help="The cursor the last export printed; "
-              "none: from the first event.")
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson",
-              show_default=True, help="One JSON object per line, or CSV with a header.")
+@click.option(
+    "--since",
+    metavar="CURSOR",
+    help="The cursor the last export printed; none: from the first event.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ndjson", "csv"]),
+    default="ndjson",
+    show_default=True,
+    help="One JSON object per line, or CSV with a header.",
+)
 @click.pass_obj
 def tracking_export(obj, since, fmt):
     """Print the events after CURSOR, oldest first; the next cursor goes to stderr.
@@ -140,21 +176,34 @@ def tracking_verify(obj, as_json):
     _ready(obj)
     result = tracking.verify_chain()
     if as_json:
-        print_json({"ok": result.ok, "checked": result.checked, "head": result.head_hash,
-                    "broken_event": result.broken_id, "reason": result.reason})
+        print_json(
+            {
+                "ok": result.ok,
+                "checked": result.checked,
+                "head": result.head_hash,
+                "broken_event": result.broken_id,
+                "reason": result.reason,
+            }
+        )
         if not result.ok:
             raise SystemExit(1)
         return
     if not result.ok:
         raise click.ClickException(
             f"event {result.broken_id} is broken: {result.reason} "
-            f"({result.checked} event(s) before it are intact)")
+            f"({result.checked} event(s) before it are intact)"
+        )
     click.echo(f"{result.checked} event(s) checked, chain intact. Head: {result.head_hash}")
 
 
 @tracking_group.command("prune")
-@click.option("--before", required=True, callback=_date, metavar="YYYY-MM-DD",
-              help="Delete events recorded before this day (UTC).")
+@click.option(
+    "--before",
+    required=True,
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Delete events recorded before this day (UTC).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def tracking_prune(obj, before, yes):

@@ -53,8 +53,10 @@ def _consented_grant_ids(grants: list[Grant]) -> set[int]:
     ids = [g.id for g in grants]
     if not ids:
         return set()
-    return {r.grant_id for r in ConsentRecord.select(ConsentRecord.grant)
-            .where(ConsentRecord.grant.in_(ids))}
+    return {
+        r.grant_id
+        for r in ConsentRecord.select(ConsentRecord.grant).where(ConsentRecord.grant.in_(ids))
+    }
 
 
 def visible_property_keys(principal: Principal) -> set[str]:
@@ -63,12 +65,14 @@ def visible_property_keys(principal: Principal) -> set[str]:
     if principal.is_agent:
         return {p.key for p in Property.select(Property.key)}
     today = utc_now().date()
-    grants = list(Grant.select(Grant, Property).join(Property)
-                  .where((Grant.contact == principal.contact_id) & (Grant.active == True)))  # noqa: E712
+    grants = list(
+        Grant.select(Grant, Property)
+        .join(Property)
+        .where((Grant.contact == principal.contact_id) & (Grant.active == True))
+    )  # noqa: E712
     live = [g for g in grants if grant_is_live(g, today)]
     consented = _consented_grant_ids([g for g in live if g.property.requires_consent])
-    return {g.property.key for g in live
-            if not g.property.requires_consent or g.id in consented}
+    return {g.property.key for g in live if not g.property.requires_consent or g.id in consented}
 
 
 def can_see_property(principal: Principal, key: str) -> bool:
@@ -86,25 +90,37 @@ def can_see_property(principal: Principal, key: str) -> bool:
 # running it on SQLite (about 0.25 ms against 6 µs). These run on every request, so
 # their text is made once (per database, for its dialect) and only executed after.
 
+
 def _query(name: str):
     """The peewee query ``name``; its parameters in order are those ``_fetch_one`` gets."""
     if name == "agent":
         return Agent.select(Agent.name, Agent.password_hash).where(Agent.name == "")
     if name == "credential":
-        return (Credential.select(Credential.password_hash, Contact.ref, Contact.id)
-                .join(Contact).where(Credential.username == ""))
+        return (
+            Credential.select(Credential.password_hash, Contact.ref, Contact.id)
+            .join(Contact)
+            .where(Credential.username == "")
+        )
     if name == "property":
         return Property.select(Property.id).where(Property.key == "").limit(1)
     if name == "visible":  # a live grant of the property, with consent where it needs one
-        return (Grant.select(Grant.id).join(Property).switch(Grant)
-                .join(ConsentRecord, peewee.JOIN.LEFT_OUTER,
-                      on=(ConsentRecord.grant == Grant.id))
-                .where((Grant.contact == 0) & (Property.key == "")
-                       & (Grant.active == True)  # noqa: E712
-                       & (Grant.expires.is_null() | (Grant.expires >= utc_now().date()))
-                       & ((Property.requires_consent == False)  # noqa: E712
-                          | ConsentRecord.id.is_null(False)))
-                .limit(1))
+        return (
+            Grant.select(Grant.id)
+            .join(Property)
+            .switch(Grant)
+            .join(ConsentRecord, peewee.JOIN.LEFT_OUTER, on=(ConsentRecord.grant == Grant.id))
+            .where(
+                (Grant.contact == 0)
+                & (Property.key == "")
+                & (Grant.active == True)  # noqa: E712
+                & (Grant.expires.is_null() | (Grant.expires >= utc_now().date()))
+                & (
+                    (Property.requires_consent == False)  # noqa: E712
+                    | ConsentRecord.id.is_null(False)
+                )
+            )
+            .limit(1)
+        )
     raise KeyError(name)
 
 
@@ -129,8 +145,14 @@ def resolve_link(token: str) -> Grant:
     :raises NotFound: no grant has this token.
     :raises AccessDenied: the grant is revoked or expired (``args[1]`` is the grant).
     """
-    grant = (Grant.select(Grant, Property, Contact).join(Property).switch(Grant).join(Contact)
-             .where(Grant.token_hash == hash_token(token)).first())
+    grant = (
+        Grant.select(Grant, Property, Contact)
+        .join(Property)
+        .switch(Grant)
+        .join(Contact)
+        .where(Grant.token_hash == hash_token(token))
+        .first()
+    )
     if grant is None:
         raise NotFound("unknown link")
     if not grant_is_live(grant):
@@ -153,5 +175,7 @@ def has_consent(grant: Grant) -> bool:
 def property_titles(keys: set[str]) -> dict[str, str]:
     if not keys:
         return {}
-    return {p.key: p.title for p in Property.select(Property.key, Property.title)
-            .where(Property.key.in_(list(keys)))}
+    return {
+        p.key: p.title
+        for p in Property.select(Property.key, Property.title).where(Property.key.in_(list(keys)))
+    }

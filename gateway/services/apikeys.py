@@ -25,13 +25,14 @@ def create_key(name: str) -> tuple[ApiKey, str]:
     :raises InvalidInput: bad name. :raises AlreadyExists: the name is taken.
     """
     if not KEY_NAME.match(name):
-        raise InvalidInput(f"invalid key name {name!r}: letters, digits, '.', '_', '-', "
-                           "up to 64")
+        raise InvalidInput(f"invalid key name {name!r}: letters, digits, '.', '_', '-', up to 64")
     key = new_api_key()
     with database.atomic():
         if ApiKey.get_or_none(ApiKey.name == name) is not None:
-            raise AlreadyExists(f"an API key named '{name}' exists already (revoked keys keep "
-                                "their name) — see `immoshare apikey list`")
+            raise AlreadyExists(
+                f"an API key named '{name}' exists already (revoked keys keep "
+                "their name) — see `immoshare apikey list`"
+            )
         row = ApiKey.create(name=name, key_hash=hash_token(key))
     return row, key
 

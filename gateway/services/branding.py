@@ -26,8 +26,12 @@ BRANDING_DIR = "branding"
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 MAX_NAME_CHARS = 200
 # Raster formats browsers show; SVG is refused because it can carry script.
-LOGO_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
-                "GIF": ("gif", "image/gif"), "WEBP": ("webp", "image/webp")}
+LOGO_FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "GIF": ("gif", "image/gif"),
+    "WEBP": ("webp", "image/webp"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,17 +51,22 @@ def _get(name: str) -> str | None:
 
 
 def _put(name: str, value: str | None) -> None:
-    (OperatorSetting.insert(name=name, value=value)
-     .on_conflict(conflict_target=[OperatorSetting.name], update={OperatorSetting.value: value})
-     .execute())
+    (
+        OperatorSetting.insert(name=name, value=value)
+        .on_conflict(conflict_target=[OperatorSetting.name], update={OperatorSetting.value: value})
+        .execute()
+    )
 
 
 def get_branding(config: Config) -> Branding:
     logo = json.loads(_get(LOGO_KEY) or "null")
     if logo and not (branding_dir(config) / logo["file"]).is_file():
         logo = None
-    return Branding(name=_get(NAME_KEY), logo_file=logo["file"] if logo else None,
-                    logo_type=logo["type"] if logo else None)
+    return Branding(
+        name=_get(NAME_KEY),
+        logo_file=logo["file"] if logo else None,
+        logo_type=logo["type"] if logo else None,
+    )
 
 
 def _check_logo(data: bytes, origin: str) -> tuple[str, str]:
@@ -74,8 +83,7 @@ def _check_logo(data: bytes, origin: str) -> tuple[str, str]:
     return LOGO_FORMATS[kind]
 
 
-def set_branding(config: Config, *, name: str | None = None, logo: Path | None = None
-                 ) -> Branding:
+def set_branding(config: Config, *, name: str | None = None, logo: Path | None = None) -> Branding:
     """Change the agency name and/or logo; pages show it from the next request on.
 
     :raises InvalidInput: empty or long name; a logo that is not a raster image.

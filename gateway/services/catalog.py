@@ -42,7 +42,10 @@ class Version:
 
     def matches(self, stat: os.stat_result) -> bool:
         return (self.size, self.mtime_ns, self.ctime_ns) == (
-            stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+        )
 
 
 class _VersionMemo:
@@ -103,7 +106,11 @@ def hash_file(path: Path) -> Version | None:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         if (before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino) == (
-                after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino):
+            after.st_size,
+            after.st_mtime_ns,
+            after.st_ctime_ns,
+            after.st_ino,
+        ):
             break
     return Version(after.st_size, after.st_mtime_ns, after.st_ctime_ns, digest.hexdigest())
 
@@ -118,32 +125,47 @@ def _memo_key(config: Config, property_key: str, rel_path: str) -> tuple[str, st
 
 def _store(config: Config, property_key: str, rel_path: str, version: Version) -> None:
     with database.atomic():
-        (CatalogEntry.insert(property=property_key, path=rel_path, size=version.size,
-                             mtime_ns=version.mtime_ns, ctime_ns=version.ctime_ns,
-                             sha256=version.sha256)
-         .on_conflict(conflict_target=[CatalogEntry.property, CatalogEntry.path],
-                      update={CatalogEntry.size: version.size,
-                              CatalogEntry.mtime_ns: version.mtime_ns,
-                              CatalogEntry.ctime_ns: version.ctime_ns,
-                              CatalogEntry.sha256: version.sha256})
-         .execute())
+        (
+            CatalogEntry.insert(
+                property=property_key,
+                path=rel_path,
+                size=version.size,
+                mtime_ns=version.mtime_ns,
+                ctime_ns=version.ctime_ns,
+                sha256=version.sha256,
+            )
+            .on_conflict(
+                conflict_target=[CatalogEntry.property, CatalogEntry.path],
+                update={
+                    CatalogEntry.size: version.size,
+                    CatalogEntry.mtime_ns: version.mtime_ns,
+                    CatalogEntry.ctime_ns: version.ctime_ns,
+                    CatalogEntry.sha256: version.sha256,
+                },
+            )
+            .execute()
+        )
     _memo.put(_memo_key(config, property_key, rel_path), version)
 
 
 def _forget(config: Config, property_key: str, rel_path: str) -> int:
     """Remove the entry of ``rel_path`` and of everything below it (a folder)."""
     with database.atomic():
-        removed = (CatalogEntry.delete()
-                   .where((CatalogEntry.property == property_key)
-                          & ((CatalogEntry.path == rel_path)
-                             | CatalogEntry.path.startswith(rel_path + "/")))
-                   .execute())
+        removed = (
+            CatalogEntry.delete()
+            .where(
+                (CatalogEntry.property == property_key)
+                & ((CatalogEntry.path == rel_path) | CatalogEntry.path.startswith(rel_path + "/"))
+            )
+            .execute()
+        )
     _memo.forget(_memo_key(config, property_key, rel_path))
     return removed
 
 
-def file_version(config: Config, property_key: str, rel_path: str,
-                 stat: os.stat_result | None = None) -> str | None:
+def file_version(
+    config: Config, property_key: str, rel_path: str, stat: os.stat_result | None = None
+) -> str | None:
     """The sha256 of the version of ``rel_path`` now on disk, or None if no such file.
 
     From the catalog when size, mtime and ctime match it (ctime changes on every
@@ -169,8 +191,9 @@ def file_version(config: Config, property_key: str, rel_path: str,
     known = _memo.get(key, stat)
     if known is not None:
         return known
-    entry = CatalogEntry.get_or_none((CatalogEntry.property == property_key)
-                                     & (CatalogEntry.path == rel_path))
+    entry = CatalogEntry.get_or_none(
+        (CatalogEntry.property == property_key) & (CatalogEntry.path == rel_path)
+    )
     if entry is not None:
         stored = Version(entry.size, entry.mtime_ns, entry.ctime_ns, entry.sha256)
         if stored.matches(stat):
@@ -189,8 +212,11 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
     """Bring the catalog in line with ``rel_path`` of a property: a changed file is
     hashed, a vanished file or folder forgotten, a folder walked."""
     rel_path = rel_path.strip("/")
-    path = _file_path(config, property_key, rel_path) if rel_path else (
-        config.properties_dir / property_key)
+    path = (
+        _file_path(config, property_key, rel_path)
+        if rel_path
+        else (config.properties_dir / property_key)
+    )
     if path.is_dir() and not path.is_symlink():
         _reconcile_folder(config, property_key, rel_path)
     elif path.is_file() and not path.is_symlink():
@@ -230,8 +256,11 @@ def _reconcile_folder(config: Config, property_key: str, rel_path: str) -> None:
 def property_folders(config: Config) -> list[str]:
     """Names of the property folders under ``properties/``."""
     try:
-        return sorted(entry.name for entry in os.scandir(config.properties_dir)
-                      if entry.is_dir(follow_symlinks=False) and is_catalogued_name(entry.name))
+        return sorted(
+            entry.name
+            for entry in os.scandir(config.properties_dir)
+            if entry.is_dir(follow_symlinks=False) and is_catalogued_name(entry.name)
+        )
     except FileNotFoundError:
         return []
 
@@ -249,5 +278,8 @@ def scan_all(config: Config) -> int:
 
 def catalog_entries(property_key: str) -> list[CatalogEntry]:
     """The catalogued files of a property, by path (for search and reports)."""
-    return list(CatalogEntry.select().where(CatalogEntry.property == property_key)
-                .order_by(CatalogEntry.path))
+    return list(
+        CatalogEntry.select()
+        .where(CatalogEntry.property == property_key)
+        .order_by(CatalogEntry.path)
+    )

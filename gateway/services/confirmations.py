@@ -26,8 +26,13 @@ from gateway.services import branding, consent
 
 # Pause after the 1st, 2nd, ... failed attempt; after the last one the state is
 # "failed" and the agent sees it in `immoshare users`.
-RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
-                timedelta(hours=2), timedelta(hours=12))
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
 # While one worker sends, the record is leased so no other process sends it too.
 LEASE = timedelta(minutes=2)
 SMTP_TIMEOUT = 30
@@ -62,8 +67,13 @@ def _body(config: Config, record: ConsentRecord, prop: Property, contact: Contac
         "",
     ]
     if agb is not None:
-        lines += [f"===== Allgemeine Geschäftsbedingungen (Fassung {record.agb_version}, "
-                  f"SHA-256 {record.agb_sha256}) =====", "", agb.body, ""]
+        lines += [
+            f"===== Allgemeine Geschäftsbedingungen (Fassung {record.agb_version}, "
+            f"SHA-256 {record.agb_sha256}) =====",
+            "",
+            agb.body,
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -96,11 +106,15 @@ def _send(config: Config, message: EmailMessage) -> bytes:
 
 def _claim(record_id: int, now) -> bool:
     """Lease a due record atomically, so that of several processes only one sends it."""
-    claimed = (ConsentRecord.update(mail_next_at=now + LEASE)
-               .where((ConsentRecord.id == record_id)
-                      & ConsentRecord.mail_state.in_(DUE_STATES)
-                      & (ConsentRecord.mail_next_at <= now))
-               .execute())
+    claimed = (
+        ConsentRecord.update(mail_next_at=now + LEASE)
+        .where(
+            (ConsentRecord.id == record_id)
+            & ConsentRecord.mail_state.in_(DUE_STATES)
+            & (ConsentRecord.mail_next_at <= now)
+        )
+        .execute()
+    )
     return claimed == 1
 
 
@@ -116,25 +130,41 @@ def deliver(config: Config, record_id: int, now=None) -> str:
         data = _send(config, message)
     except (OSError, smtplib.SMTPException, ValueError, IndexError) as exc:
         gave_up = attempts > len(RETRY_DELAYS)
-        (ConsentRecord.update(
-            mail_state="failed" if gave_up else "retrying", mail_attempts=attempts,
-            mail_error=f"{type(exc).__name__}: {exc}"[:300],
-            mail_next_at=None if gave_up else now + RETRY_DELAYS[attempts - 1])
-         .where(ConsentRecord.id == record_id).execute())
+        (
+            ConsentRecord.update(
+                mail_state="failed" if gave_up else "retrying",
+                mail_attempts=attempts,
+                mail_error=f"{type(exc).__name__}: {exc}"[:300],
+                mail_next_at=None if gave_up else now + RETRY_DELAYS[attempts - 1],
+            )
+            .where(ConsentRecord.id == record_id)
+            .execute()
+        )
         return "failed" if gave_up else "retrying"
-    (ConsentRecord.update(mail_state="sent", mail_attempts=attempts, mail_error=None,
-                          mail_next_at=None, mail_message_id=message["Message-ID"],
-                          mail_sha256=hashlib.sha256(data).hexdigest())
-     .where(ConsentRecord.id == record_id).execute())
+    (
+        ConsentRecord.update(
+            mail_state="sent",
+            mail_attempts=attempts,
+            mail_error=None,
+            mail_next_at=None,
+            mail_message_id=message["Message-ID"],
+            mail_sha256=hashlib.sha256(data).hexdigest(),
+        )
+        .where(ConsentRecord.id == record_id)
+        .execute()
+    )
     return "sent"
 
 
 def deliver_due(config: Config, now=None) -> int:
     """Send every confirmation that is due at ``now``; return how many were tried."""
     now = now or utc_now()
-    due = [r.id for r in ConsentRecord.select(ConsentRecord.id)
-           .where(ConsentRecord.mail_state.in_(DUE_STATES) & (ConsentRecord.mail_next_at <= now))
-           .order_by(ConsentRecord.mail_next_at)]
+    due = [
+        r.id
+        for r in ConsentRecord.select(ConsentRecord.id)
+        .where(ConsentRecord.mail_state.in_(DUE_STATES) & (ConsentRecord.mail_next_at <= now))
+        .order_by(ConsentRecord.mail_next_at)
+    ]
     for record_id in due:
         deliver(config, record_id, now)
     return len(due)
@@ -142,9 +172,12 @@ def deliver_due(config: Config, now=None) -> int:
 
 def next_due():
     """When the next queued confirmation is due, or None when nothing is queued."""
-    row = (ConsentRecord.select(ConsentRecord.mail_next_at)
-           .where(ConsentRecord.mail_state.in_(DUE_STATES))
-           .order_by(ConsentRecord.mail_next_at).first())
+    row = (
+        ConsentRecord.select(ConsentRecord.mail_next_at)
+        .where(ConsentRecord.mail_state.in_(DUE_STATES))
+        .order_by(ConsentRecord.mail_next_at)
+        .first()
+    )
     return row.mail_next_at if row else None
 
 
@@ -173,8 +206,9 @@ class ConfirmationWorker:
         with self._lock:
             self._wake.set()
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="immoshare-mail",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="immoshare-mail", daemon=True
+                )
                 self._thread.start()
 
     def _run(self) -> None:

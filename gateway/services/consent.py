@@ -34,16 +34,16 @@ AGB = "agb"
 STATEMENTS = {
     EARLY_START: {
         "de": "Ich verlange ausdrücklich, dass Sie mit Ihrer Maklerdienstleistung, insbesondere "
-              "der Übersendung der Objektunterlagen, vor Ablauf der Widerrufsfrist beginnen.",
+        "der Übersendung der Objektunterlagen, vor Ablauf der Widerrufsfrist beginnen.",
         "en": "I expressly request that you begin your brokerage service, in particular "
-              "sending the property documents, before the withdrawal period ends.",
+        "sending the property documents, before the withdrawal period ends.",
     },
     WIDERRUF: {
         "de": "Ich habe die Widerrufsbelehrung und das Muster-Widerrufsformular erhalten. Mir ist "
-              "bekannt, dass ich mein Widerrufsrecht bei vollständiger Vertragserfüllung durch "
-              "Sie verliere.",
+        "bekannt, dass ich mein Widerrufsrecht bei vollständiger Vertragserfüllung durch "
+        "Sie verliere.",
         "en": "I have received the cancellation policy and the model withdrawal form. I know "
-              "that I lose my right of withdrawal once you have fully performed the contract.",
+        "that I lose my right of withdrawal once you have fully performed the contract.",
     },
     AGB: {
         "de": "Ich habe die Allgemeinen Geschäftsbedingungen gelesen und akzeptiere sie.",
@@ -116,15 +116,27 @@ def add_text(kind: str, body: str) -> ConsentText:
     if kind not in KINDS:
         raise InvalidInput(f"unknown text {kind!r}: expected {' or '.join(KINDS)}")
     with database.atomic():
-        last = (ConsentText.select(ConsentText.version).where(ConsentText.kind == kind)
-                .order_by(ConsentText.version.desc()).first())
-        return ConsentText.create(kind=kind, version=(last.version + 1) if last else 1,
-                                  body=body, sha256=text_sha256(body))
+        last = (
+            ConsentText.select(ConsentText.version)
+            .where(ConsentText.kind == kind)
+            .order_by(ConsentText.version.desc())
+            .first()
+        )
+        return ConsentText.create(
+            kind=kind,
+            version=(last.version + 1) if last else 1,
+            body=body,
+            sha256=text_sha256(body),
+        )
 
 
 def _latest(kind: str) -> ConsentText | None:
-    return (ConsentText.select().where(ConsentText.kind == kind)
-            .order_by(ConsentText.version.desc()).first())
+    return (
+        ConsentText.select()
+        .where(ConsentText.kind == kind)
+        .order_by(ConsentText.version.desc())
+        .first()
+    )
 
 
 def _ensure_default_widerruf() -> ConsentText:
@@ -135,8 +147,7 @@ def _ensure_default_widerruf() -> ConsentText:
     body = parse_text(shipped_text_path(WIDERRUF).read_bytes(), "the shipped Widerruf text")
     try:
         with database.atomic():
-            return ConsentText.create(kind=WIDERRUF, version=1, body=body,
-                                      sha256=text_sha256(body))
+            return ConsentText.create(kind=WIDERRUF, version=1, body=body, sha256=text_sha256(body))
     except peewee.IntegrityError:  # another process stored version 1 first
         current = _latest(WIDERRUF)
         if current is None:
@@ -171,9 +182,16 @@ def mail_configured(config: Config) -> bool:
     return bool(config.smtp_host and config.smtp_from)
 
 
-def record_consent(config: Config, grant: Grant, *, ticked: set[str],
-                   shown_versions: dict[str, int | None], language: str,
-                   ip: str | None, user_agent: str | None) -> ConsentRecord:
+def record_consent(
+    config: Config,
+    grant: Grant,
+    *,
+    ticked: set[str],
+    shown_versions: dict[str, int | None],
+    language: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> ConsentRecord:
     """Store what the contact accepted, once per grant; queue the confirmation e-mail.
 
     :raises TextsChanged: a text got a new version since the form was shown.
@@ -181,8 +199,10 @@ def record_consent(config: Config, grant: Grant, *, ticked: set[str],
     """
     texts = current_texts()
     shown_agb = texts.agb.version if texts.agb else None
-    if (shown_versions.get(WIDERRUF) != texts.widerruf.version
-            or shown_versions.get(AGB) != shown_agb):
+    if (
+        shown_versions.get(WIDERRUF) != texts.widerruf.version
+        or shown_versions.get(AGB) != shown_agb
+    ):
         raise TextsChanged("the texts were updated while the form was open")
     missing = [s for s in texts.statement_ids if s not in ticked]
     if missing:
@@ -199,18 +219,35 @@ def record_consent(config: Config, grant: Grant, *, ticked: set[str],
             return existing
         mail = mail_configured(config) and bool(contact.email)
         record = ConsentRecord.create(
-            grant=grant, at=now,
-            widerruf_version=texts.widerruf.version, widerruf_sha256=texts.widerruf.sha256,
-            agb_version=shown_agb, agb_sha256=texts.agb.sha256 if texts.agb else None,
-            early_start=True, widerruf_acknowledged=True,
+            grant=grant,
+            at=now,
+            widerruf_version=texts.widerruf.version,
+            widerruf_sha256=texts.widerruf.sha256,
+            agb_version=shown_agb,
+            agb_sha256=texts.agb.sha256 if texts.agb else None,
+            early_start=True,
+            widerruf_acknowledged=True,
             agb_accepted=True if texts.agb else None,
-            ip=short_ip, user_agent=agent_string,
-            statements=json.dumps(statements, ensure_ascii=False), language=lang,
-            mail_state="pending" if mail else "none", mail_next_at=now if mail else None,
+            ip=short_ip,
+            user_agent=agent_string,
+            statements=json.dumps(statements, ensure_ascii=False),
+            language=lang,
+            mail_state="pending" if mail else "none",
+            mail_next_at=now if mail else None,
         )
-        record_event(Event(property=grant.property.key, channel="web", action="consent",
-                           contact=contact.ref, complete=True, status=200, ip=short_ip,
-                           user_agent=agent_string, at=now))
+        record_event(
+            Event(
+                property=grant.property.key,
+                channel="web",
+                action="consent",
+                contact=contact.ref,
+                complete=True,
+                status=200,
+                ip=short_ip,
+                user_agent=agent_string,
+                at=now,
+            )
+        )
     return record
 
 

@@ -40,13 +40,16 @@ def parse_cursor(text: str | None) -> int:
     if text is None or text == "":
         return 0
     if not _CURSOR.fullmatch(text):
-        raise InvalidCursor(f"{text[:40]!r} is not a cursor — pass the cursor the last export "
-                            "printed, or none to start at the beginning")
+        raise InvalidCursor(
+            f"{text[:40]!r} is not a cursor — pass the cursor the last export "
+            "printed, or none to start at the beginning"
+        )
     cursor = int(text)
     newest = chain_head()[0]
     if cursor > newest:
-        raise InvalidCursor(f"cursor {cursor} is ahead of the newest event ({newest}) — "
-                            "was the database replaced?")
+        raise InvalidCursor(
+            f"cursor {cursor} is ahead of the newest event ({newest}) — was the database replaced?"
+        )
     return cursor
 
 
@@ -94,8 +97,7 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def csv_text(rows: Iterable[dict], *, header: bool,
-             fields: tuple[str, ...] = PUBLIC_FIELDS) -> str:
+def csv_text(rows: Iterable[dict], *, header: bool, fields: tuple[str, ...] = PUBLIC_FIELDS) -> str:
     """Rows as CSV in ``fields`` order (events by default); null is empty,
     booleans are true/false."""
     out = io.StringIO()

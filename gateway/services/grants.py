@@ -85,13 +85,15 @@ def _ensure_credential(contact: Contact) -> tuple[Credential, str | None]:
     if credential is not None:
         return credential, None
     password = new_password()
-    credential = Credential.create(contact=contact, username=contact.ref,
-                                   password_hash=hash_password(password))
+    credential = Credential.create(
+        contact=contact, username=contact.ref, password_hash=hash_password(password)
+    )
     return credential, password
 
 
-def grant_access(config: Config, key: str, ref: str, *, expires: datetime.date | None = None
-                 ) -> GrantResult:
+def grant_access(
+    config: Config, key: str, ref: str, *, expires: datetime.date | None = None
+) -> GrantResult:
     """Give ``ref`` access to ``key``, or re-activate a revoked grant keeping its link.
 
     :raises NotFound: property or contact unknown.
@@ -102,19 +104,28 @@ def grant_access(config: Config, key: str, ref: str, *, expires: datetime.date |
         grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
         if grant is None:
             nonce = new_nonce()
-            grant = Grant.create(property=prop, contact=contact, nonce=nonce,
-                                 token_hash=hash_token(derive_token(link_secret(config),
-                                                                    LINK_PURPOSE, nonce)),
-                                 expires=expires)
+            grant = Grant.create(
+                property=prop,
+                contact=contact,
+                nonce=nonce,
+                token_hash=hash_token(derive_token(link_secret(config), LINK_PURPOSE, nonce)),
+                expires=expires,
+            )
         else:
             grant.active = True
             grant.revoked_at = None
             grant.expires = expires
             grant.save()
         credential, password = _ensure_credential(contact)
-    return GrantResult(property=prop.key, contact=contact.ref,
-                       link=personal_link(config, grant), dav_url=contact_dav_url(config),
-                       username=credential.username, password=password, expires=expires)
+    return GrantResult(
+        property=prop.key,
+        contact=contact.ref,
+        link=personal_link(config, grant),
+        dav_url=contact_dav_url(config),
+        username=credential.username,
+        password=password,
+        expires=expires,
+    )
 
 
 def get_grant(key: str, ref: str) -> Grant:
@@ -123,8 +134,9 @@ def get_grant(key: str, ref: str) -> Grant:
     contact = get_contact(ref)
     grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
     if grant is None:
-        raise NotFound(f"contact '{ref}' has no grant for property '{key}' — "
-                       f"run `immoshare grant {key} {ref}`")
+        raise NotFound(
+            f"contact '{ref}' has no grant for property '{key}' — run `immoshare grant {key} {ref}`"
+        )
     return grant
 
 
@@ -162,19 +174,31 @@ def list_users(key: str) -> list[UserRow]:
     """Who has (or had) access to ``key``. :raises NotFound: no such property."""
     prop = get_property(key)
     rows = []
-    grants = (Grant.select(Grant, Contact).join(Contact)
-              .where(Grant.property == prop).order_by(Contact.ref))
+    grants = (
+        Grant.select(Grant, Contact)
+        .join(Contact)
+        .where(Grant.property == prop)
+        .order_by(Contact.ref)
+    )
     for grant in grants:
         consent = ConsentRecord.get_or_none(ConsentRecord.grant == grant)
-        last = (AccessEvent.select(AccessEvent.at)
-                .where((AccessEvent.property == prop.key)
-                       & (AccessEvent.contact == grant.contact.ref))
-                .order_by(AccessEvent.id.desc()).first())
-        rows.append(UserRow(contact=grant.contact.ref, name=grant.contact.name,
-                            active=grant_is_live(grant), expires=grant.expires,
-                            consent_at=consent.at if consent else None,
-                            consent_mail=consent.mail_state if consent else None,
-                            last_access=last.at if last else None))
+        last = (
+            AccessEvent.select(AccessEvent.at)
+            .where((AccessEvent.property == prop.key) & (AccessEvent.contact == grant.contact.ref))
+            .order_by(AccessEvent.id.desc())
+            .first()
+        )
+        rows.append(
+            UserRow(
+                contact=grant.contact.ref,
+                name=grant.contact.name,
+                active=grant_is_live(grant),
+                expires=grant.expires,
+                consent_at=consent.at if consent else None,
+                consent_mail=consent.mail_state if consent else None,
+                last_access=last.at if last else None,
+            )
+        )
     return rows
 
 

@@ -45,8 +45,7 @@ def init_home(home: Path) -> list[str]:
         return migrations.apply_migrations()
 
 
-def open_home(home: Path, overrides: dict | None = None, *, require_current: bool = True
-              ) -> Config:
+def open_home(home: Path, overrides: dict | None = None, *, require_current: bool = True) -> Config:
     """Load the config of an existing home and connect its database.
 
     :raises SetupError: no home there, or migrations pending.

@@ -71,15 +71,23 @@ class _Segment:
 
 
 def _line(row: dict, final: bool) -> bytes:
-    return (json.dumps({"final": final, "event": row}, ensure_ascii=False,
-                       separators=(",", ":")) + "\n").encode()
+    return (
+        json.dumps({"final": final, "event": row}, ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode()
 
 
 class Recorder:
     """Journal plus writer thread for one process (see the module docstring)."""
 
-    def __init__(self, folder: Path, append: Append, *, batch: int = BATCH,
-                 rotate_bytes: int = ROTATE_BYTES, linger: float = LINGER_SECONDS):
+    def __init__(
+        self,
+        folder: Path,
+        append: Append,
+        *,
+        batch: int = BATCH,
+        rotate_bytes: int = ROTATE_BYTES,
+        linger: float = LINGER_SECONDS,
+    ):
         self._folder = folder
         self._append = append
         self._batch = batch
@@ -105,8 +113,7 @@ class Recorder:
         self._folder.mkdir(parents=True, exist_ok=True)
         replay_dead_journals(self._folder, self._append)
         self._segment = self._new_segment()
-        self._thread = threading.Thread(target=self._run, name="immoshare-tracking",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="immoshare-tracking", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -118,16 +125,19 @@ class Recorder:
         if self._thread is not None:
             self._thread.join()
         with self._lock:
-            unfinished = [dict(row, bytes=_progress(row, progress))
-                          for row, progress in self._open.values()]
+            unfinished = [
+                dict(row, bytes=_progress(row, progress)) for row, progress in self._open.values()
+            ]
             self._open.clear()
             segments = [segment for segment, _ in self._sealed] + [self._segment]
             self._sealed, self._segment = [], None
         try:
             self._append_with_retry(list(self._queue) + unfinished, attempts=3)
         except Exception:  # noqa: BLE001 - keep the journal for the next start
-            log.exception("tracking: could not store the last events; the journal keeps "
-                          "them for the next start")
+            log.exception(
+                "tracking: could not store the last events; the journal keeps "
+                "them for the next start"
+            )
             for segment in segments:
                 segment.close()
             return
@@ -188,8 +198,7 @@ class Recorder:
                 if not self._queue:
                     return
                 self._linger_for_more()
-                batch = [self._queue.popleft()
-                         for _ in range(min(self._batch, len(self._queue)))]
+                batch = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
             try:
                 self._append_with_retry(batch)
             except Exception:  # noqa: BLE001 - stopping; stop() retries with the rest
@@ -204,8 +213,7 @@ class Recorder:
     def _linger_for_more(self) -> None:
         """With the lock held: wait up to ``linger`` seconds for a fuller batch."""
         deadline = time.monotonic() + self._linger
-        while (len(self._queue) < self._batch and not self._stopping
-               and not self._flushing):
+        while len(self._queue) < self._batch and not self._stopping and not self._flushing:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -216,7 +224,7 @@ class Recorder:
         ``attempts`` tries, or once the recorder is stopping."""
         tries = 0
         for start in range(0, len(rows), self._batch):
-            chunk = rows[start:start + self._batch]
+            chunk = rows[start : start + self._batch]
             while True:
                 try:
                     self._append(chunk)
@@ -224,10 +232,10 @@ class Recorder:
                 except Exception:
                     tries += 1
                     if (attempts is not None and tries >= attempts) or (
-                            attempts is None and self._stopping):
+                        attempts is None and self._stopping
+                    ):
                         raise
-                    log.exception("tracking: appending %d event(s) failed; retrying",
-                                  len(chunk))
+                    log.exception("tracking: appending %d event(s) failed; retrying", len(chunk))
                     time.sleep(RETRY_SECONDS[min(tries, len(RETRY_SECONDS)) - 1])
 
     def _rotate_if_large(self) -> None:
@@ -249,7 +257,8 @@ class Recorder:
     def journal_files(self) -> list[Path]:
         with self._lock:
             return [s.path for s, _ in self._sealed] + (
-                [self._segment.path] if self._segment else [])
+                [self._segment.path] if self._segment else []
+            )
 
 
 def _progress(row: dict, progress: Callable[[], int] | None) -> int:
@@ -299,7 +308,7 @@ def replay_dead_journals(folder: Path, append: Append) -> int:
                 continue  # replayed and removed by another process meanwhile
             rows = read_journal(path)
             for start in range(0, len(rows), BATCH):
-                added += append(rows[start:start + BATCH])
+                added += append(rows[start : start + BATCH])
             os.unlink(path)
             if rows:
                 log.warning("tracking: recovered %d event(s) from %s", len(rows), path.name)

@@ -40,8 +40,11 @@ def _plain(value):
 
 
 def _model_data(row, *, skip: tuple[str, ...] = ()) -> dict:
-    return {name: _plain(value) for name, value in row.__data__.items()
-            if name != "id" and name not in skip}
+    return {
+        name: _plain(value)
+        for name, value in row.__data__.items()
+        if name != "id" and name not in skip
+    }
 
 
 def export_contact(ref: str) -> dict:
@@ -52,21 +55,36 @@ def export_contact(ref: str) -> dict:
     grants, credential = [], None
     if contact is not None:
         credential = Credential.get_or_none(Credential.contact == contact)
-        for grant in (Grant.select(Grant, Property).join(Property)
-                      .where(Grant.contact == contact).order_by(Property.key)):
-            consents = [_model_data(c, skip=("grant",)) for c in
-                        ConsentRecord.select().where(ConsentRecord.grant == grant)]
-            grants.append({"property": grant.property.key, "title": grant.property.title,
-                           **_model_data(grant, skip=("property", "contact", "nonce",
-                                                      "token_hash")),
-                           "consents": consents})
-    events = [public_event(e) for e in
-              AccessEvent.select().where(AccessEvent.contact == ref).order_by(AccessEvent.id)]
+        for grant in (
+            Grant.select(Grant, Property)
+            .join(Property)
+            .where(Grant.contact == contact)
+            .order_by(Property.key)
+        ):
+            consents = [
+                _model_data(c, skip=("grant",))
+                for c in ConsentRecord.select().where(ConsentRecord.grant == grant)
+            ]
+            grants.append(
+                {
+                    "property": grant.property.key,
+                    "title": grant.property.title,
+                    **_model_data(grant, skip=("property", "contact", "nonce", "token_hash")),
+                    "consents": consents,
+                }
+            )
+    events = [
+        public_event(e)
+        for e in AccessEvent.select().where(AccessEvent.contact == ref).order_by(AccessEvent.id)
+    ]
     return {
         "ref": ref,
         "contact": _model_data(contact) if contact else None,
-        "webdav_login": ({"username": credential.username,
-                          "created_at": iso(credential.created_at)} if credential else None),
+        "webdav_login": (
+            {"username": credential.username, "created_at": iso(credential.created_at)}
+            if credential
+            else None
+        ),
         "grants": grants,
         "events": events,
     }
@@ -91,8 +109,11 @@ def erase_contact(ref: str) -> ErasureResult:
         if contact is None and not has_events:
             raise NotFound(f"contact '{ref}' not found — see `immoshare contact list`")
         pseudonym = "erased-" + secrets.token_hex(8)
-        events = (AccessEvent.update(contact=pseudonym, ip=None, user_agent=None)
-                  .where(AccessEvent.contact == ref).execute())
+        events = (
+            AccessEvent.update(contact=pseudonym, ip=None, user_agent=None)
+            .where(AccessEvent.contact == ref)
+            .execute()
+        )
         Erasure.create(pseudonym=pseudonym, events=events)
         SubjectKey.delete().where(SubjectKey.ref == ref).execute()
         grants = 0

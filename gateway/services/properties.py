@@ -29,8 +29,9 @@ def storage_folder(config: Config, key: str) -> Path:
     return config.properties_dir / key
 
 
-def add_property(config: Config, key: str, title: str, *, requires_consent: bool = True
-                 ) -> Property:
+def add_property(
+    config: Config, key: str, title: str, *, requires_consent: bool = True
+) -> Property:
     """Create the property and its folder; nothing is left behind on failure.
 
     :raises InvalidInput: bad key or empty title.
@@ -45,8 +46,13 @@ def add_property(config: Config, key: str, title: str, *, requires_consent: bool
             raise AlreadyExists(f"property '{key}' exists already — see `immoshare property list`")
         nonce = new_nonce()
         token = derive_token(link_secret(config), "preview", nonce)
-        prop = Property.create(key=key, title=title.strip(), requires_consent=requires_consent,
-                               preview_nonce=nonce, preview_token_hash=hash_token(token))
+        prop = Property.create(
+            key=key,
+            title=title.strip(),
+            requires_consent=requires_consent,
+            preview_nonce=nonce,
+            preview_token_hash=hash_token(token),
+        )
         folder.mkdir(parents=True, exist_ok=True)
     return prop
 

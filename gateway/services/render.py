@@ -34,8 +34,10 @@ class Rendered:
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
     if b"\x00" in data:
-        raise InvalidInput(f"{name} is a binary file: only text and HTML templates can "
-                           "be rendered (save the letter as .txt or .html)")
+        raise InvalidInput(
+            f"{name} is a binary file: only text and HTML templates can "
+            "be rendered (save the letter as .txt or .html)"
+        )
     utf8 = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     for encoding in (utf8, "cp1252"):
         try:
@@ -50,9 +52,11 @@ def render_text(text: str, link: str, *, is_html: bool, name: str = "the templat
     for number, line in enumerate(text.splitlines(), start=1):
         for match in FIELD.finditer(line):
             if match.group(1) != LINK_FIELD:
-                raise InvalidInput(f"{name}, line {number}: unknown field "
-                                   f"{{Feld:{match.group(1)}}} — only "
-                                   f"{{Feld:{LINK_FIELD}}} is filled in")
+                raise InvalidInput(
+                    f"{name}, line {number}: unknown field "
+                    f"{{Feld:{match.group(1)}}} — only "
+                    f"{{Feld:{LINK_FIELD}}} is filled in"
+                )
     value = html.escape(link, quote=True) if is_html else link
     result, replaced = FIELD.subn(lambda m: value, text)
     return Rendered(result, "", replaced)
@@ -67,11 +71,17 @@ def render_template(config: Config, template: Path, property_key: str, ref: str)
     """
     grant = grants.get_grant(property_key, ref)
     if not grants.grant_is_live(grant):
-        raise AccessDenied(f"the grant of '{ref}' for '{property_key}' is revoked or expired — "
-                           f"run `immoshare grant {property_key} {ref}` first")
+        raise AccessDenied(
+            f"the grant of '{ref}' for '{property_key}' is revoked or expired — "
+            f"run `immoshare grant {property_key} {ref}` first"
+        )
     text, encoding = _decode(template.read_bytes(), template.name)
-    rendered = render_text(text, grants.personal_link(config, grant),
-                           is_html=template.suffix.lower() in HTML_SUFFIXES, name=template.name)
+    rendered = render_text(
+        text,
+        grants.personal_link(config, grant),
+        is_html=template.suffix.lower() in HTML_SUFFIXES,
+        name=template.name,
+    )
     return dataclasses.replace(rendered, encoding=encoding)
 
 

@@ -38,9 +38,13 @@ class Access:
     def absorbs(self, event: AccessEvent) -> bool:
         """A range read that continues this run of range reads."""
         previous = self.events[-1]
-        return (event.status == 206 and previous.status == 206
-                and event.sha256 == self.sha256 and event.action == self.action
-                and _aware(event.at) - _aware(self.last) <= FOLD_WINDOW)
+        return (
+            event.status == 206
+            and previous.status == 206
+            and event.sha256 == self.sha256
+            and event.action == self.action
+            and _aware(event.at) - _aware(self.last) <= FOLD_WINDOW
+        )
 
     def add(self, event: AccessEvent) -> None:
         self.events.append(event)
@@ -69,8 +73,15 @@ def _covers(ranges: list[tuple[int, int]], size: int | None) -> bool:
 
 
 def _start(event: AccessEvent) -> Access:
-    access = Access(action=event.action, first=event.at, last=event.at, size=event.size,
-                    sha256=event.sha256, complete=False, bytes=0)
+    access = Access(
+        action=event.action,
+        first=event.at,
+        last=event.at,
+        size=event.size,
+        sha256=event.sha256,
+        complete=False,
+        bytes=0,
+    )
     access.add(event)
     return access
 
@@ -127,11 +138,19 @@ def access_report(*, property_key: str | None = None, contact: str | None = None
         reader = event.agent if event.agent else event.contact
         groups.setdefault((role, reader, event.property, event.path), []).append(event)
     rows = [_row(key, events) for key, events in groups.items()]
-    rows.sort(key=lambda r: (r.property, r.contact or r.agent or "", r.path)
-              if contact is not None else (r.contact or r.agent or "", r.property, r.path))
-    return Report(property=property_key, contact=contact,
-                  contacts=[r for r in rows if r.role == "contact"],
-                  agents=[r for r in rows if r.role == "agent"])
+    rows.sort(
+        key=lambda r: (
+            (r.property, r.contact or r.agent or "", r.path)
+            if contact is not None
+            else (r.contact or r.agent or "", r.property, r.path)
+        )
+    )
+    return Report(
+        property=property_key,
+        contact=contact,
+        contacts=[r for r in rows if r.role == "contact"],
+        agents=[r for r in rows if r.role == "agent"],
+    )
 
 
 def _row(key: tuple, events: list[AccessEvent]) -> DocumentRow:
@@ -141,7 +160,9 @@ def _row(key: tuple, events: list[AccessEvent]) -> DocumentRow:
         by_channel.setdefault(event.channel, []).append(event)
     accesses = [a for channel_events in by_channel.values() for a in fold(channel_events)]
     return DocumentRow(
-        role=role, property=property_key, path=path,
+        role=role,
+        property=property_key,
+        path=path,
         contact=reader if role == "contact" else None,
         agent=reader if role == "agent" else None,
         first=min((a.first for a in accesses), key=_aware),

@@ -28,8 +28,7 @@ class RetentionTimer:
         self._days = days
         self._interval = interval
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="immoshare-retention",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="immoshare-retention", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -45,8 +44,9 @@ class RetentionTimer:
             try:
                 result = prune_before(retention_cutoff(self._days))
                 if result.pruned:
-                    log.info("tracking: pruned %d event(s) older than %d days",
-                             result.pruned, self._days)
+                    log.info(
+                        "tracking: pruned %d event(s) older than %d days", result.pruned, self._days
+                    )
             except Exception:  # noqa: BLE001 - try again tomorrow
                 log.exception("tracking: daily pruning failed")
             self._stopped.wait(self._interval)

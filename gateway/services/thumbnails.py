@@ -91,8 +91,7 @@ def thumbnail(config: Config, file_path: str, stat: os.stat_result) -> Path | No
             image = _from_image(file_path)
         else:
             return None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            pypdfium2.PdfiumError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, pypdfium2.PdfiumError):
         return None
     if image is None:
         return None

@@ -61,7 +61,7 @@ GENESIS = "0" * 64
 ACTIONS = {
     "open": "a file shown inline on the contact page",
     "download": "a file sent as attachment on the web, any file GET over WebDAV, "
-                "or one member of a zip",
+    "or one member of a zip",
     "zip": "one zip of the entries shown on the contact page (plus a download per member)",
     "list": "a folder page of the share shown",
     "consent": "the contact accepted the cancellation notice (and AGB)",
@@ -69,8 +69,23 @@ ACTIONS = {
 }
 CHANNELS = ("web", "dav")
 #: The fields of an event as the CRM sees it, in export order.
-PUBLIC_FIELDS = ("id", "at", "property", "contact", "agent", "channel", "action", "path",
-                 "bytes", "size", "complete", "status", "sha256", "ip", "user_agent")
+PUBLIC_FIELDS = (
+    "id",
+    "at",
+    "property",
+    "contact",
+    "agent",
+    "channel",
+    "action",
+    "path",
+    "bytes",
+    "size",
+    "complete",
+    "status",
+    "sha256",
+    "ip",
+    "user_agent",
+)
 #: Same lock key in every process: "immoshare tracking chain".
 _PG_CHAIN_LOCK = 0x696D6D6F_7472616B
 _NO_CONTACT_KEY = b"immoshare:no-contact"
@@ -129,11 +144,19 @@ def to_row(event: Event, ip_privacy: str | None = None) -> dict:
     if event.channel not in CHANNELS:
         raise InvalidInput(f"unknown tracking channel {event.channel!r}")
     return {
-        "uid": event.uid, "at": iso(event.at), "property": event.property,
-        "contact": event.contact, "agent": event.agent, "channel": event.channel,
-        "action": event.action, "path": (event.path or "").strip("/"),
-        "bytes": int(event.bytes), "size": event.size, "complete": bool(event.complete),
-        "status": event.status, "sha256": event.sha256,
+        "uid": event.uid,
+        "at": iso(event.at),
+        "property": event.property,
+        "contact": event.contact,
+        "agent": event.agent,
+        "channel": event.channel,
+        "action": event.action,
+        "path": (event.path or "").strip("/"),
+        "bytes": int(event.bytes),
+        "size": event.size,
+        "complete": bool(event.complete),
+        "status": event.status,
+        "sha256": event.sha256,
         "ip": _shortened(event.ip, ip_privacy or _state.ip_privacy),
         "user_agent": (event.user_agent or None) and event.user_agent[:512],
         "range_start": event.range_start,
@@ -238,30 +261,47 @@ def chain_transaction():
             yield
 
 
-def subject_digest(key: bytes, contact: str | None, ip: str | None,
-                   user_agent: str | None) -> str:
+def subject_digest(key: bytes, contact: str | None, ip: str | None, user_agent: str | None) -> str:
     """The keyed digest that stands in the chain for the personal fields."""
     material = json.dumps([contact, ip, user_agent], ensure_ascii=False, separators=(",", ":"))
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
-CHAINED_FIELDS = ("at", "property", "agent", "channel", "action", "path", "bytes", "size",
-                  "complete", "status", "sha256", "uid", "range_start", "subject")
+CHAINED_FIELDS = (
+    "at",
+    "property",
+    "agent",
+    "channel",
+    "action",
+    "path",
+    "bytes",
+    "size",
+    "complete",
+    "status",
+    "sha256",
+    "uid",
+    "range_start",
+    "subject",
+)
 STORED_FIELDS = CHAINED_FIELDS + ("id", "contact", "ip", "user_agent", "prev_hash", "hash")
 
 
 def chain_hash(prev_hash: str, row: dict) -> str:
     """The hash of an event: the previous hash and its facts in a fixed order. Ids
     are not hashed: ``verify_chain`` checks that they run without gaps."""
-    material = json.dumps([prev_hash] + [row[name] for name in CHAINED_FIELDS],
-                          ensure_ascii=False, separators=(",", ":"))
+    material = json.dumps(
+        [prev_hash] + [row[name] for name in CHAINED_FIELDS],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 def chain_head() -> tuple[int, str]:
     """Id and hash of the newest event, or of the last prune checkpoint, or genesis."""
-    last = (AccessEvent.select(AccessEvent.id, AccessEvent.hash)
-            .order_by(AccessEvent.id.desc()).first())
+    last = (
+        AccessEvent.select(AccessEvent.id, AccessEvent.hash).order_by(AccessEvent.id.desc()).first()
+    )
     if last is not None:
         return last.id, last.hash
     checkpoint = latest_checkpoint()
@@ -292,10 +332,13 @@ def bulk_insert(model, columns: tuple[str, ...], rows: list[dict]) -> None:
         return
     fields = [model._meta.fields[name] for name in columns]
     sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
-        model._meta.table_name, ", ".join(f'"{f.column_name}"' for f in fields),
-        ", ".join([database.param] * len(fields)))
+        model._meta.table_name,
+        ", ".join(f'"{f.column_name}"' for f in fields),
+        ", ".join([database.param] * len(fields)),
+    )
     database.cursor().executemany(
-        sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
+        sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
+    )
 
 
 def key_for(keys: dict[str, bytes], contact: str | None) -> bytes | None:
@@ -304,7 +347,7 @@ def key_for(keys: dict[str, bytes], contact: str | None) -> bytes | None:
 
 def _chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def append_rows(rows: list[dict]) -> int:
@@ -316,8 +359,9 @@ def append_rows(rows: list[dict]) -> int:
     with chain_transaction():
         stored = set()
         for chunk in _chunks([row["uid"] for row in unique], 500):
-            stored.update(e.uid for e in AccessEvent.select(AccessEvent.uid)
-                          .where(AccessEvent.uid.in_(chunk)))
+            stored.update(
+                e.uid for e in AccessEvent.select(AccessEvent.uid).where(AccessEvent.uid.in_(chunk))
+            )
         fresh = [row for row in unique if row["uid"] not in stored]
         if not fresh:
             return 0
@@ -326,12 +370,16 @@ def append_rows(rows: list[dict]) -> int:
         records = []
         for row in fresh:
             last_id += 1
-            chained = dict(row, subject=subject_digest(key_for(keys, row["contact"]),
-                                                       row["contact"], row["ip"],
-                                                       row["user_agent"]))
+            chained = dict(
+                row,
+                subject=subject_digest(
+                    key_for(keys, row["contact"]), row["contact"], row["ip"], row["user_agent"]
+                ),
+            )
             digest = chain_hash(last_hash, chained)
-            records.append(dict(chained, id=last_id, at=_parse_at(row["at"]),
-                                prev_hash=last_hash, hash=digest))
+            records.append(
+                dict(chained, id=last_id, at=_parse_at(row["at"]), prev_hash=last_hash, hash=digest)
+            )
             last_hash = digest
         bulk_insert(AccessEvent, STORED_FIELDS, records)
     return len(records)
@@ -369,8 +417,9 @@ def verify_chain() -> ChainReport:
     expected_id = checkpoint.last_id + 1 if checkpoint else 1
     erased = {e.pseudonym for e in Erasure.select(Erasure.pseudonym)}
     keys = {k.ref: bytes.fromhex(k.key) for k in SubjectKey.select()}
-    query = (AccessEvent.select(*[getattr(AccessEvent, n) for n in _VERIFIED_FIELDS])
-             .order_by(AccessEvent.id))
+    query = AccessEvent.select(*[getattr(AccessEvent, n) for n in _VERIFIED_FIELDS]).order_by(
+        AccessEvent.id
+    )
     checked = 0
     for values in database.execute(query):  # raw values: millions of rows
         row = dict(zip(_VERIFIED_FIELDS, values, strict=True))
@@ -384,13 +433,17 @@ def verify_chain() -> ChainReport:
     return ChainReport(checked, expected_prev)
 
 
-def _check(row: dict, expected_id: int, expected_prev: str, erased: set[str],
-           keys: dict[str, bytes]) -> str | None:
+def _check(
+    row: dict, expected_id: int, expected_prev: str, erased: set[str], keys: dict[str, bytes]
+) -> str | None:
     if row["id"] < expected_id:
         return "lies before the last prune checkpoint (inserted afterwards)"
     if row["id"] > expected_id:
-        missing = (f"event {expected_id}" if row["id"] == expected_id + 1
-                   else f"events {expected_id}–{row['id'] - 1}")
+        missing = (
+            f"event {expected_id}"
+            if row["id"] == expected_id + 1
+            else f"events {expected_id}–{row['id'] - 1}"
+        )
         return f"{missing} before it missing (deleted or renumbered)"
     if row["prev_hash"] != expected_prev:
         return "does not follow the event before it (rows deleted, inserted or swapped)"
@@ -400,7 +453,8 @@ def _check(row: dict, expected_id: int, expected_prev: str, erased: set[str],
         return None
     key = key_for(keys, row["contact"])
     if key is None or not hmac.compare_digest(
-            subject_digest(key, row["contact"], row["ip"], row["user_agent"]), row["subject"]):
+        subject_digest(key, row["contact"], row["ip"], row["user_agent"]), row["subject"]
+    ):
         return "its contact, IP address or user agent was changed"
     return None
 
@@ -420,8 +474,12 @@ def public_events_after(cursor: int, limit: int) -> list[dict]:
     """Up to ``limit`` events with an id above ``cursor``, in id order, as
     ``public_event`` gives them (read as tuples: the export reads millions)."""
     columns = [getattr(AccessEvent, name) for name in PUBLIC_FIELDS]
-    query = (AccessEvent.select(*columns).where(AccessEvent.id > cursor)
-             .order_by(AccessEvent.id).limit(limit))
+    query = (
+        AccessEvent.select(*columns)
+        .where(AccessEvent.id > cursor)
+        .order_by(AccessEvent.id)
+        .limit(limit)
+    )
     events = []
     for values in database.execute(query):  # raw values: peewee's conversion is slow
         event = dict(zip(PUBLIC_FIELDS, values, strict=True))
@@ -452,8 +510,12 @@ def prune_before(before: datetime.datetime) -> PruneResult:
     may sit behind newer ones; they go with a later prune.) A checkpoint records
     where the chain continues, so ``verify_chain`` stays meaningful."""
     with chain_transaction():
-        first_kept = (AccessEvent.select(AccessEvent.id).where(AccessEvent.at >= before)
-                      .order_by(AccessEvent.id).first())
+        first_kept = (
+            AccessEvent.select(AccessEvent.id)
+            .where(AccessEvent.at >= before)
+            .order_by(AccessEvent.id)
+            .first()
+        )
         query = AccessEvent.select(AccessEvent.id, AccessEvent.hash)
         if first_kept is not None:
             query = query.where(AccessEvent.id < first_kept.id)
@@ -461,6 +523,7 @@ def prune_before(before: datetime.datetime) -> PruneResult:
         if last_pruned is None:
             return PruneResult(0, first_kept.id if first_kept else None)
         pruned = AccessEvent.delete().where(AccessEvent.id <= last_pruned.id).execute()
-        ChainCheckpoint.create(last_id=last_pruned.id, last_hash=last_pruned.hash,
-                               pruned=pruned, before=before)
+        ChainCheckpoint.create(
+            last_id=last_pruned.id, last_hash=last_pruned.hash, pruned=pruned, before=before
+        )
     return PruneResult(pruned, first_kept.id if first_kept else None)

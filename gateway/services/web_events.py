@@ -25,17 +25,39 @@ class Visitor:
 
 
 def visitor(config: Config, grant: Grant, ip: str | None, user_agent: str | None) -> Visitor:
-    return Visitor(property=grant.property.key, contact=grant.contact.ref,
-                   ip=shorten_ip(ip, config.ip_privacy),
-                   user_agent=(user_agent or "")[:512] or None)
+    return Visitor(
+        property=grant.property.key,
+        contact=grant.contact.ref,
+        ip=shorten_ip(ip, config.ip_privacy),
+        user_agent=(user_agent or "")[:512] or None,
+    )
 
 
-def new_event(who: Visitor, action: str, path: str, *, status: int, sent: int = 0,
-              size: int | None = None, complete: bool = False, sha256: str | None = None
-              ) -> Event:
-    return Event(property=who.property, channel="web", action=action, path=path,
-                 contact=who.contact, bytes=sent, size=size, complete=complete,
-                 status=status, sha256=sha256, ip=who.ip, user_agent=who.user_agent)
+def new_event(
+    who: Visitor,
+    action: str,
+    path: str,
+    *,
+    status: int,
+    sent: int = 0,
+    size: int | None = None,
+    complete: bool = False,
+    sha256: str | None = None,
+) -> Event:
+    return Event(
+        property=who.property,
+        channel="web",
+        action=action,
+        path=path,
+        contact=who.contact,
+        bytes=sent,
+        size=size,
+        complete=complete,
+        status=status,
+        sha256=sha256,
+        ip=who.ip,
+        user_agent=who.user_agent,
+    )
 
 
 def record(who: Visitor, action: str, path: str, **fields) -> None:

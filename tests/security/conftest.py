@@ -21,8 +21,13 @@ from gateway.services.home import open_home
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import ThreadedServer
 
-SECRETS = (b"SECRET-OBJ2", b"SECRET-CONSENT", b"SECRET-OUTSIDE", b"SECRET-ELSEWHERE",
-           b"SQLite format")
+SECRETS = (
+    b"SECRET-OBJ2",
+    b"SECRET-CONSENT",
+    b"SECRET-OUTSIDE",
+    b"SECRET-ELSEWHERE",
+    b"SQLite format",
+)
 
 
 @dataclasses.dataclass
@@ -56,11 +61,20 @@ def config(home):
 @pytest.fixture
 def world(config, home) -> World:
     make_agent()
-    make_property(config, "obj-1", "Musterstraße 5", files={
-        "plan.pdf": b"%PDF-public-obj1", "Unterlagen/expose.pdf": b"%PDF-expose"})
+    make_property(
+        config,
+        "obj-1",
+        "Musterstraße 5",
+        files={"plan.pdf": b"%PDF-public-obj1", "Unterlagen/expose.pdf": b"%PDF-expose"},
+    )
     make_property(config, "obj-2", "Geheimweg 9", files={"secret.pdf": b"%PDF-SECRET-OBJ2"})
-    make_property(config, "obj-c", "Mit Widerruf", requires_consent=True,
-                  files={"c.pdf": b"%PDF-SECRET-CONSENT"})
+    make_property(
+        config,
+        "obj-c",
+        "Mit Widerruf",
+        requires_consent=True,
+        files={"c.pdf": b"%PDF-SECRET-CONSENT"},
+    )
     make_contact("4711", "Erika Mustermann")
     make_contact("4712", "Max Mustermann")
     mine = make_grant(config, "obj-1", "4711")
@@ -71,9 +85,14 @@ def world(config, home) -> World:
     (home.parent / "elsewhere.txt").write_bytes(b"SECRET-ELSEWHERE")
     secret_key = (home / "secret.key").read_bytes().strip()
     return World(
-        config=config, home=home, agent=("anna", AGENT_PASSWORD),
-        contact=(mine.username, mine.password), other_contact=(other.username, other.password),
-        link=_token(mine.link), consent_link=_token(consent.link), other_link=_token(other.link),
+        config=config,
+        home=home,
+        agent=("anna", AGENT_PASSWORD),
+        contact=(mine.username, mine.password),
+        other_contact=(other.username, other.password),
+        link=_token(mine.link),
+        consent_link=_token(consent.link),
+        other_link=_token(other.link),
         other_consent_link=_token(other_consent.link),
         preview=_token(grants.preview_link(config, "obj-1")),
         secrets=SECRETS + (secret_key,),

@@ -23,7 +23,8 @@ class _ActiveContent(HTMLParser):
             if name.startswith("on"):
                 self.found.append(f"{tag} {name}=")
             if name in ("href", "src", "action") and (value or "").strip().lower().startswith(
-                    "javascript:"):
+                "javascript:"
+            ):
                 self.found.append(f"{tag} {name}=javascript:")
 
 

@@ -26,20 +26,31 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def request(port: int, method: str, target: bytes, headers: dict | None = None,
-            body: bytes = b"", timeout: float = 20, source: str | None = None) -> RawResponse:
+def request(
+    port: int,
+    method: str,
+    target: bytes,
+    headers: dict | None = None,
+    body: bytes = b"",
+    timeout: float = 20,
+    source: str | None = None,
+) -> RawResponse:
     """Send one request with ``Connection: close`` and read the whole answer.
 
     ``source`` is the loopback address to connect from (``127.0.0.2``: another client).
     """
-    lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1",
-             b"Connection: close"]
+    lines = [
+        method.encode() + b" " + target + b" HTTP/1.1",
+        b"Host: 127.0.0.1",
+        b"Connection: close",
+    ]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}".encode("latin-1"))
     if body or method in ("PUT", "PROPFIND", "PROPPATCH", "LOCK"):
         lines.append(f"Content-Length: {len(body)}".encode())
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                  source_address=(source, 0) if source else None) as sock:
+    with socket.create_connection(
+        ("127.0.0.1", port), timeout=timeout, source_address=(source, 0) if source else None
+    ) as sock:
         sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         data = b""
         while chunk := sock.recv(65536):

@@ -22,9 +22,14 @@ PROPFIND = b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop><displayname/></p
 
 
 def _propfind(server, share, auth, source=None, headers=None):
-    return rawhttp.request(server.port, "PROPFIND", f"/{share}/".encode(),
-                           {"Authorization": rawhttp.basic(*auth), "Depth": "1",
-                            **(headers or {})}, PROPFIND, source=source)
+    return rawhttp.request(
+        server.port,
+        "PROPFIND",
+        f"/{share}/".encode(),
+        {"Authorization": rawhttp.basic(*auth), "Depth": "1", **(headers or {})},
+        PROPFIND,
+        source=source,
+    )
 
 
 def _assert_429(response, window):
@@ -49,8 +54,14 @@ def test_wrong_passwords_get_429_and_other_clients_do_not(start_server, world, s
     assert _propfind(server, share, (user, password), source="127.0.0.2").status == 207
     # a request without credentials is not a failed attempt (clients probe first)
     for _ in range(LIMIT + 2):
-        r = rawhttp.request(server.port, "PROPFIND", f"/{share}/".encode(), {"Depth": "1"},
-                            PROPFIND, source="127.0.0.3")
+        r = rawhttp.request(
+            server.port,
+            "PROPFIND",
+            f"/{share}/".encode(),
+            {"Depth": "1"},
+            PROPFIND,
+            source="127.0.0.3",
+        )
         assert r.status == 401
     assert _propfind(server, share, (user, password), source="127.0.0.3").status == 207
 
@@ -68,8 +79,12 @@ def test_block_ends_after_the_window(start_server, world):
 @pytest.mark.parametrize("prefix", ["s", "p"])
 def test_guessing_link_tokens_gets_429(start_server, world, prefix):
     server = start_server(rate_limit_failures=LIMIT, rate_limit_window=60)
-    guesses = [f"/{prefix}/{'A' * 43}", f"/{prefix}/{'B' * 43}/", f"/{prefix}/x/zip",
-               f"/{prefix}/{'C' * 43}/download/plan.pdf"]
+    guesses = [
+        f"/{prefix}/{'A' * 43}",
+        f"/{prefix}/{'B' * 43}/",
+        f"/{prefix}/x/zip",
+        f"/{prefix}/{'C' * 43}/download/plan.pdf",
+    ]
     for guess in guesses[:LIMIT]:
         assert rawhttp.request(server.port, "GET", guess.encode()).status == 404
     blocked = rawhttp.request(server.port, "GET", guesses[-1].encode())
@@ -84,25 +99,33 @@ def test_guessing_link_tokens_gets_429(start_server, world, prefix):
 def test_guessing_api_keys_gets_429(start_server, world):
     server = start_server(rate_limit_failures=LIMIT, rate_limit_window=60)
     for n in range(LIMIT):
-        r = rawhttp.request(server.port, "GET", b"/api/v1/events",
-                            {"Authorization": f"Bearer imk_guess{n}"})
+        r = rawhttp.request(
+            server.port, "GET", b"/api/v1/events", {"Authorization": f"Bearer imk_guess{n}"}
+        )
         assert r.status == 401
-    _assert_429(rawhttp.request(server.port, "GET", b"/api/v1/events",
-                                {"Authorization": "Bearer imk_guess"}), 60)
+    _assert_429(
+        rawhttp.request(
+            server.port, "GET", b"/api/v1/events", {"Authorization": "Bearer imk_guess"}
+        ),
+        60,
+    )
 
 
 def test_forwarded_for_counts_only_from_trusted_proxies(start_server, world):
     # untrusted peer: a fresh X-Forwarded-For per attempt does not reset the count
     server = start_server(rate_limit_failures=LIMIT, rate_limit_window=60)
     for n in range(LIMIT):
-        r = _propfind(server, "dav", ("anna", "wrong"),
-                      headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        r = _propfind(
+            server, "dav", ("anna", "wrong"), headers={"X-Forwarded-For": f"198.51.100.{n}"}
+        )
         assert r.status == 401
-    _assert_429(_propfind(server, "dav", world.agent,
-                          headers={"X-Forwarded-For": "198.51.100.200"}), 60)
+    _assert_429(
+        _propfind(server, "dav", world.agent, headers={"X-Forwarded-For": "198.51.100.200"}), 60
+    )
     # behind a trusted proxy on 127.0.0.2, clients are told apart by the header
-    proxied = start_server(rate_limit_failures=LIMIT, rate_limit_window=60,
-                           trusted_proxies="127.0.0.2")
+    proxied = start_server(
+        rate_limit_failures=LIMIT, rate_limit_window=60, trusted_proxies="127.0.0.2"
+    )
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     for _ in range(LIMIT):
         r = _propfind(proxied, "dav", ("anna", "wrong"), source="127.0.0.2", headers=attacker)

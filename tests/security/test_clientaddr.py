@@ -11,30 +11,40 @@ from gateway.ratelimit import MemoryStore, RateLimiter
 PROXIES = parse_networks(["10.0.0.0/8", "::1"])
 
 
-@pytest.mark.parametrize("peer,forwarded,expected", [
-    ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not a proxy: header ignored
-    ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
-    ("10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"),  # two trusted hops
-    ("10.0.0.2", "192.0.2.66, 198.51.100.1", "198.51.100.1"),  # client-written hop ignored
-    ("10.0.0.2", "not-an-address", "10.0.0.2"),
-    ("10.0.0.2", "198.51.100.1:4711", "198.51.100.1"),
-    ("10.0.0.2", "[2001:db8::7]:443", "2001:db8::7"),
-    ("10.0.0.2", "", "10.0.0.2"),
-    ("::1", "2001:db8::7", "2001:db8::7"),
-    ("::ffff:10.0.0.2", "198.51.100.1", "198.51.100.1"),  # IPv4-mapped proxy
-])
+@pytest.mark.parametrize(
+    "peer,forwarded,expected",
+    [
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not a proxy: header ignored
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"),  # two trusted hops
+        ("10.0.0.2", "192.0.2.66, 198.51.100.1", "198.51.100.1"),  # client-written hop ignored
+        ("10.0.0.2", "not-an-address", "10.0.0.2"),
+        ("10.0.0.2", "198.51.100.1:4711", "198.51.100.1"),
+        ("10.0.0.2", "[2001:db8::7]:443", "2001:db8::7"),
+        ("10.0.0.2", "", "10.0.0.2"),
+        ("::1", "2001:db8::7", "2001:db8::7"),
+        ("::ffff:10.0.0.2", "198.51.100.1", "198.51.100.1"),  # IPv4-mapped proxy
+    ],
+)
 def test_client_address(peer, forwarded, expected):
     environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded}
     assert client_address(environ, PROXIES) == expected
 
 
 def test_scheme_only_from_trusted_proxies():
-    forged = {"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_PROTO": "https",
-              "wsgi.url_scheme": "http"}
+    forged = {
+        "REMOTE_ADDR": "203.0.113.9",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "wsgi.url_scheme": "http",
+    }
     apply_forwarded(forged, PROXIES)
     assert forged["wsgi.url_scheme"] == "http"
-    proxied = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_PROTO": "https",
-               "HTTP_X_FORWARDED_FOR": "198.51.100.1", "wsgi.url_scheme": "http"}
+    proxied = {
+        "REMOTE_ADDR": "10.0.0.2",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_FOR": "198.51.100.1",
+        "wsgi.url_scheme": "http",
+    }
     apply_forwarded(proxied, PROXIES)
     assert (proxied["wsgi.url_scheme"], proxied["REMOTE_ADDR"]) == ("https", "198.51.100.1")
     assert proxied["immoshare.peer_addr"] == "10.0.0.2"

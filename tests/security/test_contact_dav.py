@@ -8,10 +8,14 @@ import requests
 
 pytestmark = pytest.mark.server
 
-LOCK_BODY = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
-             b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>")
-PROPPATCH_BODY = (b'<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x">'
-                  b"<D:set><D:prop><Z:x>1</Z:x></D:prop></D:set></D:propertyupdate>")
+LOCK_BODY = (
+    b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
+    b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"
+)
+PROPPATCH_BODY = (
+    b'<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x">'
+    b"<D:set><D:prop><Z:x>1</Z:x></D:prop></D:set></D:propertyupdate>"
+)
 
 
 def _writes(url):
@@ -34,8 +38,10 @@ def _writes(url):
 
 
 def _snapshot(properties):
-    return {p.relative_to(properties).as_posix(): p.read_bytes() if p.is_file() else None
-            for p in sorted(properties.rglob("*"))}
+    return {
+        p.relative_to(properties).as_posix(): p.read_bytes() if p.is_file() else None
+        for p in sorted(properties.rglob("*"))
+    }
 
 
 @pytest.mark.parametrize("base", ["/view/", "/view/obj-1/", "/view/obj-1/Unterlagen/"])
@@ -60,30 +66,37 @@ def test_contact_share_advertises_read_only_everywhere(server, world):
 
 def test_contact_reaches_no_other_property_by_dav(server, world):
     contact = world.contact
-    root = requests.request("PROPFIND", server.url + "/view/", auth=contact,
-                            headers={"Depth": "1"})
+    root = requests.request("PROPFIND", server.url + "/view/", auth=contact, headers={"Depth": "1"})
     assert root.status_code == 207
     assert "obj-1" in root.text
     for hidden in ("obj-2", "obj-c", "Geheimweg", "Mit Widerruf"):
         assert hidden not in root.text
     for path in ("obj-2/", "obj-2/secret.pdf", "obj-c/", "obj-c/c.pdf"):
-        for method, headers in (("GET", {}), ("HEAD", {}), ("PROPFIND", {"Depth": "0"}),
-                                ("GET", {"Range": "bytes=0-3"})):
-            r = requests.request(method, f"{server.url}/view/{path}", auth=contact,
-                                 headers=headers)
+        for method, headers in (
+            ("GET", {}),
+            ("HEAD", {}),
+            ("PROPFIND", {"Depth": "0"}),
+            ("GET", {"Range": "bytes=0-3"}),
+        ):
+            r = requests.request(method, f"{server.url}/view/{path}", auth=contact, headers=headers)
             assert r.status_code == 404, (method, path, r.status_code)
             assert not world.leaked(r.content)
     # the other contact sees obj-2 and nothing of 4711's shares
-    other = requests.request("PROPFIND", server.url + "/view/", auth=world.other_contact,
-                             headers={"Depth": "1"})
+    other = requests.request(
+        "PROPFIND", server.url + "/view/", auth=world.other_contact, headers={"Depth": "1"}
+    )
     assert "obj-2" in other.text and "obj-1" not in other.text and "obj-c" not in other.text
 
 
 def test_contact_credentials_do_not_work_as_another_contact_or_agent(server, world):
     user, password = world.contact
     other_user, _ = world.other_contact
-    for share, auth in (("view", (other_user, password)), ("dav", (user, password)),
-                        ("dav", ("anna", password))):
-        r = requests.request("PROPFIND", f"{server.url}/{share}/", auth=auth,
-                             headers={"Depth": "1"})
+    for share, auth in (
+        ("view", (other_user, password)),
+        ("dav", (user, password)),
+        ("dav", ("anna", password)),
+    ):
+        r = requests.request(
+            "PROPFIND", f"{server.url}/{share}/", auth=auth, headers={"Depth": "1"}
+        )
         assert r.status_code == 401, (share, auth[0])

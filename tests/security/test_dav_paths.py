@@ -72,8 +72,12 @@ TO_OUTSIDE = [
 
 def _absolute_targets(world) -> list[bytes]:
     outside = str(world.home / "outside.txt")
-    return [b"obj-1/" + outside.encode(), b"obj-1" + quote(outside, safe="").encode(),
-            b"/" + outside.lstrip("/").encode(), b"obj-1/" + quote(outside, safe="").encode()]
+    return [
+        b"obj-1/" + outside.encode(),
+        b"obj-1" + quote(outside, safe="").encode(),
+        b"/" + outside.lstrip("/").encode(),
+        b"obj-1/" + quote(outside, safe="").encode(),
+    ]
 
 
 def _assert_refused(world, response, target):
@@ -89,8 +93,9 @@ def test_contact_path_tricks_reach_nothing(server, world, method):
         response = rawhttp.request(server.port, method, b"/view/" + target, auth)
         _assert_refused(world, response, target)
     # the same contact does reach their own share
-    own = rawhttp.request(server.port, "GET", b"/view/obj-1/plan.pdf",
-                          {"Authorization": auth["Authorization"]})
+    own = rawhttp.request(
+        server.port, "GET", b"/view/obj-1/plan.pdf", {"Authorization": auth["Authorization"]}
+    )
     assert own.status == 200 and own.body == b"%PDF-public-obj1"
 
 
@@ -147,8 +152,12 @@ def test_destination_tricks_never_write_outside_a_property(server, world, method
     absolute = str(world.home / "moved.pdf")
     for destination in DESTINATIONS + [absolute, "/dav/obj-1" + absolute]:
         before = _tree(world.home.parent)
-        response = rawhttp.request(server.port, method, b"/dav/obj-1/plan.pdf",
-                                   {**auth, "Destination": destination, "Overwrite": "F"})
+        response = rawhttp.request(
+            server.port,
+            method,
+            b"/dav/obj-1/plan.pdf",
+            {**auth, "Destination": destination, "Overwrite": "F"},
+        )
         created = _tree(world.home.parent) - before
         for path in created:
             # anything new is a file inside an existing property folder

@@ -44,9 +44,12 @@ def _read_answer(sock) -> bytes:
 def test_upload_over_the_limit_is_refused_before_the_body(start_server, world, expect):
     server = start_server(max_upload_bytes=MiB)
     folder = world.config.properties_dir / "obj-1"
-    head = (f"PUT /dav/obj-1/big.pdf HTTP/1.1\r\nHost: x\r\n"
-            f"Authorization: {rawhttp.basic(*world.agent)}\r\nContent-Length: {100 * MiB}\r\n"
-            + ("Expect: 100-continue\r\n" if expect else "") + "\r\n").encode()
+    head = (
+        f"PUT /dav/obj-1/big.pdf HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: {rawhttp.basic(*world.agent)}\r\nContent-Length: {100 * MiB}\r\n"
+        + ("Expect: 100-continue\r\n" if expect else "")
+        + "\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
         sock.sendall(head)  # not one byte of the body
         sock.settimeout(10)
@@ -82,8 +85,10 @@ def small_disk(world):
     """A 2 MiB tmpfs mounted as property obj-1's folder (needs root)."""
     folder = world.config.properties_dir / "obj-1"
     saved = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "immoshare-test",
-                              str(folder)], capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "immoshare-test", str(folder)],
+        capture_output=True,
+    )
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here; test_disk_full_by_file_size_limit covers 507")
     try:
@@ -121,9 +126,21 @@ def test_disk_full_by_file_size_limit(world):
     2 MiB (EFBIG, as on a FAT-formatted or quota-limited volume)."""
     port = free_port()
     log = open(world.home / "serve-fsize.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_WITH_FILE_SIZE_LIMIT, str(2 * MiB),
-                             "--home", str(world.home), "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVE_WITH_FILE_SIZE_LIMIT,
+            str(2 * MiB),
+            "--home",
+            str(world.home),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(url + "/healthz")
@@ -154,13 +171,14 @@ def test_two_agents_putting_one_file_never_mix(server, world):
 
     def slow(data):
         for offset in range(0, len(data), 256 * 1024):
-            yield data[offset:offset + 256 * 1024]
+            yield data[offset : offset + 256 * 1024]
             time.sleep(0.01)  # keep both uploads in flight together
 
     def upload(name, password):
         start.wait()
-        results[name] = requests.put(f"{server.url}/dav/obj-1/plan.pdf",
-                                     data=slow(versions[name]), auth=(name, password))
+        results[name] = requests.put(
+            f"{server.url}/dav/obj-1/plan.pdf", data=slow(versions[name]), auth=(name, password)
+        )
 
     def read_while_writing():
         start.wait()
@@ -168,16 +186,19 @@ def test_two_agents_putting_one_file_never_mix(server, world):
             r = requests.get(f"{server.url}/view/obj-1/plan.pdf", auth=world.contact)
             seen.append(hashlib.sha256(r.content).hexdigest())
 
-    threads = [threading.Thread(target=upload, args=world.agent),
-               threading.Thread(target=upload, args=("bert", "bert-secret-pw")),
-               threading.Thread(target=read_while_writing)]
+    threads = [
+        threading.Thread(target=upload, args=world.agent),
+        threading.Thread(target=upload, args=("bert", "bert-secret-pw")),
+        threading.Thread(target=read_while_writing),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     assert sorted(r.status_code for r in results.values()) == [204, 204]
     assert hashlib.sha256(target.read_bytes()).hexdigest() in allowed - {
-        hashlib.sha256(b"%PDF-public-obj1").hexdigest()}
+        hashlib.sha256(b"%PDF-public-obj1").hexdigest()
+    }
     assert seen and set(seen) <= allowed  # every read saw one whole version
     assert _no_upload_leftovers(target.parent)
 
@@ -247,10 +268,15 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
         def ask(name, method, path, **kwargs):
             answers[name] = requests.request(method, url + path, timeout=60, **kwargs)
 
-        asks = [threading.Thread(target=ask, args=("dav", "PROPFIND", "/dav/obj-1/"),
-                                 kwargs={"auth": world.agent, "headers": {"Depth": "1"}}),
-                threading.Thread(target=ask, args=("web", "GET", f"/s/{world.link}")),
-                threading.Thread(target=ask, args=("health", "GET", "/healthz"))]
+        asks = [
+            threading.Thread(
+                target=ask,
+                args=("dav", "PROPFIND", "/dav/obj-1/"),
+                kwargs={"auth": world.agent, "headers": {"Depth": "1"}},
+            ),
+            threading.Thread(target=ask, args=("web", "GET", f"/s/{world.link}")),
+            threading.Thread(target=ask, args=("health", "GET", "/healthz")),
+        ]
         for t in asks:
             t.start()
         for t in asks:
@@ -262,8 +288,9 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
             assert not world.leaked(r.content)
         holder.execute("COMMIT")
         holder.close()
-        retry = requests.request("PROPFIND", url + "/dav/obj-1/", auth=world.agent,
-                                 headers={"Depth": "1"})
+        retry = requests.request(
+            "PROPFIND", url + "/dav/obj-1/", auth=world.agent, headers={"Depth": "1"}
+        )
         assert retry.status_code == 207 and "plan.pdf" in retry.text
         assert requests.get(f"{url}/s/{world.link}").status_code == 200
         assert requests.get(url + "/healthz").text == "ok"
@@ -276,8 +303,9 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_database_briefly_gone_gives_503_then_the_retry_succeeds(server, world, database_url,
-                                                                 postgres_server):
+def test_database_briefly_gone_gives_503_then_the_retry_succeeds(
+    server, world, database_url, postgres_server
+):
     import psycopg2
 
     name = database_url.rsplit("/", 1)[1]
@@ -288,18 +316,29 @@ def test_database_briefly_gone_gives_503_then_the_retry_succeeds(server, world, 
         with admin.cursor() as cursor:
             cursor.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(reachable).lower()}")
             if not reachable:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
 
     def dav():
-        return requests.request("PROPFIND", server.url + "/dav/obj-1/", auth=world.agent,
-                                headers={"Depth": "1"}, timeout=60)
+        return requests.request(
+            "PROPFIND",
+            server.url + "/dav/obj-1/",
+            auth=world.agent,
+            headers={"Depth": "1"},
+            timeout=60,
+        )
 
     try:
         assert dav().status_code == 207
         set_reachable(False)
-        for r in (dav(), requests.get(f"{server.url}/s/{world.link}", timeout=60),
-                  requests.get(server.url + "/healthz", timeout=60)):
+        for r in (
+            dav(),
+            requests.get(f"{server.url}/s/{world.link}", timeout=60),
+            requests.get(server.url + "/healthz", timeout=60),
+        ):
             assert r.status_code == 503, (r.url, r.status_code, r.text[:200])
             assert int(r.headers["Retry-After"]) > 0
         set_reachable(True)
@@ -309,4 +348,3 @@ def test_database_briefly_gone_gives_503_then_the_retry_succeeds(server, world, 
     finally:
         set_reachable(True)
         admin.close()
-

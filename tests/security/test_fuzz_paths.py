@@ -15,10 +15,38 @@ from dav_provider.paths import confine, split_share_path
 from tests.security import rawhttp
 
 SEGMENTS = st.one_of(
-    st.sampled_from(["..", ".", "...", "obj-1", "obj-2", "obj-c", "plan.pdf", "secret.pdf",
-                     "outside.txt", "Unterlagen", "expose.pdf", "", "~", "link", "link-out",
-                     "..\\..", "%2e%2e", "%252e%252e", ".%2e", "%c0%ae%c0%ae", "\0", "ü",
-                     "obj-1.", "OBJ-1", "obj-1 ", "::$DATA", "%00", "/etc/passwd"]),
+    st.sampled_from(
+        [
+            "..",
+            ".",
+            "...",
+            "obj-1",
+            "obj-2",
+            "obj-c",
+            "plan.pdf",
+            "secret.pdf",
+            "outside.txt",
+            "Unterlagen",
+            "expose.pdf",
+            "",
+            "~",
+            "link",
+            "link-out",
+            "..\\..",
+            "%2e%2e",
+            "%252e%252e",
+            ".%2e",
+            "%c0%ae%c0%ae",
+            "\0",
+            "ü",
+            "obj-1.",
+            "OBJ-1",
+            "obj-1 ",
+            "::$DATA",
+            "%00",
+            "/etc/passwd",
+        ]
+    ),
     st.text(alphabet="./\\%2e5cfAO0ü\0", max_size=8),
 )
 SEPARATORS = st.sampled_from(["/", "//", "\\", "%2f", "%2F", "%5c", "%252f"])
@@ -47,8 +75,9 @@ def tree(tmp_path_factory):
     return root
 
 
-@settings(max_examples=600, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(path=share_paths())
 def test_confined_paths_stay_in_their_property(tree, path):
     for decoded in {path, unquote(path), unquote(unquote(path))}:
@@ -66,18 +95,18 @@ def test_confined_paths_stay_in_their_property(tree, path):
 
 
 @pytest.mark.server
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=share_paths(), method=st.sampled_from(["GET", "PROPFIND"]),
-       encode=st.booleans())
-def test_server_serves_nothing_outside_the_contacts_property(server, world, path, method,
-                                                             encode):
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=share_paths(), method=st.sampled_from(["GET", "PROPFIND"]), encode=st.booleans())
+def test_server_serves_nothing_outside_the_contacts_property(server, world, path, method, encode):
     target = quote(path, safe="/%\\") if encode else path
     headers = {"Authorization": rawhttp.basic(*world.contact)}
     if method == "PROPFIND":
         headers["Depth"] = "1"
-    response = rawhttp.request(server.port, method,
-                               b"/view" + target.encode("utf-8", "surrogateescape"), headers)
+    response = rawhttp.request(
+        server.port, method, b"/view" + target.encode("utf-8", "surrogateescape"), headers
+    )
     assert response.status in (200, 207, 400, 401, 403, 404), (target, response.status)
     assert not world.leaked(response.raw), target
     if method == "GET" and response.status == 200:

@@ -37,8 +37,10 @@ def _html_responses(base, world, verify=True):
         ("dav 403", "DELETE", "/dav/obj-1/", agent),
         ("dav 405", "PUT", "/view/obj-1/plan.pdf", contact),
     ]
-    return [(label, requests.request(method, base + path, auth=auth, verify=verify))
-            for label, method, path, auth in calls]
+    return [
+        (label, requests.request(method, base + path, auth=auth, verify=verify))
+        for label, method, path, auth in calls
+    ]
 
 
 def _assert_headers(label, r, *, tls):
@@ -56,8 +58,7 @@ def _assert_headers(label, r, *, tls):
 
 def test_every_html_response_carries_the_security_headers(server, world):
     responses = _html_responses(server.url, world)
-    assert sum(r.headers.get("Content-Type", "").startswith("text/html")
-               for _, r in responses) >= 8
+    assert sum(r.headers.get("Content-Type", "").startswith("text/html") for _, r in responses) >= 8
     for label, r in responses + [("healthz", requests.get(server.url + "/healthz"))]:
         _assert_headers(label, r, tls=False)
 
@@ -74,11 +75,30 @@ def test_rate_limited_answers_carry_the_headers_too(start_server, world):
 def certificate(tmp_path_factory):
     openssl = require_tool("openssl")
     folder = tmp_path_factory.mktemp("tls")
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-addext", "basicConstraints=critical,CA:TRUE"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return folder / "cert.pem", folder / "key.pem"
 
 
@@ -89,11 +109,28 @@ def tls_server(world, certificate):
     port = free_port()
     log = open(world.home / "serve-tls.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--home", str(world.home), "serve",
-         "--port", str(port), "--cert", str(cert), "--key", str(key)],
-        stdout=log, stderr=subprocess.STDOUT,
-        env={"PATH": "/usr/bin:/bin", "IMMOSHARE_HEADER_TIMEOUT": "3",
-             "IMMOSHARE_RATE_LIMIT_FAILURES": "0"})
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--home",
+            str(world.home),
+            "serve",
+            "--port",
+            str(port),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "IMMOSHARE_HEADER_TIMEOUT": "3",
+            "IMMOSHARE_RATE_LIMIT_FAILURES": "0",
+        },
+    )
     url = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -115,8 +152,9 @@ def test_serve_with_cert_and_key_speaks_tls_with_hsts(world, tls_server):
     assert requests.get(url + "/healthz", verify=cert).text == "ok"
     page = requests.get(f"{url}/s/{world.link}", verify=cert)
     assert page.status_code == 200 and "Musterstraße 5" in page.text
-    listing = requests.request("PROPFIND", url + "/dav/obj-1/", auth=world.agent,
-                               headers={"Depth": "1"}, verify=cert)
+    listing = requests.request(
+        "PROPFIND", url + "/dav/obj-1/", auth=world.agent, headers={"Depth": "1"}, verify=cert
+    )
     assert listing.status_code == 207 and "plan.pdf" in listing.text
     for label, r in [("share", page), ("dav", listing)]:
         assert r.headers["Strict-Transport-Security"].startswith("max-age="), label
@@ -160,7 +198,6 @@ def test_cert_without_key_is_a_usage_error(cli, certificate):
     cert, _ = certificate
     result = cli("serve", "--port", "0", "--cert", str(cert))
     assert result.exit_code == 2 and "--key" in result.output
-
 
 
 def test_hsts_behind_a_trusted_tls_proxy_only(start_server, world):

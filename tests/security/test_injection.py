@@ -28,13 +28,22 @@ NAMES = [
 FOLDER = "<i onclick=alert(10)>fett"
 TITLE = '<script>alert("titel")</script> & "Quotes" <img src=x onerror=alert(5)>'
 BRAND = '<script>alert("brand")</script><style>body{display:none}</style>'
-WIDERRUF = ('Widerrufsbelehrung <script>alert("w")</script>\n\n'
-            '<a href="javascript:alert(6)">klick</a> <iframe src="https://evil.example"></iframe>')
+WIDERRUF = (
+    'Widerrufsbelehrung <script>alert("w")</script>\n\n'
+    '<a href="javascript:alert(6)">klick</a> <iframe src="https://evil.example"></iframe>'
+)
 AGB = 'AGB <img src=x onerror=alert("agb")>'
 
-RAW_MARKERS = [b"<script>alert", b"<img src=x onerror", b"<i onclick", b"<svg onload",
-               b'href="javascript:', b"<iframe", b"<style>body", b"'onmouseover='"]
-
+RAW_MARKERS = [
+    b"<script>alert",
+    b"<img src=x onerror",
+    b"<i onclick",
+    b"<svg onload",
+    b'href="javascript:',
+    b"<iframe",
+    b"<style>body",
+    b"'onmouseover='",
+]
 
 
 @pytest.fixture
@@ -45,8 +54,9 @@ def hostile(world):
     (folder / FOLDER).mkdir()
     (folder / FOLDER / "inner.pdf").write_bytes(b"%PDF-inner")
     (folder / "evil.html").write_bytes(b"<html><script>alert(8)</script></html>")
-    (folder / "evil.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg">'
-                                      b"<script>alert(9)</script></svg>")
+    (folder / "evil.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(9)</script></svg>'
+    )
     Property.update(title=TITLE).where(Property.key.in_(["obj-1", "obj-c"])).execute()
     branding.set_branding(world.config, name=BRAND)
     consent.add_text("widerruf", WIDERRUF)
@@ -102,9 +112,11 @@ def test_hostile_names_in_downloads_and_zips(hostile, server, world):
 
 @pytest.mark.parametrize("name", ["evil.html", "evil.svg"])
 def test_active_content_is_never_served_as_a_page(hostile, server, world, name):
-    for url, auth in ((f"{server.url}/s/{world.link}/open/{name}", None),
-                      (f"{server.url}/s/{world.link}/download/{name}", None),
-                      (f"{server.url}/view/obj-1/{name}", world.contact)):
+    for url, auth in (
+        (f"{server.url}/s/{world.link}/open/{name}", None),
+        (f"{server.url}/s/{world.link}/download/{name}", None),
+        (f"{server.url}/view/obj-1/{name}", world.contact),
+    ):
         r = requests.get(url, auth=auth)
         assert r.status_code == 200, url
         kind = r.headers.get("Content-Type", "")
@@ -112,5 +124,8 @@ def test_active_content_is_never_served_as_a_page(hostile, server, world, name):
         sandboxed = r.headers.get("Content-Security-Policy", "").startswith("sandbox")
         assert r.headers["X-Content-Type-Options"] == "nosniff", url
         # inert: not a page type, or downloaded, or rendered in a script-less sandbox
-        assert (not kind.startswith(("text/html", "image/svg"))
-                or disposition.startswith("attachment") or sandboxed), (url, kind)
+        assert (
+            not kind.startswith(("text/html", "image/svg"))
+            or disposition.startswith("attachment")
+            or sandboxed
+        ), (url, kind)

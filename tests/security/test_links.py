@@ -18,8 +18,15 @@ from tests.security import rawhttp
 
 pytestmark = pytest.mark.server
 
-LINK_NAMES = ("link-outside.txt", "link-obj2", "link-etc", "link-out-dir", "hard-outside.txt",
-              "hard-secret.key", "up")
+LINK_NAMES = (
+    "link-outside.txt",
+    "link-obj2",
+    "link-etc",
+    "link-out-dir",
+    "hard-outside.txt",
+    "hard-secret.key",
+    "up",
+)
 
 
 @pytest.fixture
@@ -38,9 +45,18 @@ def links(world):
     return outdir
 
 
-TARGETS = ["link-outside.txt", "link-obj2/secret.pdf", "link-obj2/", "link-etc/passwd",
-           "link-out-dir/inner.txt", "link-out-dir/", "hard-outside.txt", "hard-secret.key",
-           "Unterlagen/up/secret.pdf", "Unterlagen/up/"]
+TARGETS = [
+    "link-outside.txt",
+    "link-obj2/secret.pdf",
+    "link-obj2/",
+    "link-etc/passwd",
+    "link-out-dir/inner.txt",
+    "link-out-dir/",
+    "hard-outside.txt",
+    "hard-secret.key",
+    "Unterlagen/up/secret.pdf",
+    "Unterlagen/up/",
+]
 
 
 @pytest.mark.parametrize("share,who", [("view", "contact"), ("dav", "agent")])
@@ -48,13 +64,15 @@ def test_links_are_not_followed_or_listed(server, world, links, share, who):
     auth = getattr(world, who)
     for target in TARGETS:
         for method, headers in (("GET", {}), ("PROPFIND", {"Depth": "1"})):
-            r = requests.request(method, f"{server.url}/{share}/obj-1/{target}", auth=auth,
-                                 headers=headers)
+            r = requests.request(
+                method, f"{server.url}/{share}/obj-1/{target}", auth=auth, headers=headers
+            )
             assert r.status_code in (403, 404), (share, method, target, r.status_code)
             assert not world.leaked(r.content), (share, target)
     for folder in ("obj-1/", "obj-1/Unterlagen/"):
-        listing = requests.request("PROPFIND", f"{server.url}/{share}/{folder}", auth=auth,
-                                   headers={"Depth": "1"})
+        listing = requests.request(
+            "PROPFIND", f"{server.url}/{share}/{folder}", auth=auth, headers={"Depth": "1"}
+        )
         assert listing.status_code == 207
         for name in LINK_NAMES:
             assert f"/{name}<" not in listing.text and f"/{name}/<" not in listing.text, name
@@ -88,8 +106,9 @@ def test_agent_cannot_write_through_links(server, world, links):
 def test_copy_and_delete_of_a_folder_with_links_stay_inside(server, world, links):
     agent = world.agent
     url = f"{server.url}/dav/obj-1"
-    r = requests.request("COPY", f"{url}/Unterlagen/", auth=agent,
-                         headers={"Destination": f"{url}/Kopie/"})
+    r = requests.request(
+        "COPY", f"{url}/Unterlagen/", auth=agent, headers={"Destination": f"{url}/Kopie/"}
+    )
     assert r.status_code == 201
     copy = world.config.properties_dir / "obj-1" / "Kopie"
     assert sorted(p.name for p in copy.iterdir()) == ["expose.pdf"]

@@ -52,8 +52,13 @@ def _slow_read_then_revoke(port, target: bytes, headers: dict) -> tuple[int, int
         data += sock.recv(4096)
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split()[1])
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
     received = len(body)
     while received < 2 * 1024 * 1024:  # the body flows
         received += len(sock.recv(16 * 1024))
@@ -79,8 +84,11 @@ def _slow_read_then_revoke(port, target: bytes, headers: dict) -> tuple[int, int
 def _event(path: str, action: str) -> AccessEvent:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        event = (AccessEvent.select().where((AccessEvent.path == path)
-                                            & (AccessEvent.action == action)).first())
+        event = (
+            AccessEvent.select()
+            .where((AccessEvent.path == path) & (AccessEvent.action == action))
+            .first()
+        )
         if event is not None:
             return event
         time.sleep(0.2)
@@ -89,19 +97,22 @@ def _event(path: str, action: str) -> AccessEvent:
 
 def test_link_download_stops_at_revoke(server, world, big_files):
     status, received, cut = _slow_read_then_revoke(
-        server.port, f"/s/{world.link}/download/big.bin".encode(), {})
+        server.port, f"/s/{world.link}/download/big.bin".encode(), {}
+    )
     assert status == 200 and cut, received
     assert received < BIG // 2
     event = _event("big.bin", "download")
     assert event.complete is False and 0 < event.bytes < BIG
-    again = requests.get(f"{server.url}/s/{world.link}/download/big.bin",
-                         headers={"Range": f"bytes={received}-"})
+    again = requests.get(
+        f"{server.url}/s/{world.link}/download/big.bin", headers={"Range": f"bytes={received}-"}
+    )
     assert again.status_code == 404 and len(again.content) < 100_000
 
 
 def test_link_zip_stops_at_revoke(server, world, big_files):
     status, received, cut = _slow_read_then_revoke(
-        server.port, f"/s/{world.link}/zip?dir=Fotos".encode(), {})
+        server.port, f"/s/{world.link}/zip?dir=Fotos".encode(), {}
+    )
     assert status == 200 and cut, received
     event = _event("Fotos", "zip")
     assert event.complete is False and event.bytes < event.size
@@ -115,8 +126,11 @@ def test_dav_download_stops_at_revoke(server, world, big_files):
     assert received < BIG // 2
     event = _event("big.bin", "download")
     assert event.complete is False and event.contact == "4711"
-    again = requests.get(f"{server.url}/view/obj-1/big.bin", auth=world.contact,
-                         headers={"Range": f"bytes={received}-"})
+    again = requests.get(
+        f"{server.url}/view/obj-1/big.bin",
+        auth=world.contact,
+        headers={"Range": f"bytes={received}-"},
+    )
     assert again.status_code == 404
 
 

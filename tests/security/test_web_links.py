@@ -97,26 +97,52 @@ def test_deep_url_tricks_under_the_preview_are_refused(server, world):
 def _preview_bypasses(world) -> list[tuple[str, bytes, dict]]:
     p, s = world.preview, world.link
     targets = [
-        f"/p/{p}/download/plan.pdf", f"/p/{p}/open/plan.pdf", f"/p/{p}/open/Unterlagen/expose.pdf",
-        f"/p/{p}/download/Unterlagen/expose.pdf", f"/p/{p}/download/Unterlagen%2fexpose.pdf",
-        f"/p/{p}/zip", f"/p/{p}/zip/", f"/p/{p}/zip?dir=Unterlagen", f"/p/{p}/zip?q=plan",
-        f"/p/{p}/zip.zip", f"/p/{p}/plan.pdf", f"/p/{p}/Unterlagen/expose.pdf",
-        f"/p/{p}/download/plan.pdf?download=1", f"/p/{p}/download/plan.pdf/",
-        f"/p/{p}//download/plan.pdf", f"/p/{p}/./download/plan.pdf",
-        f"/p/{p}/browse/../download/plan.pdf", f"/p/{p}/browse/%2e%2e/download/plan.pdf",
-        f"/p/{p}/%64ownload/plan.pdf", f"/p/{p}/DOWNLOAD/plan.pdf", f"/p/{p}/Download/plan.pdf",
-        f"/p/{p}/download//plan.pdf", f"/p/{p}/download/./plan.pdf", f"/p/{p}/open/PLAN.PDF",
-        f"/p/{p}/raw/plan.pdf", f"/p/{p}/file/plan.pdf", f"/p/{p}/dl/plan.pdf",
-        f"/p/{p}/browse/plan.pdf", f"/p/{p}/browse/Unterlagen/expose.pdf",
+        f"/p/{p}/download/plan.pdf",
+        f"/p/{p}/open/plan.pdf",
+        f"/p/{p}/open/Unterlagen/expose.pdf",
+        f"/p/{p}/download/Unterlagen/expose.pdf",
+        f"/p/{p}/download/Unterlagen%2fexpose.pdf",
+        f"/p/{p}/zip",
+        f"/p/{p}/zip/",
+        f"/p/{p}/zip?dir=Unterlagen",
+        f"/p/{p}/zip?q=plan",
+        f"/p/{p}/zip.zip",
+        f"/p/{p}/plan.pdf",
+        f"/p/{p}/Unterlagen/expose.pdf",
+        f"/p/{p}/download/plan.pdf?download=1",
+        f"/p/{p}/download/plan.pdf/",
+        f"/p/{p}//download/plan.pdf",
+        f"/p/{p}/./download/plan.pdf",
+        f"/p/{p}/browse/../download/plan.pdf",
+        f"/p/{p}/browse/%2e%2e/download/plan.pdf",
+        f"/p/{p}/%64ownload/plan.pdf",
+        f"/p/{p}/DOWNLOAD/plan.pdf",
+        f"/p/{p}/Download/plan.pdf",
+        f"/p/{p}/download//plan.pdf",
+        f"/p/{p}/download/./plan.pdf",
+        f"/p/{p}/open/PLAN.PDF",
+        f"/p/{p}/raw/plan.pdf",
+        f"/p/{p}/file/plan.pdf",
+        f"/p/{p}/dl/plan.pdf",
+        f"/p/{p}/browse/plan.pdf",
+        f"/p/{p}/browse/Unterlagen/expose.pdf",
         f"/p/{p}/thumb/../download/plan.pdf",
-        f"/s/{p}/download/plan.pdf", f"/s/{p}/zip", f"/s/{p}/open/plan.pdf",
-        f"/P/{p}/download/plan.pdf", f"/p/{p}%2fdownload%2fplan.pdf",
-        f"/p/{s}/download/plan.pdf", f"/p/{s}/zip",
+        f"/s/{p}/download/plan.pdf",
+        f"/s/{p}/zip",
+        f"/s/{p}/open/plan.pdf",
+        f"/P/{p}/download/plan.pdf",
+        f"/p/{p}%2fdownload%2fplan.pdf",
+        f"/p/{s}/download/plan.pdf",
+        f"/p/{s}/zip",
     ]
     calls = []
     for target in targets:
-        for method, headers in (("GET", {}), ("HEAD", {}), ("GET", {"Range": "bytes=0-"}),
-                                ("POST", {})):
+        for method, headers in (
+            ("GET", {}),
+            ("HEAD", {}),
+            ("GET", {"Range": "bytes=0-"}),
+            ("POST", {}),
+        ):
             calls.append((method, target.encode(), headers))
     return calls
 
@@ -146,8 +172,7 @@ def test_contact_link_reaches_only_its_own_property(server, world):
     for action in ("", "download/plan.pdf", "zip", "thumb/plan.pdf"):
         assert requests.get(f"{server.url}/s/{tampered}/{action}").status_code == 404
     # the other contact's grant is theirs alone: nothing of it under 4711's link
-    for action in ("download/secret.pdf", "open/secret.pdf", "thumb/secret.pdf",
-                   "browse/obj-2"):
+    for action in ("download/secret.pdf", "open/secret.pdf", "thumb/secret.pdf", "browse/obj-2"):
         r = requests.get(f"{server.url}/s/{world.link}/{action}")
         assert r.status_code == 404 and not world.leaked(r.content)
 
@@ -157,15 +182,24 @@ def test_consent_required_property_shows_nothing_before_consent(server, world):
     page = requests.get(base + "/")
     assert page.status_code == 200 and 'data-testid="consent-form"' in page.text
     assert "c.pdf" not in page.text
-    for action in ("download/c.pdf", "open/c.pdf", "thumb/c.pdf", "zip", "zip?q=c",
-                   "browse/", "c.pdf", "download/../c.pdf"):
+    for action in (
+        "download/c.pdf",
+        "open/c.pdf",
+        "thumb/c.pdf",
+        "zip",
+        "zip?q=c",
+        "browse/",
+        "c.pdf",
+        "download/../c.pdf",
+    ):
         r = requests.get(f"{base}/{action}", allow_redirects=False)
         assert r.status_code in (303, 404), (action, r.status_code)
         assert not world.leaked(r.content) and not r.content.startswith(b"PK"), action
         followed = requests.get(f"{base}/{action}")
         assert not world.leaked(followed.content) and "c.pdf" not in followed.text, action
-    dav = requests.request("PROPFIND", f"{server.url}/view/obj-c/", auth=world.contact,
-                           headers={"Depth": "1"})
+    dav = requests.request(
+        "PROPFIND", f"{server.url}/view/obj-c/", auth=world.contact, headers={"Depth": "1"}
+    )
     assert dav.status_code == 404
 
 
@@ -192,8 +226,12 @@ def test_consent_form_refuses_cross_site_posts(server, world):
     with requests.Session() as victim:
         fields = _consent_form(victim, base)
         forged = [
-            ("no token, no cookie", requests.post, {k: v for k, v in fields.items()
-                                                    if k != "csrf"}, {}),
+            (
+                "no token, no cookie",
+                requests.post,
+                {k: v for k, v in fields.items() if k != "csrf"},
+                {},
+            ),
             ("token without cookie", requests.post, fields, {}),
             ("cross-site fetch", victim.post, fields, {"Sec-Fetch-Site": "cross-site"}),
             ("foreign origin", victim.post, fields, {"Origin": "https://evil.example"}),
@@ -206,11 +244,18 @@ def test_consent_form_refuses_cross_site_posts(server, world):
         # another contact's form token does not fit this grant
         with requests.Session() as other:
             other_fields = _consent_form(other, f"{server.url}/s/{world.other_consent_link}")
-        r = victim.post(base + "/consent", data={**fields, "csrf": other_fields.get("csrf", "")},
-                        allow_redirects=False)
+        r = victim.post(
+            base + "/consent",
+            data={**fields, "csrf": other_fields.get("csrf", "")},
+            allow_redirects=False,
+        )
         assert r.status_code in (400, 403) and not _consented(world)
         # the contact's own form, from the page itself, works
-        r = victim.post(base + "/consent", data=fields,
-                        headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
+        r = victim.post(
+            base + "/consent",
+            data=fields,
+            headers={"Sec-Fetch-Site": "same-origin"},
+            allow_redirects=False,
+        )
         assert r.status_code == 303 and _consented(world)
         assert "c.pdf" in victim.get(base + "/").text

@@ -35,23 +35,27 @@ LAUGHS = b"""<?xml version="1.0"?>
 
 BODIES = {
     "PROPFIND": b'<D:propfind xmlns:D="DAV:"><D:prop><D:displayname>%s</D:displayname>'
-                b"</D:prop></D:propfind>",
+    b"</D:prop></D:propfind>",
     "PROPPATCH": b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x"><D:set><D:prop>'
-                 b"<Z:note>%s</Z:note></D:prop></D:set></D:propertyupdate>",
+    b"<Z:note>%s</Z:note></D:prop></D:set></D:propertyupdate>",
     "LOCK": b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
-            b"<D:locktype><D:write/></D:locktype><D:owner>%s</D:owner></D:lockinfo>",
+    b"<D:locktype><D:write/></D:locktype><D:owner>%s</D:owner></D:lockinfo>",
 }
 
 
 def _send(server, world, method, body, path="/dav/obj-1/plan.pdf"):
-    headers = {"Authorization": rawhttp.basic(*world.agent), "Depth": "0",
-               "Content-Type": "application/xml"}
+    headers = {
+        "Authorization": rawhttp.basic(*world.agent),
+        "Depth": "0",
+        "Content-Type": "application/xml",
+    }
     return rawhttp.request(server.port, method, path.encode(), headers, body)
 
 
 def _alive(server, world):
-    r = requests.request("PROPFIND", server.url + "/dav/obj-1/", auth=world.agent,
-                         headers={"Depth": "1"})
+    r = requests.request(
+        "PROPFIND", server.url + "/dav/obj-1/", auth=world.agent, headers={"Depth": "1"}
+    )
     assert r.status_code == 207
 
 
@@ -63,8 +67,9 @@ def test_billion_laughs_is_not_expanded(server, world, method):
     assert len(r.body) < 100_000  # never a gigabyte of "lol"
     assert b"lollollollollol" not in r.body
     if method == "PROPPATCH" and r.status == 207:  # stored unexpanded, if at all
-        readback = _send(server, world, "PROPFIND", b'<D:propfind xmlns:D="DAV:"><D:allprop/>'
-                                                    b"</D:propfind>")
+        readback = _send(
+            server, world, "PROPFIND", b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
+        )
         assert len(readback.body) < 100_000 and b"lollollollollol" not in readback.body
     _alive(server, world)
 
@@ -111,10 +116,15 @@ def test_external_entities_are_not_resolved(server, world, canary, method):
         assert not world.leaked(r.raw), doctype
         if method == "LOCK" and r.status == 200:
             token = r.headers["lock-token"]
-            requests.request("UNLOCK", server.url + "/dav/obj-1/plan.pdf", auth=world.agent,
-                             headers={"Lock-Token": token})
-    readback = _send(server, world, "PROPFIND",
-                     b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')
+            requests.request(
+                "UNLOCK",
+                server.url + "/dav/obj-1/plan.pdf",
+                auth=world.agent,
+                headers={"Lock-Token": token},
+            )
+    readback = _send(
+        server, world, "PROPFIND", b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
+    )
     assert not world.leaked(readback.raw)
     time.sleep(0.5)
     assert hits == [], "the server fetched an external entity"
@@ -123,8 +133,12 @@ def test_external_entities_are_not_resolved(server, world, canary, method):
 
 def test_deep_nesting_is_refused(server, world):
     depth = 100_000
-    body = (b'<D:propfind xmlns:D="DAV:"><D:prop>' + b"<a>" * depth + b"</a>" * depth
-            + b"</D:prop></D:propfind>")
+    body = (
+        b'<D:propfind xmlns:D="DAV:"><D:prop>'
+        + b"<a>" * depth
+        + b"</a>" * depth
+        + b"</D:prop></D:propfind>"
+    )
     for method in ("PROPFIND", "PROPPATCH", "LOCK"):
         r = _send(server, world, method, body)
         assert r.status in (400, 413, 422), (method, r.status)
@@ -163,10 +177,12 @@ def _stream_until_answered(port, head: bytes, chunked: bool) -> tuple[bytes, int
 @pytest.mark.parametrize("method", sorted(BODIES))
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_hundred_megabyte_bodies_are_refused_early(server, world, method, chunked):
-    framing = ("Transfer-Encoding: chunked" if chunked else f"Content-Length: {HUNDRED_MB}")
-    head = (f"{method} /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\nDepth: 0\r\n"
-            f"Authorization: {rawhttp.basic(*world.agent)}\r\n"
-            f"Content-Type: application/xml\r\n{framing}\r\n\r\n").encode()
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {HUNDRED_MB}"
+    head = (
+        f"{method} /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\nDepth: 0\r\n"
+        f"Authorization: {rawhttp.basic(*world.agent)}\r\n"
+        f"Content-Type: application/xml\r\n{framing}\r\n\r\n"
+    ).encode()
     answer, sent = _stream_until_answered(server.port, head, chunked)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 20 * 1024 * 1024  # refused long before the 100 MB were through
@@ -178,11 +194,13 @@ def test_hundred_megabyte_bodies_are_refused_early(server, world, method, chunke
 def test_propfind_depth_infinity_is_refused(server, world, share, who, depth):
     headers = {} if depth is None else {"Depth": depth}
     for path in ("/", "/obj-1/"):
-        r = requests.request("PROPFIND", f"{server.url}/{share}{path}", auth=getattr(world, who),
-                             headers=headers)
+        r = requests.request(
+            "PROPFIND", f"{server.url}/{share}{path}", auth=getattr(world, who), headers=headers
+        )
         assert r.status_code == 403
         assert b"propfind-finite-depth" in r.content
         assert b"plan.pdf" not in r.content
-    ok = requests.request("PROPFIND", f"{server.url}/{share}/obj-1/", auth=getattr(world, who),
-                          headers={"Depth": "1"})
+    ok = requests.request(
+        "PROPFIND", f"{server.url}/{share}/obj-1/", auth=getattr(world, who), headers={"Depth": "1"}
+    )
     assert ok.status_code == 207 and "plan.pdf" in ok.text
