@@ -138,21 +138,23 @@ def test_forwarded_for_counts_only_from_trusted_proxies(start_server, world):
     _assert_429(_propfind(proxied, "dav", world.agent, source="127.0.0.2", headers=smuggled), 60)
 
 
-def _median_seconds(server, share, auth, rounds=5):
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        assert _propfind(server, share, auth).status == 401
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _seconds(server, share, auth):
+    started = time.perf_counter()
+    assert _propfind(server, share, auth).status == 401
+    return time.perf_counter() - started
 
 
 @pytest.mark.parametrize("share,known", [("dav", "anna"), ("view", "4711")])
 def test_unknown_and_known_names_take_the_same_time(server, world, share, known):
     # rate limiting is off in this suite's default server
-    _median_seconds(server, share, ("warm-up", "x"), rounds=1)
-    known_time = _median_seconds(server, share, (known, "wrong-password"))
-    unknown_time = _median_seconds(server, share, ("no-such-user-x", "wrong-password"))
-    # both pay for one argon2 verification; a lookup without it would be 100x faster
-    assert unknown_time > 0.5 * known_time, (known_time, unknown_time)
-    assert known_time > 0.5 * unknown_time, (known_time, unknown_time)
+    _seconds(server, share, ("warm-up", "x"))
+    known_times, unknown_times = [], []
+    for _ in range(5):  # alternating, so that a busy machine slows both alike
+        known_times.append(_seconds(server, share, (known, "wrong-password")))
+        unknown_times.append(_seconds(server, share, ("no-such-user-x", "wrong-password")))
+    known_time = statistics.median(known_times)
+    unknown_time = statistics.median(unknown_times)
+    # both pay for one argon2 verification; a lookup without it is about 100x faster,
+    # so a factor of 4 tells the two apart even on a loaded machine
+    assert unknown_time > 0.25 * known_time, (known_time, unknown_time)
+    assert known_time > 0.25 * unknown_time, (known_time, unknown_time)
