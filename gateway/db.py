@@ -39,11 +39,22 @@ class BaseModel(peewee.Model):
         legacy_table_names = False
 
 
+#: The URL ``database`` is bound to, so that opening the same one again is a no-op.
+_bound_url: str | None = None
+
+
 def open_database(url: str) -> peewee.Database:
     """Connect ``database`` to ``url`` and return the concrete database.
 
+    Opening the URL that is already open keeps the bound database: re-binding would
+    hand threads that are mid-transaction (the tracking writer, a request) a second
+    connection that waits on their own write lock.
+
     :raises SetupError: the URL is malformed or the database does not answer.
     """
+    global _bound_url
+    if url == _bound_url and database.obj is not None:
+        return database.obj
     try:
         if url.startswith("sqlite"):
             # IMMEDIATE: a transaction takes the write lock at BEGIN and waits for it
@@ -66,6 +77,7 @@ def open_database(url: str) -> peewee.Database:
     except peewee.ImproperlyConfigured:
         raise SetupError("PostgreSQL needs its driver: pip install 'immoshare[postgres]'") from None
     db.close()
+    _bound_url = url
     return db
 
 
