@@ -28,7 +28,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -37,7 +36,7 @@ from unittest import mock
 
 from bench import client, data, load
 from bench.context import Bench, progress
-from bench.gateway_server import prepare_home, tracked_events
+from bench.gateway_server import prepare_home, serve_command, tracked_events
 from bench.page import parse_page
 from bench.report import Row
 from bench.servers import Server, StartError, free_port, spawn
@@ -132,23 +131,7 @@ def _scaled_out(bench: Bench) -> Iterator[tuple[Setup, str]]:
         for n in range(1, PROCESSES + 1):
             port = free_port()
             log = bench.work / "logs" / f"immoshare-pg-{n}.log"
-            proc = spawn(
-                f"immoshare-pg-{n}",
-                [
-                    sys.executable,
-                    "-m",
-                    "gateway",
-                    "--home",
-                    home,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                ],
-                log,
-                env=env,
-            )
+            proc = spawn(f"immoshare-pg-{n}", serve_command(home, port), log, env=env)
             servers.append(Server(f"immoshare-pg-{n}", port, "/view", login, proc, log))
             stack.callback(servers[-1].stop)
         try:
@@ -249,7 +232,9 @@ def _compare(bench: Bench, what: str, request: Callable, single: Setup, scaled: 
                 server, "GET", path=path, headers=headers, auth=False, keep_body=True
             )
             if got.status != 200 or got.body != expected:
-                rates[single.label].skipped = (
+                rates[
+                    single.label
+                ].skipped = (
                     f"{server.name} answered HTTP {got.status} with {got.nbytes} B, not the file"
                 )
                 return [rates[single.label]]

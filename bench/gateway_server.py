@@ -50,27 +50,28 @@ def prepare_home(home: Path) -> tuple[tuple[str, str], dict[str, str]]:
     return login, links
 
 
+def serve_command(home: Path, port: int) -> list:
+    """``immoshare --home HOME serve`` on loopback, as the bench starts every gateway."""
+    return [
+        sys.executable,
+        "-m",
+        "gateway",
+        "--home",
+        home,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+    ]
+
+
 def start_immoshare(home: Path, work: Path, probe: str) -> tuple[Server, dict[str, str]]:
     """Serve ``home``; returns the server and the personal-link paths per property."""
     login, links = prepare_home(home)
     port = free_port()
     log = work / "logs" / "immoshare.log"
-    proc = spawn(
-        "immoshare",
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--home",
-            home,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-        ],
-        log,
-    )
+    proc = spawn("immoshare", serve_command(home, port), log)
     server = Server(
         "immoshare", port, "/view", login, proc, log, version=f"immoshare {__version__}"
     )
