@@ -4,6 +4,7 @@ run cheroot, stop cleanly on SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import logging
+import select
 import signal
 import ssl
 import threading
@@ -157,7 +158,33 @@ class _DeadlineRequest(cheroot_server.HTTPRequest):
 
 
 class _DeadlineConnection(cheroot_server.HTTPConnection):
+    """A connection that keeps its worker while the client sends the next request
+    right away (issue 6). cheroot hands every keep-alive connection back to its
+    selector thread after each response, and the next request then waits for that
+    thread and for a worker to wake: on loopback that hand-off costs more than serving
+    a small file. A client that goes quiet is handed back after ``LINGER_SECONDS``."""
+
     RequestHandlerClass = _DeadlineRequest
+    LINGER_SECONDS = 0.005
+
+    def communicate(self):
+        keep_open = super().communicate()
+        while keep_open and self._next_request_waiting():
+            keep_open = super().communicate()
+        return keep_open
+
+    def _next_request_waiting(self) -> bool:
+        if self.rfile.has_data():
+            return True
+        pending = getattr(self.socket, "pending", None)  # TLS: bytes already decrypted
+        if pending is not None and pending():
+            return True
+        poller = select.poll()  # not select(): descriptors above 1024 are fine
+        try:
+            poller.register(self.socket, select.POLLIN)
+            return bool(poller.poll(self.LINGER_SECONDS * 1000))
+        except (OSError, ValueError):  # closed meanwhile
+            return False
 
 
 class _TLSAdapter(BuiltinSSLAdapter):
