@@ -11,11 +11,12 @@ wrapper (``dav_provider.tracking.track_dav``), and answers the plain cases itsel
   cache; the realm is the share, so agents only on ``/dav``, contacts only on
   ``/view``); a failed login gets WsgiDAV's own 401 answer, so the edge's rate limit
   counts it as before;
-- the grant and consent check on every request, in one query
-  (``access.can_see_property``): revocation acts on the next request;
+- the grant and consent check on every request, in the same query as the
+  credentials (``access.authenticate_for_property``): revocation acts on the next
+  request;
 - the same path rules as the provider: ``split_share_path``, hidden names per share,
-  confinement with ``confine`` (no symbolic link anywhere on the way), the file
-  opened with ``O_NOFOLLOW``, regular files with one link only;
+  confinement (``open_confined``: no symbolic link anywhere on the way, the file
+  opened with ``O_NOFOLLOW``), regular files with one link only;
 - WsgiDAV's headers byte for byte: ``ETag`` ``"inode-mtime-size"``, ``Last-Modified``,
   its content type, ``Accept-Ranges``; one range → 206 with ``Content-Range``;
   ``If-None-Match``/``If-Modified-Since`` → 304 as WsgiDAV decides it; HEAD without body;
@@ -33,17 +34,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import stat as stat_module
+import time
 
 from wsgidav import util
 from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 from dav_provider.paths import (
-    confine,
     is_hidden_from_contacts,
     is_upload_temp,
+    open_confined,
     split_share_path,
 )
 from dav_provider.provider import PRINCIPAL_KEY
@@ -60,7 +63,6 @@ _DELEGATED_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "H
 #: Files up to this size are read in one piece; larger ones stream in big blocks.
 BIG_BLOCK = 1024 * 1024
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _UNAUTHORIZED_BODY = util.to_bytes(HTTPAuthenticator.error_message_401)
 
 
@@ -68,8 +70,15 @@ class _Fallthrough(Exception):
     """The request is not a plain file GET/HEAD: WsgiDAV answers it."""
 
 
-def _http_date(seconds: float | None = None) -> str:
+@functools.lru_cache(maxsize=1024)
+def _http_date_of(seconds: int) -> str:
     return util.get_rfc1123_time(seconds)
+
+
+def _http_date(seconds: float | None = None) -> str:
+    """WsgiDAV's date format, made once per second (and per file mtime): formatting
+    it costs more than a whole 304."""
+    return _http_date_of(int(time.time() if seconds is None else seconds))
 
 
 class _FileBody:
@@ -114,7 +123,7 @@ class FastGet:
         self.roots = {}
         self.readonly = {}
         for share, provider in app.provider_map.items():
-            self.roots[share] = provider.root_folder_path
+            self.roots[share] = os.path.realpath(provider.root_folder_path)
             self.readonly[share] = bool(provider.readonly)
 
     def __call__(self, environ, start_response):
@@ -142,10 +151,9 @@ class FastGet:
         share, parts = self._split(get("PATH_INFO", ""))
         credentials = _basic_credentials(get("HTTP_AUTHORIZATION"))
 
-        principal = (
-            access.authenticate_agent(*credentials)
-            if share == AGENT_SHARE
-            else access.authenticate_contact(*credentials)
+        key = parts[0]
+        principal, sees_property = access.authenticate_for_property(
+            "agent" if share == AGENT_SHARE else "contact", *credentials, key
         )
         if principal is None:
             return self._unauthorized(share, start_response)
@@ -154,19 +162,15 @@ class FastGet:
         if record is not None:
             record.principal = principal
 
-        key = parts[0]
         hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
         if any(hidden(part) for part in parts[1:]):
             raise _Fallthrough
-        if not access.can_see_property(principal, key):
+        if not sees_property:
             raise _Fallthrough  # WsgiDAV answers 404
-        file_path = confine(self.roots[share], parts)
-        if file_path is None:
+        opened = open_confined(self.roots[share], parts)
+        if opened is None:
             raise _Fallthrough
-        try:
-            fd = os.open(file_path, _OPEN_FLAGS)
-        except OSError:
-            raise _Fallthrough from None
+        fd, file_path = opened
         try:
             info = os.fstat(fd)
             if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:

@@ -8,6 +8,7 @@ WSGI environ dict, no framework.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -81,6 +82,7 @@ def apply_forwarded(environ: dict, trusted: tuple[Network, ...]) -> None:
     environ["REMOTE_ADDR"], environ["wsgi.url_scheme"] = address, scheme
 
 
+@functools.lru_cache(maxsize=4096)
 def limit_key(address: str) -> str:
     """The unit a rate limit counts: an IPv4 address, or an IPv6 /64 (what one
     subscriber usually holds)."""

@@ -49,6 +49,7 @@ def site(config):
     granted = make_grant(config, "obj-1", "4711")
     folder = config.properties_dir / "obj-1"
     os.symlink(config.properties_dir / "obj-2" / "secret.pdf", folder / "link.pdf")
+    os.symlink(config.properties_dir / "obj-2", folder / "linked-folder")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
     return Gateway(config), granted
@@ -175,6 +176,8 @@ CASES = [
     ("AppleDouble", "/view/obj-1/._plan.pdf", "GET", "contact", {}),
     ("dot file", "/view/obj-1/.hidden.txt", "GET", "contact", {}),
     ("symbolic link", "/view/obj-1/link.pdf", "GET", "contact", {}),
+    ("through a linked folder", "/view/obj-1/linked-folder/secret.pdf", "GET", "contact", {}),
+    ("agent through a linked folder", "/dav/obj-1/linked-folder/secret.pdf", "GET", "agent", {}),
     ("hard link", "/view/obj-1/twin-a.pdf", "GET", "contact", {}),
     ("agent and a hard link", "/dav/obj-1/twin-b.pdf", "GET", "agent", {}),
     ("folder", "/view/obj-1/Grundrisse", "GET", "contact", {}),

@@ -120,7 +120,7 @@ def _is_regular(stat: os.stat_result) -> bool:
 
 
 def _memo_key(config: Config, property_key: str, rel_path: str) -> tuple[str, str, str]:
-    return (str(config.properties_dir), property_key, rel_path)
+    return (str(config.home), property_key, rel_path)
 
 
 def _store(config: Config, property_key: str, rel_path: str, version: Version) -> None:
@@ -179,6 +179,11 @@ def file_version(
     rel_path = rel_path.strip("/")
     if not rel_path:
         return None
+    key = _memo_key(config, property_key, rel_path)
+    if stat is not None:
+        known = _memo.get(key, stat)  # the hot path of every download: no Path built
+        if known is not None:
+            return known
     path = _file_path(config, property_key, rel_path)
     if stat is None:
         try:
@@ -187,7 +192,6 @@ def file_version(
             return None
     if not _is_regular(stat):
         return None
-    key = _memo_key(config, property_key, rel_path)
     known = _memo.get(key, stat)
     if known is not None:
         return known
