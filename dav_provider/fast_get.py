@@ -51,6 +51,7 @@ from dav_provider.paths import (
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
+from gateway.delivery import BIG_BLOCK, FileBlocks
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access
 
@@ -59,9 +60,6 @@ CONTACT_SHARE = "/view"
 
 #: Headers that need WsgiDAV's full evaluation (locks, preconditions, If-Range).
 _DELEGATED_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
-
-#: Files up to this size are read in one piece; larger ones stream in big blocks.
-BIG_BLOCK = 1024 * 1024
 
 _UNAUTHORIZED_BODY = util.to_bytes(HTTPAuthenticator.error_message_401)
 
@@ -79,37 +77,6 @@ def _http_date(seconds: float | None = None) -> str:
     """WsgiDAV's date format, made once per second (and per file mtime): formatting
     it costs more than a whole 304."""
     return _http_date_of(int(time.time() if seconds is None else seconds))
-
-
-class _FileBody:
-    """A file's bytes (or one range of them) in blocks; closes the file at the end or
-    on ``close()`` (a client that hangs up)."""
-
-    def __init__(self, fd: int, start: int, length: int, block: int):
-        self._fd = fd
-        self._offset = start
-        self._left = length
-        self._block = block
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        if self._left <= 0 or self._fd < 0:
-            self.close()
-            raise StopIteration
-        chunk = os.pread(self._fd, min(self._block, self._left), self._offset)
-        if not chunk:
-            self.close()
-            raise StopIteration
-        self._offset += len(chunk)
-        self._left -= len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
 
 
 class FastGet:
@@ -270,7 +237,7 @@ class FastGet:
             finally:
                 os.close(fd)
             return [data]
-        return _FileBody(fd, start, length, self.block_size)
+        return FileBlocks(fd, start, length, self.block_size)
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str]:

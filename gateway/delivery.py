@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 
@@ -22,6 +23,9 @@ from gateway.services import tracking
 
 log = logging.getLogger("immoshare.tracking")
 
+
+#: Files up to this size are read in one piece; larger ones stream in blocks this big.
+BIG_BLOCK = 1024 * 1024
 
 #: How often a running transfer asks ``still_allowed`` (issue 5: a revoke stops it
 #: within a second).
@@ -98,6 +102,37 @@ class CountingBody:
                 close()
         finally:
             _quietly(self._on_close, self.sent, self.exhausted)
+
+
+class FileBlocks:
+    """A file's bytes (or one range of them) in blocks read with ``pread``; closes
+    the descriptor at the end or on ``close()`` (a client that hangs up)."""
+
+    def __init__(self, fd: int, start: int, length: int, block: int):
+        self._fd = fd
+        self._offset = start
+        self._left = length
+        self._block = block
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self._left <= 0 or self._fd < 0:
+            self.close()
+            raise StopIteration
+        chunk = os.pread(self._fd, min(self._block, self._left), self._offset)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        self._offset += len(chunk)
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
 
 
 def _quietly(callback: Callable, *args) -> None:

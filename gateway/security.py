@@ -132,8 +132,10 @@ class VerificationCache:
         return True
 
 
+@functools.lru_cache(maxsize=4096)
 def shorten_ip(ip: str | None, mode: str) -> str | None:
-    """Apply the ``ip_privacy`` setting: ``shorten`` (IPv4 /24, IPv6 /48), ``full``, ``drop``."""
+    """Apply the ``ip_privacy`` setting: ``shorten`` (IPv4 /24, IPv6 /48), ``full``, ``drop``.
+    Cached: every tracked request asks it, and ``ipaddress`` is slow."""
     if not ip or mode == "drop":
         return None
     if mode == "full":

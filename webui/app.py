@@ -13,6 +13,7 @@ from gateway.edge import DATABASE_ERRORS
 from gateway.services.confirmations import ConfirmationWorker
 from webui import api
 from webui.context import page_context
+from webui.fast_file import FastFile
 from webui.rendering import make_environment
 from webui.routes import URL_MAP
 
@@ -88,5 +89,6 @@ class WebApp:
         return response(environ, start_response)
 
 
-def create_app(config: Config) -> WebApp:
-    return WebApp(config)
+def create_app(config: Config):
+    """The web side: file URLs of personal links take the lean path, the rest the app."""
+    return FastFile(WebApp(config), config)

@@ -47,16 +47,22 @@ def content_disposition(disposition: str, name: str) -> tuple[str, dict[str, str
     return disposition, {"filename": name}
 
 
+def etag_of(info: os.stat_result) -> str:
+    """A file version's entity tag: inode, size and mtime (ns), unquoted."""
+    return f"{info.st_ino:x}-{info.st_size:x}-{info.st_mtime_ns:x}"
+
+
 def send_file(request: Request, handle, name: str, *, inline: bool, block_size: int) -> Response:
     """A response streaming the open binary ``handle`` (closed with the response)."""
     info = os.fstat(handle.fileno())
-    mimetype = inline_type(name) if inline else "application/octet-stream"
     response = Response(
-        wrap_file(request.environ, handle, block_size), mimetype=mimetype, direct_passthrough=True
+        wrap_file(request.environ, handle, block_size),
+        content_type=inline_type(name) if inline else "application/octet-stream",
+        direct_passthrough=True,
     )
     response.content_length = info.st_size
     response.last_modified = info.st_mtime
-    response.set_etag(f"{info.st_ino:x}-{info.st_size:x}-{info.st_mtime_ns:x}")
+    response.set_etag(etag_of(info))
     value, options = content_disposition("inline" if inline else "attachment", name)
     response.headers.set("Content-Disposition", value, **options)
     try:

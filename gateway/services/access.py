@@ -139,6 +139,21 @@ def _query(name: str):
             .join(Contact)
             .where(Credential.username == "")
         )
+    if name == "link":
+        consented = ConsentRecord.select(ConsentRecord.id).where(ConsentRecord.grant == Grant.id)
+        return (
+            Grant.select(
+                Property.key,
+                Contact.ref,
+                (Grant.active == True)  # noqa: E712
+                & (Grant.expires.is_null() | (Grant.expires >= utc_now().date())),
+                (Property.requires_consent == True) & ~peewee.fn.EXISTS(consented),  # noqa: E712
+            )
+            .join(Property)
+            .switch(Grant)
+            .join(Contact)
+            .where(Grant.token_hash == "")
+        )
     raise KeyError(name)
 
 
@@ -176,6 +191,32 @@ def _fetch_one(name: str, *params) -> tuple | None:
     if count != len(params):
         raise TypeError(f"query {name} takes {count} parameters, not {len(params)}")
     return database.execute_sql(sql, params).fetchone()
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkState:
+    """What a personal link's file URLs need to know, from one query."""
+
+    property_key: str
+    contact_ref: str
+    live: bool  # active and not expired
+    needs_consent: bool  # the property asks for consent and it has not been given
+
+
+def link_state(token: str) -> LinkState | None:
+    """The state of the grant behind ``token`` (None: no such link) in one query
+    whose SQL is built once: the contact page's file URLs ask it on every request
+    (issue 6), where :func:`resolve_link` builds and loads three models."""
+    row = _fetch_one("link", True, utc_now().date(), True, hash_token(token))
+    if row is None:
+        return None
+    return LinkState(row[0], row[1], bool(row[2]), bool(row[3]))
+
+
+def link_is_live(token: str) -> bool:
+    """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
+    state = link_state(token)
+    return state is not None and state.live
 
 
 def resolve_link(token: str) -> Grant:

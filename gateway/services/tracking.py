@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import hashlib
 import hmac
 import json
@@ -157,15 +156,10 @@ def to_row(event: Event, ip_privacy: str | None = None) -> dict:
         "complete": bool(event.complete),
         "status": event.status,
         "sha256": event.sha256,
-        "ip": _shortened(event.ip, ip_privacy or _state.ip_privacy),
+        "ip": shorten_ip(event.ip, ip_privacy or _state.ip_privacy),
         "user_agent": (event.user_agent or None) and event.user_agent[:512],
         "range_start": event.range_start,
     }
-
-
-@functools.lru_cache(maxsize=4096)
-def _shortened(ip: str | None, mode: str) -> str | None:
-    return shorten_ip(ip, mode)
 
 
 def record_event(event: Event) -> None:

@@ -25,9 +25,15 @@ class Visitor:
 
 
 def visitor(config: Config, grant: Grant, ip: str | None, user_agent: str | None) -> Visitor:
+    return visitor_of(config, grant.property.key, grant.contact.ref, ip, user_agent)
+
+
+def visitor_of(
+    config: Config, property_key: str, contact_ref: str, ip: str | None, user_agent: str | None
+) -> Visitor:
     return Visitor(
-        property=grant.property.key,
-        contact=grant.contact.ref,
+        property=property_key,
+        contact=contact_ref,
         ip=shorten_ip(ip, config.ip_privacy),
         user_agent=(user_agent or "")[:512] or None,
     )
