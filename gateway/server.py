@@ -25,6 +25,7 @@ from gateway.errors import SetupError
 from gateway.header_deadline import HeaderDeadline
 from gateway.malloc import limit_arenas
 from gateway.ratelimit import MemoryStore, RateLimiter
+from gateway.sendfile import SendfileGateway
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
 from webui import create_app
@@ -94,6 +95,7 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
         server_name="immoshare",
     )
     server.keep_alive_conn_limit = max(256, config.threads)
+    server.gateway = SendfileGateway  # file bodies by sendfile (issue 6)
     _harden(server, config)
     return server
 

@@ -1,0 +1,90 @@
+"""Large file bodies leave by ``sendfile`` (``gateway.sendfile``), byte-exact and
+tracked like any other body; small ones, HEAD and TLS keep cheroot's own loop."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from gateway import delivery
+from tests.factories import make_contact, make_grant, make_property
+from tests.tracking_tools import wait_for_events
+
+pytestmark = pytest.mark.server
+
+BIG = os.urandom(20 * 1024 * 1024 + 123)  # several sendfile slices
+
+
+@pytest.fixture
+def granted(config):
+    make_property(config, "obj-1", files={"Rundgang.mp4": BIG, "Exposé.pdf": b"%PDF-1.4 small"})
+    make_contact("4711")
+    return make_grant(config, "obj-1", "4711")
+
+
+@pytest.fixture
+def sendfile_calls(monkeypatch):
+    """Every ``os.sendfile`` the server makes: (offset, count, sent)."""
+    calls = []
+    real = os.sendfile
+
+    def recording(out_fd, in_fd, offset, count):
+        sent = real(out_fd, in_fd, offset, count)
+        calls.append((offset, count, sent))
+        return sent
+
+    monkeypatch.setattr(delivery.os, "sendfile", recording)
+    return calls
+
+
+def test_webdav_and_web_downloads_go_out_by_sendfile(server, granted, sendfile_calls):
+    auth = (granted.username, granted.password)
+    dav = requests.get(server.url + "/view/obj-1/Rundgang.mp4", auth=auth)
+    assert dav.status_code == 200 and dav.content == BIG
+    assert sum(sent for _, _, sent in sendfile_calls) == len(BIG)
+    assert max(count for _, count, _ in sendfile_calls) <= delivery.SENDFILE_SLICE
+
+    sendfile_calls.clear()
+    link = urlsplit(granted.link).path
+    web = requests.get(server.url + link + "/download/Rundgang.mp4")
+    assert web.status_code == 200 and web.content == BIG
+    assert sum(sent for _, _, sent in sendfile_calls) == len(BIG)
+
+    events = wait_for_events(2)
+    assert [(e["channel"], e["bytes"], e["complete"]) for e in events] == [
+        ("dav", len(BIG), True),
+        ("web", len(BIG), True),
+    ]
+    assert {e["sha256"] for e in events} == {hashlib.sha256(BIG).hexdigest()}
+
+
+def test_a_range_starts_where_it_was_asked(server, granted, sendfile_calls):
+    auth = (granted.username, granted.password)
+    start, end = 5 * 1024 * 1024 + 7, 17 * 1024 * 1024
+    r = requests.get(
+        server.url + "/view/obj-1/Rundgang.mp4",
+        auth=auth,
+        headers={"Range": f"bytes={start}-{end}"},
+    )
+    assert r.status_code == 206 and r.content == BIG[start : end + 1]
+    assert sendfile_calls[0][0] == start
+    [event] = wait_for_events(1)
+    assert (event["bytes"], event["complete"], event["status"]) == (
+        end + 1 - start,
+        True,
+        206,
+    )
+
+
+def test_small_files_and_head_keep_the_plain_loop(server, granted, sendfile_calls):
+    auth = (granted.username, granted.password)
+    assert requests.get(server.url + "/view/obj-1/Exposé.pdf", auth=auth).content == (
+        b"%PDF-1.4 small"
+    )
+    head = requests.head(server.url + "/view/obj-1/Rundgang.mp4", auth=auth)
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(BIG))
+    assert sendfile_calls == []
