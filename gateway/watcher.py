@@ -7,13 +7,21 @@ worker first runs a full scan, then reconciles each queued path once no new
 change for it has arrived for ``debounce`` seconds, so a file copied in many
 writes is hashed once. Reconciling is idempotent, so several processes may watch
 the same folder.
+
+Caches of what a folder holds (the contact page's listing) subscribe with
+``add_change_listener``: they hear of every change at once, not after the debounce,
+and ``watching`` tells them whether a running watcher sees the folder at all. inotify
+reports a write to the inode whoever makes it, so every process on the machine hears
+of the changes made by the others; writes made on another NFS client are not seen.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from watchdog.events import (
@@ -23,6 +31,7 @@ from watchdog.events import (
     DirDeletedEvent,
     DirModifiedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -42,10 +51,12 @@ log = logging.getLogger("immoshare.catalog")
 IGNORED_EVENTS = (EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE)
 #: What the watcher subscribes to. Without opens and read-only closes the kernel does
 #: not report every served file to the watcher thread (issue 6: it took 5% of a busy
-#: server's time for 4 KiB GETs).
+#: server's time for 4 KiB GETs). Attribute changes count: a new modification time
+#: (``touch``, ``rsync -t``) or a second hard link changes what a contact sees.
 WATCHED_EVENTS = [
     FileCreatedEvent,
     FileModifiedEvent,
+    FileAttribEvent,
     FileMovedEvent,
     FileDeletedEvent,
     FileClosedEvent,
@@ -54,6 +65,31 @@ WATCHED_EVENTS = [
     DirMovedEvent,
     DirDeletedEvent,
 ]
+
+
+ChangeListener = Callable[[str], None]
+_listeners: list[ChangeListener] = []
+_running: list[CatalogWatcher] = []  # the watchers of this process that see changes now
+
+
+def add_change_listener(listener: ChangeListener) -> None:
+    """Call ``listener(absolute_path)`` for every change any watcher of this process
+    sees, from the watcher's thread, before the catalog's debounce."""
+    _listeners.append(listener)
+
+
+def watching(path: str) -> bool:
+    """True while a running watcher of this process sees every change below the
+    absolute ``path``; a cache that trusts the watcher must check this first."""
+    return any(watcher.sees(path) for watcher in tuple(_running))
+
+
+def _tell_listeners(path: str) -> None:
+    for listener in tuple(_listeners):
+        try:
+            listener(path)
+        except Exception:  # noqa: BLE001 - a listener's bug must not stop the watcher
+            log.exception("catalog: change listener failed for %s", path)
 
 
 class _QueueingHandler(FileSystemEventHandler):
@@ -67,6 +103,7 @@ class _QueueingHandler(FileSystemEventHandler):
             return  # its entries report their own changes
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
+                _tell_listeners(_text(path))
                 self._watcher.queue_path(Path(_text(path)))
 
 
@@ -94,10 +131,13 @@ class CatalogWatcher:
             _QueueingHandler(self), str(self._root), recursive=True, event_filter=WATCHED_EVENTS
         )
         self._observer.daemon = True
-        self._observer.start()
+        self._observer.start()  # the inotify watches exist once this returns
+        _running.append(self)
         self._worker.start()
 
     def stop(self) -> None:
+        if self in _running:
+            _running.remove(self)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join()
@@ -106,6 +146,18 @@ class CatalogWatcher:
             self._changed.notify_all()
         if self._worker.is_alive():
             self._worker.join()
+
+    def sees(self, path: str) -> bool:
+        """``path`` is below the watched folder and no watchdog thread has died (an
+        emitter stops, for example, when inotify runs out of watches)."""
+        observer = self._observer
+        root = str(self._root)
+        return (
+            (path == root or path.startswith(root + os.sep))
+            and observer is not None
+            and observer.is_alive()
+            and all(emitter.is_alive() for emitter in observer.emitters)
+        )
 
     def queue_path(self, path: Path) -> None:
         """Note a changed path; ignored outside a property or for hidden names."""
