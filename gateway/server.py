@@ -15,6 +15,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
 from dav_provider.fast_get import FastGet
+from dav_provider.fast_propfind import FastPropfind
 from dav_provider.guard import DavGuard
 from dav_provider.tracking import track_dav
 from gateway.clientaddr import parse_networks
@@ -48,10 +49,10 @@ class Gateway:
             max_upload_bytes=config.max_upload_bytes,
             lock_storage=_lock_storage(config),
         )
-        # Plain file GET/HEAD are answered by the lean path, the rest by WsgiDAV (issue 6).
-        self.dav = DavGuard(
-            FastGet(dav_app, block_size=config.block_size), max_upload_bytes=config.max_upload_bytes
-        )
+        # Plain file GET/HEAD and PROPFIND of depth 0 or 1 are answered by lean paths,
+        # the rest by WsgiDAV (issue 6).
+        lean = FastGet(FastPropfind(dav_app), block_size=config.block_size)
+        self.dav = DavGuard(lean, max_upload_bytes=config.max_upload_bytes)
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
