@@ -295,3 +295,22 @@ def test_a_kept_listing_is_read_again_after_the_trust_period(config, share, fold
     assert [e.size for e in share_tree.walk([]) if e.name == "notizen.txt"] == [22]
     time.sleep(1.1)
     assert [e.size for e in share_tree.walk([]) if e.name == "notizen.txt"] == [99]
+
+
+def test_the_watcher_tells_listeners_at_once_and_whether_it_sees_a_folder(config, share, folder):
+    """Listeners hear of a change long before the catalog's debounce; a stopped
+    watcher sees nothing, so nothing may trust it."""
+    heard = []
+    tree.watcher.add_change_listener(heard.append)
+    running = tree.watcher.CatalogWatcher(config, debounce=60)
+    running.start()
+    try:
+        assert tree.watcher.watching(str(folder.resolve()))
+        assert not tree.watcher.watching(str(config.home.resolve()))
+        (folder / "notizen.txt").write_bytes(b"neu")
+        changed = str((folder / "notizen.txt").resolve())
+        assert reported(lambda: changed in heard, True)
+    finally:
+        running.stop()
+        tree.watcher._listeners.remove(heard.append)
+    assert not tree.watcher.watching(str(folder.resolve()))

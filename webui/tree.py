@@ -194,8 +194,12 @@ class _Listings:
             self._drop(os.path.dirname(path))
 
     def _drop(self, absolute: str) -> None:
+        """Forget a listing; a request that already holds it no longer trusts it."""
         listing = self._by_folder.pop(absolute, None)
-        if listing is not None and listing.contents is not None:
+        if listing is None:
+            return
+        listing.trusted_until = 0.0
+        if listing.contents is not None:
             self._count -= len(listing.contents.entries)
 
 
