@@ -5,12 +5,20 @@ temporaries, dot files, symbolic links and hard-linked files are never shown, an
 path that leaves the property folder does not exist.
 
 Reading a big share (one ``lstat`` per entry) is most of a page's or a search's
-time, so each folder's listing is kept (``_Listings``) and read again only when it
-may have changed: when the folder's own ``lstat`` differs (an entry was added,
-removed, renamed or replaced, by any process or NFS client), when the catalog
-watcher reports a change inside it (a file rewritten in place), when no watcher of
-this process sees the folder, and at the latest after ``TRUST_SECONDS`` (changes
-the watcher cannot see: writes on another NFS client, a lost inotify queue).
+time, so each folder's listing is kept (``_Listings``) and read again when it may
+have changed:
+
+- the folder's own ``lstat`` differs: an entry was added, removed, renamed or
+  replaced by rename (WebDAV uploads), by any process or NFS client; checked on
+  every walk, one ``lstat`` per folder;
+- the catalog watcher reports a change inside it: a file rewritten in place or
+  given a new time, by any process on this machine; the report comes from the
+  watcher's thread within a millisecond or so (a tenth of a second on a busy one);
+- no watcher of this process sees the folder;
+- the folder changed within ``RECENT_NS``: a second change within its timestamp's
+  resolution would not show in its ``lstat``;
+- ``TRUST_SECONDS`` passed: changes no watcher here sees (writes on another NFS
+  client, a second hard link, a lost inotify queue) show after that at the latest.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ SORT_KEYS = ("name", "size")
 #: How long a folder's listing is trusted while the watcher reports no change in it.
 TRUST_SECONDS = 3.0
 #: A folder changed this recently may change again within its timestamp's resolution
-#: (1 s and coarser on some file systems, NFS servers included) unseen: read it again.
+#: (1 s on some file systems and NFS servers) unseen: read it again.
 RECENT_NS = 2_000_000_000
 #: Entries kept in all listings together; the least recently used folders go first.
 MAX_CACHED_ENTRIES = 100_000  # some 30 MB
