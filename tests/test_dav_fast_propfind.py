@@ -39,6 +39,7 @@ FILES = {
     "Übersicht (neu) 'final'!.pdf": b"kept characters",
     "100% sicher, $5 | ~.txt": b"percent",
     "Haus 🏠.jpg": b"jpg",
+    "selten \x7f\u2028\ufeff\u0085.txt": b"rare characters XML carries as they are",
     "leer.txt": b"",
     "Grundrisse/EG ü.pdf": b"%PDF-eg",
     "Grundrisse/OG.dwg": b"dwg",
@@ -70,6 +71,7 @@ def site(config):
     os.symlink(config.properties_dir / "obj-2", folder / "Verknüpfung")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
+    os.mkfifo(folder / "Leitung")
     many = folder / "Viele"
     many.mkdir()
     for number in range(MANY):
@@ -328,6 +330,7 @@ CASES = [
     ("via a linked folder", "/dav/obj-1/Verknüpfung/secret.pdf", "agent", "0", b"", {}, WSGIDAV),
     ("hard link", "/view/obj-1/twin-a.pdf", "contact", "0", b"", {}, WSGIDAV),
     ("agent and a hard link", "/dav/obj-1/twin-b.pdf", "agent", "0", b"", {}, WSGIDAV),
+    ("named pipe", "/dav/obj-1/Leitung", "agent", "0", b"", {}, WSGIDAV),
     ("a name XML cannot carry", "/view/obj-1/Sonderfall/", "contact", "1", b"", {}, WSGIDAV),
     ("dot segments", "/view/obj-1/Grundrisse/../", "contact", "1", b"", {}, WSGIDAV),
     ("double slash", "/view/obj-1//Grundrisse/", "contact", "1", b"", {}, WSGIDAV),
@@ -471,11 +474,11 @@ def test_hidden_names_never_reach_contacts(site):
     listing = call(app, "/view/obj-1/", _logins(granted)["contact"], depth="1").body
     for name in ("DS_Store", "._plan", ".hidden", "~%24Angebot", ".~lock", "upload", "Thumbs"):
         assert name.encode() not in listing
-    for name in (b"link.pdf", b"twin-", b"Verkn"):  # links: nobody sees them
+    for name in (b"link.pdf", b"twin-", b"Verkn", b"Leitung"):  # links, pipes: nobody
         assert name not in listing
     agent = call(app, "/dav/obj-1/", _logins(granted)["agent"], depth="1").body
     assert b"/dav/obj-1/.DS_Store</D:href>" in agent and b"upload" not in agent
-    assert b"link.pdf" not in agent and b"twin-" not in agent
+    assert b"link.pdf" not in agent and b"twin-" not in agent and b"Leitung" not in agent
 
 
 def _raw(port: int, request: bytes) -> tuple[bytes, bytes]:
