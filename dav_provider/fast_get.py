@@ -64,7 +64,7 @@ _DELEGATED_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "H
 _UNAUTHORIZED_BODY = util.to_bytes(HTTPAuthenticator.error_message_401)
 
 
-class _Fallthrough(Exception):
+class Fallthrough(Exception):
     """The request is not a plain file GET/HEAD: WsgiDAV answers it."""
 
 
@@ -73,7 +73,7 @@ def _http_date_of(seconds: int) -> str:
     return util.get_rfc1123_time(seconds)
 
 
-def _http_date(seconds: float | None = None) -> str:
+def http_date(seconds: float | None = None) -> str:
     """WsgiDAV's date format, made once per second (and per file mtime): formatting
     it costs more than a whole 304."""
     return _http_date_of(int(time.time() if seconds is None else seconds))
@@ -98,7 +98,7 @@ class FastGet:
         if method == "GET" or method == "HEAD":
             try:
                 return self._serve(environ, start_response, method == "HEAD")
-            except _Fallthrough:
+            except Fallthrough:
                 pass
             except DATABASE_ERRORS:
                 pass  # WsgiDAV's own answer (503 with Retry-After) for an outage
@@ -109,21 +109,21 @@ class FastGet:
     def _serve(self, environ, start_response, head: bool):
         get = environ.get
         if get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
-            raise _Fallthrough
+            raise Fallthrough
         if get("HTTP_DEPTH", "0") != "0":
-            raise _Fallthrough
+            raise Fallthrough
         for name in _DELEGATED_HEADERS:
             if name in environ:
-                raise _Fallthrough
+                raise Fallthrough
         share, parts = self._split(get("PATH_INFO", ""))
-        credentials = _basic_credentials(get("HTTP_AUTHORIZATION"))
+        credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
 
         key = parts[0]
         principal, sees_property = access.authenticate_for_property(
             "agent" if share == AGENT_SHARE else "contact", *credentials, key
         )
         if principal is None:
-            return self._unauthorized(share, start_response)
+            return unauthorized(share, start_response)
         environ[PRINCIPAL_KEY] = principal
         record = environ.get(ACCESS_KEY)
         if record is not None:
@@ -131,17 +131,17 @@ class FastGet:
 
         hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
         if any(hidden(part) for part in parts[1:]):
-            raise _Fallthrough
+            raise Fallthrough
         if not sees_property:
-            raise _Fallthrough  # WsgiDAV answers 404
+            raise Fallthrough  # WsgiDAV answers 404
         opened = open_confined(self.roots[share], parts)
         if opened is None:
-            raise _Fallthrough
+            raise Fallthrough
         fd, file_path = opened
         try:
             info = os.fstat(fd)
             if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                raise _Fallthrough  # a folder (403), or a hard link (404)
+                raise Fallthrough  # a folder (403), or a hard link (404)
             return self._respond(
                 environ, start_response, head, share, parts, key, file_path, fd, info, record
             )
@@ -150,38 +150,25 @@ class FastGet:
             raise
 
     def _split(self, raw_path: str) -> tuple[str, list[str]]:
-        """Share and segments of a file path, or :class:`_Fallthrough` for anything
+        """Share and segments of a file path, or :class:`Fallthrough` for anything
         WsgiDAV would normalise, refuse or answer otherwise."""
         try:
             path = raw_path.encode("latin-1").decode("utf-8")
         except UnicodeError:
-            raise _Fallthrough from None
+            raise Fallthrough from None
         for share in self.roots:
             if path.startswith(share + "/"):
                 rest = path[len(share) :]
                 break
         else:
-            raise _Fallthrough
+            raise Fallthrough
         segments = rest.split("/")[1:]
         if len(segments) < 2 or any(s in ("", ".", "..") for s in segments):
-            raise _Fallthrough  # a property folder, a trailing slash, a path to normalise
+            raise Fallthrough  # a property folder, a trailing slash, a path to normalise
         parts = split_share_path(rest)
         if parts is None or len(parts) != len(segments):
-            raise _Fallthrough
+            raise Fallthrough
         return share, parts
-
-    def _unauthorized(self, share: str, start_response):
-        """WsgiDAV's answer to failed Basic credentials (``send_basic_auth_response``)."""
-        start_response(
-            "401 Not Authorized",
-            [
-                ("WWW-Authenticate", f'Basic realm="{share}"'),
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
-                ("Date", _http_date()),
-            ],
-        )
-        return [_UNAUTHORIZED_BODY]
 
     # ----------------------------------------------------------------- response
 
@@ -193,7 +180,7 @@ class FastGet:
         etag = f"{info.st_ino}-{mtime}-{size}"
         if _not_modified(environ, mtime, etag):
             os.close(fd)
-            start_response("304 Not Modified", [("Content-Length", "0"), ("Date", _http_date())])
+            start_response("304 Not Modified", [("Content-Length", "0"), ("Date", http_date())])
             return [b""]
 
         share_path = "/" + "/".join(parts)
@@ -203,17 +190,17 @@ class FastGet:
             try:
                 ranges, _ = util.obtain_content_ranges(range_header, size)
             except DAVError:
-                raise _Fallthrough from None  # 416, from WsgiDAV
+                raise Fallthrough from None  # 416, from WsgiDAV
             if not ranges:
-                raise _Fallthrough
+                raise Fallthrough
             start, end, length = ranges[0]
             content_range = f"bytes {start}-{end}/{size}"
 
         headers = [
             ("Content-Length", str(length)),
-            ("Last-Modified", _http_date(mtime)),
+            ("Last-Modified", http_date(mtime)),
             ("Content-Type", util.guess_mime_type(share_path, self.dav_config)),
-            ("Date", _http_date()),
+            ("Date", http_date()),
             ("ETag", f'"{etag}"'),
             ("Accept-Ranges", "bytes"),
         ]
@@ -240,24 +227,38 @@ class FastGet:
         return FileBlocks(fd, start, length, self.block_size)
 
 
-def _basic_credentials(header: str | None) -> tuple[str, str]:
+def unauthorized(share: str, start_response):
+    """WsgiDAV's answer to failed Basic credentials (``send_basic_auth_response``)."""
+    start_response(
+        "401 Not Authorized",
+        [
+            ("WWW-Authenticate", f'Basic realm="{share}"'),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
+            ("Date", http_date()),
+        ],
+    )
+    return [_UNAUTHORIZED_BODY]
+
+
+def basic_credentials(header: str | None) -> tuple[str, str]:
     """User and password of a Basic ``Authorization`` header, decoded as WsgiDAV does;
-    :class:`_Fallthrough` for anything else (WsgiDAV answers it)."""
+    :class:`Fallthrough` for anything else (WsgiDAV answers it)."""
     if not header or not header.startswith("Basic "):
-        raise _Fallthrough
+        raise Fallthrough
     try:
         decoded = base64.decodebytes(header[6:].strip().encode("latin-1")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise _Fallthrough from None
+        raise Fallthrough from None
     user, colon, password = decoded.partition(":")
     if not colon:
-        raise _Fallthrough
+        raise Fallthrough
     return user, password
 
 
 def _not_modified(environ, last_modified: int, etag: str) -> bool:
     """WsgiDAV's ``evaluate_http_conditionals`` for If-None-Match and
-    If-Modified-Since on GET/HEAD: True for 304; :class:`_Fallthrough` for its 412."""
+    If-Modified-Since on GET/HEAD: True for 304; :class:`Fallthrough` for its 412."""
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
     modified_since_failed = False
     if since is not None:
@@ -268,10 +269,10 @@ def _not_modified(environ, last_modified: int, etag: str) -> bool:
         try:
             tokens = util.parse_if_match_header(none_match)
         except DAVError:
-            raise _Fallthrough from None
+            raise Fallthrough from None
         if any(token == etag or token == "*" for token in tokens):
             if modified_since_failed:
-                raise _Fallthrough  # 412, from WsgiDAV
+                raise Fallthrough  # 412, from WsgiDAV
             return True
         return False
     return modified_since_failed

@@ -48,11 +48,11 @@ from lxml import etree
 from wsgidav import util
 
 from dav_provider.fast_get import (
-    _UNAUTHORIZED_BODY,
     AGENT_SHARE,
-    _basic_credentials,
-    _Fallthrough,
-    _http_date,
+    Fallthrough,
+    basic_credentials,
+    http_date,
+    unauthorized,
 )
 from dav_provider.paths import (
     confine,
@@ -171,7 +171,7 @@ def _no_quota_available(res: _Resource) -> str:
 
 
 def _getlastmodified(res: _Resource) -> str:
-    return f"<D:getlastmodified>{_http_date(res.mtime)}</D:getlastmodified>"
+    return f"<D:getlastmodified>{http_date(res.mtime)}</D:getlastmodified>"
 
 
 def _displayname(res: _Resource) -> str:
@@ -252,7 +252,7 @@ class FastPropfind:
         try:
             body = _read_body(environ)
             return self._serve(environ, start_response, body)
-        except _Fallthrough:
+        except Fallthrough:
             pass
         except DATABASE_ERRORS:
             pass  # WsgiDAV's own answer (503 with Retry-After) for an outage
@@ -266,36 +266,36 @@ class FastPropfind:
         get = environ.get
         depth = get("HTTP_DEPTH")
         if depth != "0" and depth != "1":
-            raise _Fallthrough
+            raise Fallthrough
         for name in _CONDITIONAL_HEADERS:
             if name in environ:
-                raise _Fallthrough
+                raise Fallthrough
         share, parts = self._split(get("PATH_INFO", ""))
         names = _requested_names(body)
-        credentials = _basic_credentials(get("HTTP_AUTHORIZATION"))
+        credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
 
         key = parts[0]
         principal, sees_property = access.authenticate_for_property(
             "agent" if share == AGENT_SHARE else "contact", *credentials, key
         )
         if principal is None:
-            return _unauthorized(share, start_response)
+            return unauthorized(share, start_response)
         environ[PRINCIPAL_KEY] = principal
 
         hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
         if any(hidden(part) for part in parts[1:]) or not sees_property:
-            raise _Fallthrough  # WsgiDAV answers 404
+            raise Fallthrough  # WsgiDAV answers 404
         provider = self.provider_map[share]
         locks, properties = provider.lock_manager, provider.prop_manager
         if locks is None:
-            raise _Fallthrough
+            raise Fallthrough
         target, file_path, ref = self._target(share, parts)
         listing = depth == "1" and target.is_folder
         if properties is not None and properties.get_properties(ref, environ):
-            raise _Fallthrough  # dead properties: WsgiDAV lists them
+            raise Fallthrough  # dead properties: WsgiDAV lists them
         if names is None or _LOCKDISCOVERY in names:
             if locks.get_url_lock_list(ref, recursive=listing):
-                raise _Fallthrough  # WsgiDAV describes the locks
+                raise Fallthrough  # WsgiDAV describes the locks
         resources = [target]
         if listing:
             resources += self._members(target, file_path, ref, hidden, properties, environ)
@@ -306,7 +306,7 @@ class FastPropfind:
             self._plan(names, prefixes, folder=False),
         )
         namespaces = "".join(f' xmlns:{prefix}="{ns}"' for ns, prefix in prefixes.items())
-        headers = [("Content-Type", "application/xml; charset=utf-8"), ("Date", _http_date())]
+        headers = [("Content-Type", "application/xml; charset=utf-8"), ("Date", http_date())]
         if len(resources) <= CHUNK_ENTRIES:
             document = b"".join(_document(resources, plans, namespaces))
             start_response("207 Multi-Status", [*headers, ("Content-Length", str(len(document)))])
@@ -315,23 +315,23 @@ class FastPropfind:
         return _document(resources, plans, namespaces)
 
     def _split(self, raw_path: str) -> tuple[str, list[str]]:
-        """Share and segments of a path below a property, or :class:`_Fallthrough`
+        """Share and segments of a path below a property, or :class:`Fallthrough`
         for the share roots and anything WsgiDAV would normalise or refuse."""
         try:
             path = raw_path.encode("latin-1").decode("utf-8")
         except UnicodeError:
-            raise _Fallthrough from None
+            raise Fallthrough from None
         for share in self.roots:
             if path.startswith(share + "/"):
                 rest = path[len(share) :]
                 break
         else:
-            raise _Fallthrough
+            raise Fallthrough
         segments = rest.removesuffix("/").split("/")[1:]
         if not segments or any(s in ("", ".", "..") for s in segments):
-            raise _Fallthrough
+            raise Fallthrough
         if split_share_path(rest) != segments:
-            raise _Fallthrough
+            raise Fallthrough
         return share, segments
 
     # ---------------------------------------------------------------- resources
@@ -339,14 +339,14 @@ class FastPropfind:
     def _target(self, share: str, parts: list[str]) -> tuple[_Resource, str, str]:
         """The resource asked for as the provider's ``get_resource_inst`` makes it,
         its file path and WsgiDAV's ref-url of it (the key of locks and dead
-        properties); :class:`_Fallthrough` where WsgiDAV answers 404."""
+        properties); :class:`Fallthrough` where WsgiDAV answers 404."""
         file_path = confine(self.roots[share], parts)
         if file_path is None:
-            raise _Fallthrough
+            raise Fallthrough
         try:
             info = os.stat(file_path)
         except OSError:
-            raise _Fallthrough from None
+            raise Fallthrough from None
         path = "/" + "/".join(parts)
         usage = None
         if stat_module.S_ISDIR(info.st_mode):
@@ -354,22 +354,22 @@ class FastPropfind:
             try:
                 usage = shutil.disk_usage(file_path)
             except OSError:
-                raise _Fallthrough from None
+                raise Fallthrough from None
         elif not (stat_module.S_ISREG(info.st_mode) and info.st_nlink == 1 and len(parts) > 1):
-            raise _Fallthrough  # a hard link, or something else: 404
+            raise Fallthrough  # a hard link, or something else: 404
         if len(parts) == 1:  # a property folder shows the property's title
             display = access.property_titles({parts[0]}).get(parts[0]) or parts[0]
         else:
             display = parts[-1]
         if _NOT_PLAIN_XML.search(display):
-            raise _Fallthrough
+            raise Fallthrough
         href = quote(share + path, safe=_HREF_SAFE)
         target = _Resource(href, parts[-1], _escape(display), info, usage)
         return target, file_path, quote(share + path)
 
     def _members(self, folder, file_path, ref, hidden, properties, environ) -> list[_Resource]:
         """The folder's members as ``GatewayFolder._scan`` and ``get_member_list``
-        see them, from one ``scandir``; :class:`_Fallthrough` if one of them has a
+        see them, from one ``scandir``; :class:`Fallthrough` if one of them has a
         dead property or a name XML cannot carry."""
         members = []
         with os.scandir(file_path) as listing:
@@ -393,12 +393,12 @@ class FastPropfind:
                 else:
                     continue
                 if _NOT_PLAIN_XML.search(name):
-                    raise _Fallthrough
+                    raise Fallthrough
                 quoted = quote(name)
                 if properties is not None and properties.get_properties(
                     ref + quoted + tail, environ
                 ):
-                    raise _Fallthrough
+                    raise Fallthrough
                 if _KEPT_IN_HREF.search(name):
                     quoted = quote(name, safe=_HREF_SAFE)
                 members.append(
@@ -481,45 +481,45 @@ def _empty_element(name: str, prefixes: dict[str, str]):
 
 def _read_body(environ) -> bytes:
     """The request body as WsgiDAV's ``parse_xml_body`` reads it (the guard has
-    limited its size); :class:`_Fallthrough` for lengths WsgiDAV refuses."""
+    limited its size); :class:`Fallthrough` for lengths WsgiDAV refuses."""
     if "HTTP_TRANSFER_ENCODING" in environ:
-        raise _Fallthrough  # not chunked (the guard turned that into a length)
+        raise Fallthrough  # not chunked (the guard turned that into a length)
     length = environ.get("CONTENT_LENGTH", "").strip()
     if not length:
         return b""
     try:
         count = int(length)
     except ValueError:
-        raise _Fallthrough from None
+        raise Fallthrough from None
     if count < 0:
-        raise _Fallthrough
+        raise Fallthrough
     return environ["wsgi.input"].read(count)
 
 
 def _requested_names(body: bytes) -> list[str] | None:
     """None for allprop (an empty body or ``<allprop/>``), else the property names
-    of the ``<prop>`` elements in order; :class:`_Fallthrough` for anything else."""
+    of the ``<prop>`` elements in order; :class:`Fallthrough` for anything else."""
     if not body:
         return None
     try:
         root = etree.XML(body, parser=etree.XMLParser(resolve_entities=False))
     except etree.XMLSyntaxError:
-        raise _Fallthrough from None
+        raise Fallthrough from None
     if root.tag != "{DAV:}propfind" or root.getroottree().docinfo.doctype:
-        raise _Fallthrough
+        raise Fallthrough
     children = list(root)
     if len(children) == 1 and children[0].tag == _ALLPROP:
         return None
     if not children or any(child.tag != _PROP for child in children):
-        raise _Fallthrough  # propname, include, a mix: WsgiDAV decides
+        raise Fallthrough  # propname, include, a mix: WsgiDAV decides
     names = []
     for prop in children:
         for element in prop:
             if not isinstance(element.tag, str):
-                raise _Fallthrough  # a comment or processing instruction
+                raise Fallthrough  # a comment or processing instruction
             namespace = element.tag[1:].partition("}")[0] if element.tag[0] == "{" else ""
             if namespace == _XML_NAMESPACE or _NOT_PLAIN_NAMESPACE.search(namespace):
-                raise _Fallthrough
+                raise Fallthrough
             names.append(element.tag)
     return names
 
@@ -533,17 +533,3 @@ def _prefixes(names: list[str]) -> dict[str, str]:
         if namespace not in ("DAV:", "") and namespace not in prefixes:
             prefixes[namespace] = f"NS{len(prefixes) + 1}"
     return prefixes
-
-
-def _unauthorized(share: str, start_response):
-    """WsgiDAV's answer to failed Basic credentials, as ``FastGet`` sends it."""
-    start_response(
-        "401 Not Authorized",
-        [
-            ("WWW-Authenticate", f'Basic realm="{share}"'),
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(_UNAUTHORIZED_BODY))),
-            ("Date", _http_date()),
-        ],
-    )
-    return [_UNAUTHORIZED_BODY]

@@ -76,7 +76,11 @@ def confine(root: str, parts: list[str]) -> str | None:
     return real
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: opening a named pipe would wait for a writer and hold the worker; for
+# regular files, which are all that is ever served, it changes nothing.
+_OPEN_FLAGS = (
+    os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def open_confined(real_root: str, parts: list[str]) -> tuple[int, str] | None:

@@ -50,6 +50,7 @@ def site(config):
     folder = config.properties_dir / "obj-1"
     os.symlink(config.properties_dir / "obj-2" / "secret.pdf", folder / "link.pdf")
     os.symlink(config.properties_dir / "obj-2", folder / "linked-folder")
+    os.mkfifo(folder / "pipe.pdf")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
     return Gateway(config), granted
@@ -106,7 +107,7 @@ def via_wsgidav(monkeypatch, app, *args, **kwargs):
 
 
 def _fall_through(self, *args):
-    raise fast_get._Fallthrough
+    raise fast_get.Fallthrough
 
 
 def events() -> list[AccessEvent]:
@@ -179,6 +180,7 @@ CASES = [
     ("through a linked folder", "/view/obj-1/linked-folder/secret.pdf", "GET", "contact", {}),
     ("agent through a linked folder", "/dav/obj-1/linked-folder/secret.pdf", "GET", "agent", {}),
     ("hard link", "/view/obj-1/twin-a.pdf", "GET", "contact", {}),
+    ("named pipe", "/view/obj-1/pipe.pdf", "GET", "contact", {}),
     ("agent and a hard link", "/dav/obj-1/twin-b.pdf", "GET", "agent", {}),
     ("folder", "/view/obj-1/Grundrisse", "GET", "contact", {}),
     ("property folder", "/view/obj-1", "GET", "contact", {}),

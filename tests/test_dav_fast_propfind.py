@@ -199,7 +199,7 @@ def via_wsgidav(monkeypatch, app, *args, **kwargs) -> Answer:
 
 
 def _fall_through(self, *args):
-    raise fast_propfind._Fallthrough
+    raise fast_propfind.Fallthrough
 
 
 def assert_same(fast: Answer, reference: Answer) -> None:

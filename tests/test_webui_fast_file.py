@@ -55,6 +55,7 @@ def site(config):
     os.symlink(config.properties_dir / "obj-2", folder / "linked-folder")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
+    os.mkfifo(folder / "pipe.pdf")
     return Gateway(config), link, consent_link
 
 
@@ -99,6 +100,7 @@ CASES = [
     ("symbolic link", "download/link.pdf", "GET", {}),
     ("through a linked folder", "download/linked-folder/secret.pdf", "GET", {}),
     ("hard link", "download/twin-a.pdf", "GET", {}),
+    ("named pipe", "download/pipe.pdf", "GET", {}),
     ("dot segments", "download/Grundrisse/../plan.pdf", "GET", {}),
     ("double slash", "download//plan.pdf", "GET", {}),
     ("trailing slash", "download/plan.pdf/", "GET", {}),
