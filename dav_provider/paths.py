@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 # Files that operating systems and office suites write by themselves. Agents may
 # write them (refusing breaks Finder copies); contacts never see them.
@@ -22,6 +23,10 @@ OS_JUNK_NAMES = frozenset(
 OS_JUNK_PREFIXES = ("._", "~$", ".~lock.")
 # Where an upload is written before it replaces its target; hidden from everyone.
 UPLOAD_PREFIX = ".~immoshare-upload-"
+
+
+# Characters XML 1.0 cannot carry (NUL among them): such a name cannot be listed.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def is_os_junk(name: str) -> bool:
@@ -51,12 +56,13 @@ def split_share_path(path: str) -> list[str] | None:
     """Split a share-relative path into segments; None if any segment is unsafe.
 
     WsgiDAV has already percent-decoded the path. A segment may not be empty, ``.``,
-    ``..``, contain a NUL or a backslash, or end in a dot or space (Windows would
-    map ``a.`` onto ``a``).
+    ``..``, contain a backslash or a character XML cannot carry (a PROPFIND listing
+    it would fail for the whole folder), or end in a dot or space (Windows would map
+    ``a.`` onto ``a``).
     """
     parts = [p for p in path.split("/") if p != ""]
     for part in parts:
-        if part in (".", "..") or "\0" in part or "\\" in part:
+        if part in (".", "..") or "\\" in part or _NOT_IN_XML.search(part):
             return None
         if part.endswith((".", " ")) and part not in (".", ".."):
             return None

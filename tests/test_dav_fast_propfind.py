@@ -331,7 +331,8 @@ CASES = [
     ("hard link", "/view/obj-1/twin-a.pdf", "contact", "0", b"", {}, WSGIDAV),
     ("agent and a hard link", "/dav/obj-1/twin-b.pdf", "agent", "0", b"", {}, WSGIDAV),
     ("named pipe", "/dav/obj-1/Leitung", "agent", "0", b"", {}, WSGIDAV),
-    ("a name XML cannot carry", "/view/obj-1/Sonderfall/", "contact", "1", b"", {}, WSGIDAV),
+    # left out of every listing (split_share_path), so the lean path can answer
+    ("a name XML cannot carry", "/view/obj-1/Sonderfall/", "contact", "1", b"", {}, LEAN),
     ("dot segments", "/view/obj-1/Grundrisse/../", "contact", "1", b"", {}, WSGIDAV),
     ("double slash", "/view/obj-1//Grundrisse/", "contact", "1", b"", {}, WSGIDAV),
 ]

@@ -11,6 +11,7 @@ import os
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from tests.security import rawhttp
 
@@ -170,3 +171,20 @@ def test_destination_tricks_never_write_outside_a_property(server, world, method
             moved = [properties / p.split(os.sep, 2)[2] for p in created]
             moved[0].rename(plan)
     assert plan.read_bytes() == b"%PDF-public-obj1"
+
+
+def test_a_name_xml_cannot_carry_does_not_break_the_folder_listing(server, world):
+    """A file named with a control character (put there from a shell) is left out of
+    listings, so the folder still lists over WebDAV; nobody can upload such a name."""
+    folder = world.home / "properties" / "obj-1"
+    (folder / "Bad\x01Name.pdf").write_bytes(b"%PDF-bad")
+    for share, login in (("/dav", world.agent), ("/view", world.contact)):
+        listing = requests.request(
+            "PROPFIND", f"{server.url}{share}/obj-1/", auth=login, headers={"Depth": "1"}
+        )
+        assert listing.status_code == 207, share
+        assert "plan.pdf" in listing.text and "Bad" not in listing.text, share
+    bad_name = quote("Up\x02load.pdf")
+    upload = requests.put(f"{server.url}/dav/obj-1/{bad_name}", data=b"x", auth=world.agent)
+    assert upload.status_code >= 400
+    assert not any("load.pdf" in name for name in os.listdir(folder))
