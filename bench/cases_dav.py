@@ -11,6 +11,8 @@ from bench.context import Bench, progress
 from bench.gateway_server import tracked_events
 from bench.report import Row, Target
 
+#: The servers that speak WebDAV (the bare cheroot only serves files).
+WEBDAV_SERVERS = ("immoshare", "copyparty", "wsgidav", "nginx")
 PROPFIND_ALLPROP = b'<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
 
 
@@ -109,16 +111,17 @@ def case_propfind(bench: Bench) -> list[Row]:
             return None
         return got.elapsed
 
+    listing = [s for n, s in bench.servers.items() if n in WEBDAV_SERVERS]
     before = {}
-    for server in bench.servers.values():
+    for server in listing:
         propfind(server)  # warm-up: first-use allocations are not growth
         before[server.name] = server.rss_mib()
     for _ in range(p.propfind_repeats):
-        for _, server in bench.turns():
+        for _, server in bench.turns(WEBDAV_SERVERS):
             elapsed = propfind(server)
             if elapsed is not None:
                 timing.add(server.name, elapsed)
-    for server in bench.servers.values():
+    for server in listing:
         after = server.rss_mib()
         growth.add(server.name, after - before[server.name])
         growth.note += f"{server.name} {before[server.name]:.0f}→{after:.0f} MiB; "

@@ -13,8 +13,10 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import cheroot
 import yaml
 
 from bench.servers import PASSWORD, USER, Server, StartError, free_port, spawn
@@ -64,6 +66,17 @@ def start_copyparty(env: PeerEnv, root: Path, work: Path, probe: str) -> Server:
     server.version = _version(
         [env.python, "-c", "import copyparty.__version__ as v;print('copyparty', v.S_VERSION)"]
     )
+    server.wait_ready(probe)
+    return server
+
+
+def start_cheroot(root: Path, work: Path, probe: str) -> Server:
+    """immoshare's server with an app that only checks the login and reads the file."""
+    port = free_port()
+    log = work / "logs" / "cheroot.log"
+    proc = spawn("cheroot", [sys.executable, "-m", "bench.bare_server", root, port], log)
+    server = Server("cheroot", port, "", (USER, PASSWORD), proc, log)
+    server.version = "cheroot " + cheroot.__version__ + " (immoshare's server, no app)"
     server.wait_ready(probe)
     return server
 

@@ -11,7 +11,8 @@ import dataclasses
 import operator
 import statistics
 
-SERVERS = ("immoshare", "copyparty", "wsgidav", "nginx")
+#: cheroot: the ceiling of immoshare's own HTTP server (``bench.bare_server``).
+SERVERS = ("immoshare", "copyparty", "wsgidav", "nginx", "cheroot")
 PEERS = SERVERS[1:]
 _OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 

@@ -56,6 +56,7 @@ def start_servers(work: Path, home: Path, wanted: list[str]) -> tuple[dict, dict
         "copyparty": lambda: peers.start_copyparty(env, root, work, data.SMALL),
         "wsgidav": lambda: peers.start_wsgidav(env, root, work, data.SMALL),
         "nginx": lambda: peers.start_nginx(root, work, data.SMALL),
+        "cheroot": lambda: peers.start_cheroot(root, work, data.SMALL),
     }
     for name, start in starters.items():
         if name not in wanted:
