@@ -29,7 +29,6 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from gateway.delivery import CountingBody, tracked_body
-from gateway.errors import AccessDenied, NotFound
 from gateway.services import access, catalog, consent, thumbnails, tracking, web_events
 from gateway.services.properties import storage_folder
 from webui import tree as tree_module
@@ -213,14 +212,9 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
 def _still_allowed(viewer: Viewer):
     """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
 
-    def link_is_live() -> bool:
-        try:
-            access.resolve_link(viewer.token)
-        except (NotFound, AccessDenied):
-            return False
-        return True
-
-    return link_is_live if viewer.grant is not None else None
+    if viewer.grant is None:
+        return None
+    return functools.partial(access.link_is_live, viewer.token)
 
 
 def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: bool) -> Response:

@@ -52,9 +52,10 @@ def authenticate_contact(username: str, password: str) -> Principal | None:
 def authenticate_for_property(
     kind: str, user: str, password: str, key: str
 ) -> tuple[Principal | None, bool]:
-    """:func:`authenticate_agent` or :func:`authenticate_contact` (``kind``) and
-    :func:`can_see_property` for ``key``, in one query: the WebDAV fast path asks
-    both on every GET, and each query lets go of the GIL once more (issue 6)."""
+    """:func:`authenticate_agent` or :func:`authenticate_contact` (``kind``), and
+    whether ``key`` is among the principal's :func:`visible_property_keys`, in one
+    query: the WebDAV lean paths ask both on every request, and each query lets go
+    of the GIL once more (issue 6)."""
     if kind == "agent":
         row = _fetch_one("agent_property", key, 1, user)
         stored = row[1] if row else None
@@ -94,15 +95,6 @@ def visible_property_keys(principal: Principal) -> set[str]:
     return {g.property.key for g in live if not g.property.requires_consent or g.id in consented}
 
 
-def can_see_property(principal: Principal, key: str) -> bool:
-    """Whether ``key`` is among :func:`visible_property_keys` of the principal now,
-    in one query (the WebDAV fast path asks it on every GET)."""
-    if principal.is_agent:
-        return _fetch_one("property", key, 1) is not None
-    today = utc_now().date()
-    return _fetch_one("visible", principal.contact_id, key, True, today, False, 1) is not None
-
-
 # -- the queries of every WebDAV request, as SQL text built once per database --------
 #
 # peewee builds a query's SQL anew on each execution, which costs ten times more than
@@ -122,8 +114,6 @@ def _query(name: str):
         )
     if name == "property":
         return Property.select(Property.id).where(Property.key == "").limit(1)
-    if name == "visible":
-        return _visible_grant(0)
     if name == "agent_property":
         return Agent.select(
             Agent.name, Agent.password_hash, peewee.fn.EXISTS(_query("property"))
