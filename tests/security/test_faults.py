@@ -240,6 +240,82 @@ def test_slowloris_is_timed_out_without_starving_others(start_server, world):
     assert len(closed_after) == 8 and max(closed_after) < 20, closed_after
 
 
+def _drip_until_cut(port: int, limit: float = 15) -> float:
+    """Seconds until the server hangs up on a client that sends its headers a byte
+    every 0.1 s (``limit`` if it never does)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        sock.settimeout(0.1)
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
+            if time.monotonic() - started > limit:
+                break
+            try:
+                sock.sendall(bytes([byte]))
+                if sock.recv(1) == b"":
+                    break  # the server hung up
+            except TimeoutError:
+                continue  # still open: keep dripping
+            except OSError:
+                break
+    return time.monotonic() - started
+
+
+def _deadline_watchers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "immoshare-header-deadline"]
+
+
+def test_header_deadline_holds_under_traffic_and_its_thread_ends_when_idle(start_server, world):
+    # Every request registers with the deadline and leaves it, without a lock (issue 6):
+    # a slow client among busy ones is still cut, the watcher thread ends once nothing
+    # is being read, and the next slow client starts it again.
+    server = start_server(threads=8, header_timeout=1, socket_timeout=10)
+    stop, failures, served = threading.Event(), [], [0]
+
+    def traffic():
+        with requests.Session() as session:
+            while not stop.is_set():
+                try:
+                    assert session.get(server.url + "/healthz", timeout=10).status_code == 200
+                    served[0] += 1
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    failures.append(exc)
+                    return
+
+    busy = [threading.Thread(target=traffic) for _ in range(3)]
+    for thread in busy:
+        thread.start()
+    try:
+        cut_under_traffic = [_drip_until_cut(server.port) for _ in range(3)]
+    finally:
+        stop.set()
+        for thread in busy:
+            thread.join(20)
+    assert not failures and served[0] > 100, (failures, served)
+    assert max(cut_under_traffic) < 2.5, cut_under_traffic  # 1 s, plus the watcher's tick
+
+    deadline = time.monotonic() + 5
+    while _deadline_watchers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _deadline_watchers()  # an idle server keeps no thread
+    assert _drip_until_cut(server.port) < 2.5  # and the next slow client starts one
+    assert _drip_until_cut(server.port) < 2.5
+
+
+def test_reading_headers_takes_no_lock(start_server, world):
+    # With 200 downloads starting at once, a lock taken for every request's headers
+    # lines them all up behind whichever holder waits for the GIL (issue 6). While
+    # the deadline's lock is held (here by the test), requests are still answered.
+    server = start_server(threads=8, header_timeout=5, socket_timeout=10)
+    deadline = server.server.header_deadline
+    with socket.create_connection(("127.0.0.1", server.port)) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\n")  # keeps the watcher running
+        time.sleep(0.3)
+        assert _deadline_watchers()
+        with deadline._lock:
+            answers = [requests.get(server.url + "/healthz", timeout=3) for _ in range(5)]
+    assert [r.status_code for r in answers] == [200] * 5
+
+
 # -- the database away -------------------------------------------------------------
 
 
