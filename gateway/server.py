@@ -211,6 +211,10 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _DeadlineRequest
     LINGER_SECONDS = 0.005
 
+    def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
+        super().__init__(server, sock, makefile)
+        self.wfile = _SendAllWriter(sock)
+
     def communicate(self):
         keep_open = super().communicate()
         while keep_open and self._next_request_waiting():
@@ -229,6 +233,32 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
             return bool(poller.poll(self.LINGER_SECONDS * 1000))
         except (OSError, ValueError):  # closed meanwhile
             return False
+
+
+class _SendAllWriter:
+    """A connection's ``wfile`` that hands each write to ``sendall`` as it is (issue 6).
+
+    cheroot's writer appends every write to a buffer, then sends ``bytes(buffer)`` and
+    deletes what the kernel took, again and again: for a 1 MiB block of a file that a
+    busy socket takes in pieces, that is several MiB of copying, all of it holding the
+    GIL that every other download needs. Files on plain TCP go out by ``sendfile``
+    (``gateway.sendfile``); everything else (TLS, chunked answers, pages) comes here.
+    ``sendall`` sends from the caller's buffer without copying and lets go of the GIL
+    while it waits. Like cheroot's, every write is out before it returns, so nothing
+    is ever left to flush.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.bytes_written = 0  # read by cheroot's statistics
+
+    def write(self, data) -> int:
+        self._sock.sendall(data)
+        self.bytes_written += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 class _TLSAdapter(BuiltinSSLAdapter):
