@@ -100,13 +100,21 @@ class VerificationCache:
     A file manager sends dozens of requests per folder view, each with Basic
     credentials; re-running argon2 for each would dominate serving. The key
     includes the stored hash, so a password change misses the cache at once.
+
+    argon2 costs 64 MiB and about 0.2 s of a core. Requests that miss the cache with
+    the same credentials wait for one check instead of each running their own: 200
+    downloads that start together when the entry has just expired would otherwise run
+    200 checks at once (12 GiB, half a minute on two cores, every download waiting).
+    At most ``max_running`` checks run at a time, whatever the credentials.
     """
 
-    def __init__(self, ttl_seconds: float = 300.0, max_entries: int = 10000):
+    def __init__(self, ttl_seconds: float = 300.0, max_entries: int = 10000, max_running: int = 4):
         self._key = secrets.token_bytes(32)
         self._ttl = ttl_seconds
         self._max = max_entries
         self._entries: dict[bytes, float] = {}
+        self._checks: dict[bytes, threading.Lock] = {}  # one running check per key
+        self._running = threading.BoundedSemaphore(max_running)
         self._lock = threading.Lock()
 
     def _fingerprint(self, user: str, password: str, stored_hash: str) -> bytes:
@@ -115,21 +123,38 @@ class VerificationCache:
 
     def verify(self, user: str, password: str, stored_hash: str | None) -> bool:
         if stored_hash is None:
-            return verify_password(None, password)
+            with self._running:
+                return verify_password(None, password)
         key = self._fingerprint(user, password, stored_hash)
-        now = time.monotonic()
+        if self._fresh(key):
+            return True
         with self._lock:
-            if self._entries.get(key, 0.0) > now:
+            check = self._checks.setdefault(key, threading.Lock())
+        try:
+            with check:  # another request may be checking these credentials: wait for it
+                if self._fresh(key):
+                    return True
+                with self._running:
+                    if not verify_password(stored_hash, password):
+                        return False
+                self._remember(key)
                 return True
-        if not verify_password(stored_hash, password):
-            return False
+        finally:
+            with self._lock:
+                if self._checks.get(key) is check and not check.locked():
+                    del self._checks[key]
+
+    def _fresh(self, key: bytes) -> bool:
+        return self._entries.get(key, 0.0) > time.monotonic()
+
+    def _remember(self, key: bytes) -> None:
+        now = time.monotonic()
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries = {k: t for k, t in self._entries.items() if t > now}
                 if len(self._entries) >= self._max:
                     self._entries.clear()
             self._entries[key] = now + self._ttl
-        return True
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,7 +9,9 @@ different peer for the server.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -158,3 +160,64 @@ def test_unknown_and_known_names_take_the_same_time(server, world, share, known)
     # so a factor of 4 tells the two apart even on a loaded machine
     assert unknown_time > 0.25 * known_time, (known_time, unknown_time)
     assert known_time > 0.25 * unknown_time, (known_time, unknown_time)
+
+
+# -- the cost of argon2 under many requests ------------------------------------------
+
+
+@pytest.fixture
+def argon2_runs(monkeypatch):
+    """A cold verification cache, and the checks that ran: count and most at once."""
+    from gateway import security
+    from gateway.services import access
+
+    monkeypatch.setattr(access, "_verified", security.VerificationCache())
+    runs = {"count": 0, "running": 0, "most": 0}
+    lock = threading.Lock()
+    real = security.verify_password
+
+    def counted(stored_hash, password):
+        with lock:
+            runs["count"] += 1
+            runs["running"] += 1
+            runs["most"] = max(runs["most"], runs["running"])
+        try:
+            return real(stored_hash, password)
+        finally:
+            with lock:
+                runs["running"] -= 1
+
+    monkeypatch.setattr(security, "verify_password", counted)
+    return runs
+
+
+def _together(n, request):
+    """``request(i)`` from ``n`` threads at once; the answers' statuses."""
+    start = threading.Barrier(n)
+
+    def one(i):
+        start.wait()
+        return request(i).status
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_downloads_that_start_together_check_the_password_once(server, world, argon2_runs):
+    # Case 7 of the bench: 200 downloads with one login start at once just after the
+    # cached check expired; each ran argon2 (64 MiB, 0.2 s) and they timed out after 30 s.
+    def get(i):
+        headers = {"Authorization": rawhttp.basic(*world.contact)}
+        return rawhttp.request(server.port, "GET", b"/view/obj-1/plan.pdf", headers)
+
+    assert _together(30, get) == [200] * 30
+    assert argon2_runs["count"] == 1
+
+
+def test_password_checks_run_a_few_at_a_time(server, world, argon2_runs):
+    def wrong(i):
+        headers = {"Authorization": rawhttp.basic(world.contact[0], f"wrong-{i}")}
+        return rawhttp.request(server.port, "GET", b"/view/obj-1/plan.pdf", headers)
+
+    assert _together(12, wrong) == [401] * 12
+    assert argon2_runs["count"] == 12 and argon2_runs["most"] <= 4, argon2_runs
