@@ -115,7 +115,9 @@ class FastGet:
         for name in _DELEGATED_HEADERS:
             if name in environ:
                 raise Fallthrough
-        share, parts = self._split(get("PATH_INFO", ""))
+        share, parts = share_path(self.roots, get("PATH_INFO", ""))
+        if len(parts) < 2:
+            raise Fallthrough  # a property folder
         credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
 
         key = parts[0]
@@ -148,27 +150,6 @@ class FastGet:
         except BaseException:
             os.close(fd)
             raise
-
-    def _split(self, raw_path: str) -> tuple[str, list[str]]:
-        """Share and segments of a file path, or :class:`Fallthrough` for anything
-        WsgiDAV would normalise, refuse or answer otherwise."""
-        try:
-            path = raw_path.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise Fallthrough from None
-        for share in self.roots:
-            if path.startswith(share + "/"):
-                rest = path[len(share) :]
-                break
-        else:
-            raise Fallthrough
-        segments = rest.split("/")[1:]
-        if len(segments) < 2 or any(s in ("", ".", "..") for s in segments):
-            raise Fallthrough  # a property folder, a trailing slash, a path to normalise
-        parts = split_share_path(rest)
-        if parts is None or len(parts) != len(segments):
-            raise Fallthrough
-        return share, parts
 
     # ----------------------------------------------------------------- response
 
@@ -225,6 +206,28 @@ class FastGet:
                 os.close(fd)
             return [data]
         return FileBlocks(fd, start, length, self.block_size)
+
+
+def share_path(roots, raw_path: str, *, folder: bool = False) -> tuple[str, list[str]]:
+    """Share and segments of a request path below a property (with ``folder``, a
+    trailing slash is allowed), or :class:`Fallthrough` for the share roots and
+    anything WsgiDAV would normalise, refuse or answer otherwise."""
+    try:
+        path = raw_path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise Fallthrough from None
+    for share in roots:
+        if path.startswith(share + "/"):
+            rest = path[len(share) :]
+            break
+    else:
+        raise Fallthrough
+    segments = (rest.removesuffix("/") if folder else rest).split("/")[1:]
+    if not segments or any(s in ("", ".", "..") for s in segments):
+        raise Fallthrough  # a trailing slash, a path to normalise
+    if split_share_path(rest) != segments:
+        raise Fallthrough
+    return share, segments
 
 
 def unauthorized(share: str, start_response):

@@ -52,6 +52,7 @@ from dav_provider.fast_get import (
     Fallthrough,
     basic_credentials,
     http_date,
+    share_path,
     unauthorized,
 )
 from dav_provider.paths import (
@@ -270,7 +271,7 @@ class FastPropfind:
         for name in _CONDITIONAL_HEADERS:
             if name in environ:
                 raise Fallthrough
-        share, parts = self._split(get("PATH_INFO", ""))
+        share, parts = share_path(self.roots, get("PATH_INFO", ""), folder=True)
         names = _requested_names(body)
         credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
 
@@ -313,26 +314,6 @@ class FastPropfind:
             return [document]
         start_response("207 Multi-Status", headers)
         return _document(resources, plans, namespaces)
-
-    def _split(self, raw_path: str) -> tuple[str, list[str]]:
-        """Share and segments of a path below a property, or :class:`Fallthrough`
-        for the share roots and anything WsgiDAV would normalise or refuse."""
-        try:
-            path = raw_path.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise Fallthrough from None
-        for share in self.roots:
-            if path.startswith(share + "/"):
-                rest = path[len(share) :]
-                break
-        else:
-            raise Fallthrough
-        segments = rest.removesuffix("/").split("/")[1:]
-        if not segments or any(s in ("", ".", "..") for s in segments):
-            raise Fallthrough
-        if split_share_path(rest) != segments:
-            raise Fallthrough
-        return share, segments
 
     # ---------------------------------------------------------------- resources
 

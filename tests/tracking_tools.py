@@ -55,3 +55,14 @@ def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()  # with linger 0: a reset, as when a browser tab is closed
     return received
+
+
+#: What two records of the same access must share: everything but id and time.
+COMPARED_FIELDS = tuple(f for f in tracking.PUBLIC_FIELDS if f not in ("id", "at")) + (
+    "range_start",
+)
+
+
+def comparable(event) -> dict:
+    """An ``AccessEvent``'s fields that say what happened (see ``COMPARED_FIELDS``)."""
+    return {field: getattr(event, field) for field in COMPARED_FIELDS}
