@@ -59,7 +59,7 @@ from dav_provider.paths import (
     confine,
     is_hidden_from_contacts,
     is_upload_temp,
-    split_share_path,
+    listed_members,
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from gateway.edge import DATABASE_ERRORS
@@ -349,42 +349,29 @@ class FastPropfind:
         return target, file_path, quote(share + path)
 
     def _members(self, folder, file_path, ref, hidden, properties, environ) -> list[_Resource]:
-        """The folder's members as ``GatewayFolder._scan`` and ``get_member_list``
-        see them, from one ``scandir``; :class:`Fallthrough` if one of them has a
-        dead property or a name XML cannot carry."""
+        """The folder's members as ``GatewayFolder._scan`` sees them
+        (``listed_members``); :class:`Fallthrough` if one of them has a dead
+        property or a name XML cannot carry."""
         members = []
-        with os.scandir(file_path) as listing:
-            for entry in listing:
-                name = entry.name
-                if hidden(name) or split_share_path(name) != [name]:
-                    continue
+        for entry, info in listed_members(file_path, hidden):
+            name = entry.name
+            if stat_module.S_ISDIR(info.st_mode):
                 try:
-                    info = entry.stat(follow_symlinks=False)
+                    usage = shutil.disk_usage(entry.path)
                 except OSError:
-                    continue
-                if stat_module.S_ISDIR(info.st_mode):
-                    try:
-                        usage = shutil.disk_usage(entry.path)
-                    except OSError:
-                        continue  # removed meanwhile
-                    tail = "/"
-                elif stat_module.S_ISREG(info.st_mode) and info.st_nlink == 1:
-                    usage = None
-                    tail = ""
-                else:
-                    continue
-                if _NOT_PLAIN_XML.search(name):
-                    raise Fallthrough
-                quoted = quote(name)
-                if properties is not None and properties.get_properties(
-                    ref + quoted + tail, environ
-                ):
-                    raise Fallthrough
-                if _KEPT_IN_HREF.search(name):
-                    quoted = quote(name, safe=_HREF_SAFE)
-                members.append(
-                    _Resource(folder.href + quoted + tail, name, _escape(name), info, usage)
-                )
+                    continue  # removed meanwhile
+                tail = "/"
+            else:
+                usage = None
+                tail = ""
+            if _NOT_PLAIN_XML.search(name):
+                raise Fallthrough
+            quoted = quote(name)
+            if properties is not None and properties.get_properties(ref + quoted + tail, environ):
+                raise Fallthrough
+            if _KEPT_IN_HREF.search(name):
+                quoted = quote(name, safe=_HREF_SAFE)
+            members.append(_Resource(folder.href + quoted + tail, name, _escape(name), info, usage))
         return members
 
     # --------------------------------------------------------------- properties

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+from collections.abc import Callable, Iterator
 
 # Files that operating systems and office suites write by themselves. Agents may
 # write them (refusing breaks Finder copies); contacts never see them.
@@ -113,3 +115,28 @@ def open_confined(real_root: str, parts: list[str]) -> tuple[int, str] | None:
         os.close(fd)
         return None
     return fd, candidate
+
+
+def listed_members(
+    folder: str, hidden: Callable[[str], bool]
+) -> Iterator[tuple[os.DirEntry, os.stat_result]]:
+    """The entries a share lists in ``folder``, with their ``lstat``, from one
+    ``scandir`` in directory order: folders, and regular files with one link.
+
+    Symbolic links, other file types, hard-linked files, names no share path can
+    have and ``hidden`` names are left out. ``folder`` must be confined (resolved
+    through ``confine``, or a member of such a folder), so entries that are not
+    links are inside it: no ``realpath`` per member (issue 6: a PROPFIND of 10,000
+    files spent a quarter of its time there).
+    """
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            name = entry.name
+            if hidden(name) or split_share_path(name) != [name]:
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed meanwhile
+            if stat.S_ISDIR(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_nlink == 1):
+                yield entry, info

@@ -26,7 +26,7 @@ from dav_provider.paths import (
     UPLOAD_PREFIX,
     is_hidden_from_contacts,
     is_upload_temp,
-    split_share_path,
+    listed_members,
 )
 
 ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
@@ -55,30 +55,12 @@ class GatewayFolder(FolderResource):
     """A folder inside a share. Contacts do not see OS junk or dot files."""
 
     def _scan(self) -> list[tuple[str, bool]]:
-        """(name, is a folder) of the members, from one ``scandir`` in directory order.
-
-        Symbolic links, other file types, hard-linked files, names no share path can
-        have and hidden names are left out. The folder itself is confined (it was
-        resolved through ``confine``, or is a member of such a folder), so entries
-        that are not links are inside it: no ``realpath`` per member (issue 6: a
-        PROPFIND of 10,000 files spent a quarter of its time there).
-        """
+        """(name, is a folder) of the members the share lists (``listed_members``)."""
         hidden = is_hidden_from_contacts if self.provider.readonly else is_upload_temp
-        members = []
-        with os.scandir(self._file_path) as listing:
-            for entry in listing:
-                name = entry.name
-                if hidden(name) or split_share_path(name) != [name]:
-                    continue
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if stat.S_ISDIR(info.st_mode):
-                    members.append((name, True))
-                elif stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
-                    members.append((name, False))
-        return members
+        return [
+            (entry.name, stat.S_ISDIR(info.st_mode))
+            for entry, info in listed_members(self._file_path, hidden)
+        ]
 
     def get_member_names(self):
         return [name for name, _ in self._scan()]
