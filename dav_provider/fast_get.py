@@ -51,7 +51,7 @@ from dav_provider.paths import (
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
-from gateway.delivery import BIG_BLOCK, FileBlocks
+from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access
 
@@ -204,6 +204,8 @@ class FastGet:
                 data = os.pread(fd, length, start)
             finally:
                 os.close(fd)
+            if len(data) != length:
+                raise FileShrank()  # truncated since its stat: drop the connection
             return [data]
         return FileBlocks(fd, start, length, self.block_size)
 

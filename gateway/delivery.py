@@ -132,6 +132,15 @@ class CountingBody:
             _quietly(self._on_close, self.sent, self.exhausted)
 
 
+class FileShrank(ConnectionAbortedError):
+    """Ends a transfer whose file got shorter while it was sent (truncated in place):
+    the Content-Length promised more, so the connection must be dropped rather
+    than kept for a next request that would read as the rest of this body."""
+
+    def __init__(self):
+        super().__init__(errno.ECONNABORTED, "the file got shorter during the transfer")
+
+
 class FileBlocks:
     """A file's bytes (or one range of them) in blocks read with ``pread``; closes
     the descriptor at the end or on ``close()`` (a client that hangs up)."""
@@ -152,7 +161,7 @@ class FileBlocks:
         chunk = os.pread(self._fd, min(self._block, self._left), self._offset)
         if not chunk:
             self.close()
-            raise StopIteration
+            raise FileShrank()
         self._offset += len(chunk)
         self._left -= len(chunk)
         return chunk
@@ -169,8 +178,10 @@ class FileBlocks:
             except BlockingIOError:  # cheroot's sockets have a timeout, so are non-blocking
                 _wait_writable(sock)
                 continue
+            if not sent:
+                raise FileShrank()
             self._offset += sent
-            self._left = self._left - sent if sent else 0  # 0: the file got shorter
+            self._left -= sent
             return sent
 
     def close(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from gateway import delivery
+from tests import tracking_tools
 from tests.factories import make_contact, make_grant, make_property
 from tests.tracking_tools import wait_for_events
 
@@ -88,3 +90,27 @@ def test_small_files_and_head_keep_the_plain_loop(server, granted, sendfile_call
     head = requests.head(server.url + "/view/obj-1/Rundgang.mp4", auth=auth)
     assert head.status_code == 200 and head.headers["Content-Length"] == str(len(BIG))
     assert sendfile_calls == []
+
+
+def test_a_file_truncated_during_its_download_drops_the_connection(server, config, granted):
+    """The Content-Length promised the whole file: the server must not keep the
+    connection as if the body had ended, and the access is incomplete."""
+    path = config.properties_dir / "obj-1" / "Rundgang.mp4"
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    auth = tracking_tools.basic(granted.username, granted.password)
+    request = f"GET /view/obj-1/Rundgang.mp4 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+    sock.sendall((request + "\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    received = len(data.partition(b"\r\n\r\n")[2])
+    with open(path, "r+b") as fh:
+        fh.truncate(1024 * 1024)  # an editor rewriting the file in place
+    sock.settimeout(30)
+    while chunk := sock.recv(1024 * 1024):  # ends when the server drops the connection
+        received += len(chunk)
+    sock.close()
+    assert received < len(BIG)
+    [event] = tracking_tools.wait_for_events(1)
+    assert event["complete"] is False and event["bytes"] < len(BIG)
