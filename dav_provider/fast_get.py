@@ -44,8 +44,7 @@ from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 from dav_provider.paths import (
-    is_hidden_from_contacts,
-    is_upload_temp,
+    hidden_names,
     open_confined,
     split_share_path,
 )
@@ -118,24 +117,13 @@ class FastGet:
         share, parts = share_path(self.roots, get("PATH_INFO", ""))
         if len(parts) < 2:
             raise Fallthrough  # a property folder
-        credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
-
-        key = parts[0]
-        principal, sees_property = access.authenticate_for_property(
-            "agent" if share == AGENT_SHARE else "contact", *credentials, key
-        )
+        principal = sign_in(environ, share, parts, self.readonly[share])
         if principal is None:
             return unauthorized(share, start_response)
-        environ[PRINCIPAL_KEY] = principal
+        key = parts[0]
         record = environ.get(ACCESS_KEY)
         if record is not None:
             record.principal = principal
-
-        hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
-        if any(hidden(part) for part in parts[1:]):
-            raise Fallthrough
-        if not sees_property:
-            raise Fallthrough  # WsgiDAV answers 404
         opened = open_confined(self.roots[share], parts)
         if opened is None:
             raise Fallthrough
@@ -230,6 +218,25 @@ def share_path(roots, raw_path: str, *, folder: bool = False) -> tuple[str, list
     if split_share_path(rest) != segments:
         raise Fallthrough
     return share, segments
+
+
+def sign_in(environ, share: str, parts: list[str], readonly: bool):
+    """The request's Basic login checked for ``share`` and the property ``parts[0]``
+    in one query, as WsgiDAV's domain controller and provider decide it: the
+    principal (also put into ``environ``); None when the login fails (answer
+    :func:`unauthorized`); :class:`Fallthrough` where WsgiDAV answers 404 (a name
+    the share hides, a property the principal may not see)."""
+    credentials = basic_credentials(environ.get("HTTP_AUTHORIZATION"))
+    principal, sees_property = access.authenticate_for_property(
+        "agent" if share == AGENT_SHARE else "contact", *credentials, parts[0]
+    )
+    if principal is None:
+        return None
+    environ[PRINCIPAL_KEY] = principal
+    hidden = hidden_names(readonly)
+    if any(hidden(part) for part in parts[1:]) or not sees_property:
+        raise Fallthrough
+    return principal
 
 
 def unauthorized(share: str, start_response):

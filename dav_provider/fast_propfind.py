@@ -48,20 +48,17 @@ from lxml import etree
 from wsgidav import util
 
 from dav_provider.fast_get import (
-    AGENT_SHARE,
     Fallthrough,
-    basic_credentials,
     http_date,
     share_path,
+    sign_in,
     unauthorized,
 )
 from dav_provider.paths import (
     confine,
-    is_hidden_from_contacts,
-    is_upload_temp,
+    hidden_names,
     listed_members,
 )
-from dav_provider.provider import PRINCIPAL_KEY
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access
 
@@ -273,19 +270,9 @@ class FastPropfind:
                 raise Fallthrough
         share, parts = share_path(self.roots, get("PATH_INFO", ""), folder=True)
         names = _requested_names(body)
-        credentials = basic_credentials(get("HTTP_AUTHORIZATION"))
-
-        key = parts[0]
-        principal, sees_property = access.authenticate_for_property(
-            "agent" if share == AGENT_SHARE else "contact", *credentials, key
-        )
-        if principal is None:
+        if sign_in(environ, share, parts, self.readonly[share]) is None:
             return unauthorized(share, start_response)
-        environ[PRINCIPAL_KEY] = principal
-
-        hidden = is_hidden_from_contacts if self.readonly[share] else is_upload_temp
-        if any(hidden(part) for part in parts[1:]) or not sees_property:
-            raise Fallthrough  # WsgiDAV answers 404
+        hidden = hidden_names(self.readonly[share])
         provider = self.provider_map[share]
         locks, properties = provider.lock_manager, provider.prop_manager
         if locks is None:

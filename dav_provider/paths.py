@@ -54,6 +54,12 @@ def is_multi_linked(file_path: str) -> bool:
     return os.path.isfile(file_path) and stat.st_nlink > 1
 
 
+def hidden_names(readonly: bool) -> Callable[[str], bool]:
+    """What a share hides: from contacts (read-only) everything
+    :func:`is_hidden_from_contacts` says, from agents only upload temporaries."""
+    return is_hidden_from_contacts if readonly else is_upload_temp
+
+
 def split_share_path(path: str) -> list[str] | None:
     """Split a share-relative path into segments; None if any segment is unsafe.
 

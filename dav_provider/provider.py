@@ -19,9 +19,8 @@ from wsgidav.fs_dav_provider import FilesystemProvider
 
 from dav_provider.paths import (
     confine,
-    is_hidden_from_contacts,
+    hidden_names,
     is_multi_linked,
-    is_upload_temp,
     split_share_path,
 )
 from dav_provider.resources import GatewayFile, GatewayFolder, PropertyFolder, SharesRoot
@@ -69,7 +68,7 @@ class GatewayProvider(FilesystemProvider):
         visible = self.visible_keys(environ)
         if key not in visible:
             return None
-        hidden = is_hidden_from_contacts if self.readonly else is_upload_temp
+        hidden = hidden_names(self.readonly)
         if any(hidden(part) for part in parts[1:]):
             return None
         file_path = confine(self.root_folder_path, parts)

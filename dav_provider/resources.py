@@ -24,8 +24,7 @@ from wsgidav.util import join_uri
 
 from dav_provider.paths import (
     UPLOAD_PREFIX,
-    is_hidden_from_contacts,
-    is_upload_temp,
+    hidden_names,
     listed_members,
 )
 
@@ -56,7 +55,7 @@ class GatewayFolder(FolderResource):
 
     def _scan(self) -> list[tuple[str, bool]]:
         """(name, is a folder) of the members the share lists (``listed_members``)."""
-        hidden = is_hidden_from_contacts if self.provider.readonly else is_upload_temp
+        hidden = hidden_names(self.provider.readonly)
         return [
             (entry.name, stat.S_ISDIR(info.st_mode))
             for entry, info in listed_members(self._file_path, hidden)
