@@ -12,7 +12,6 @@ import base64
 import hashlib
 import io
 import os
-import re
 import sys
 
 import pytest
@@ -21,6 +20,7 @@ from dav_provider import fast_get
 from gateway.models import AccessEvent
 from gateway.server import Gateway
 from gateway.services import grants
+from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tracking_tools import comparable
 
@@ -63,41 +63,8 @@ def _auth(user: str, password: str) -> str:
 
 def call(app, path: str, method: str = "GET", auth: str | None = None, **headers):
     """One request straight into the WSGI app: (status, headers without Date, body)."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "PATH_INFO": path.encode("utf-8").decode("latin-1"),
-        "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_LENGTH": "",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    if auth:
-        environ["HTTP_AUTHORIZATION"] = auth
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper()] = value
-    started = []
-    body = app(environ, lambda status, hdrs, exc_info=None: started.append((status, hdrs)))
-    try:
-        data = b"".join(body)
-    finally:
-        if hasattr(body, "close"):
-            body.close()
-    status, hdrs = started[-1]
-    data = _ERROR_PAGE_TIME.sub(b"</a> - TIME", data)  # WsgiDAV's error pages say when
-    return status, [(n, v) for n, v in hdrs if n.lower() != "date"], data
-
-
-_ERROR_PAGE_TIME = re.compile(rb"</a> - [0-9][0-9:. -]+")
+    status, hdrs, chunks = wsgi_calls.request(app, method, path, auth, **headers)
+    return status, hdrs, b"".join(chunks)
 
 
 def via_wsgidav(monkeypatch, app, *args, **kwargs):

@@ -13,11 +13,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import http.client
-import io
 import os
 import re
 import socket
-import sys
 
 import pytest
 from lxml import etree
@@ -26,6 +24,7 @@ from dav_provider import fast_propfind
 from dav_provider.fast_propfind import FastPropfind
 from gateway.server import Gateway
 from gateway.services import grants
+from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 
 FILES = {
@@ -102,42 +101,10 @@ class Answer:
 
 def call(app, path: str, auth=None, body: bytes = b"", method="PROPFIND", **headers) -> Answer:
     """One request straight into the WSGI app."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "PATH_INFO": path.encode("utf-8").decode("latin-1"),
-        "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_LENGTH": str(len(body)) if body else "",
-        "CONTENT_TYPE": "application/xml" if body else "",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    if auth:
-        environ["HTTP_AUTHORIZATION"] = auth
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper()] = value
-    started = []
-    result = app(environ, lambda status, hdrs, exc_info=None: started.append((status, hdrs)))
-    try:
-        chunks = list(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    status, hdrs = started[-1]
-    data = _ERROR_PAGE_TIME.sub(b"</a> - TIME", b"".join(chunks))
-    return Answer(status, [(n, v) for n, v in hdrs if n.lower() != "date"], data, len(chunks))
+    status, hdrs, chunks = wsgi_calls.request(app, method, path, auth, body, **headers)
+    return Answer(status, hdrs, b"".join(chunks), len(chunks))
 
 
-_ERROR_PAGE_TIME = re.compile(rb"</a> - [0-9][0-9:. -]+")
 _MOVING = re.compile(rb"(<D:quota-(?:used|available)-bytes>)[0-9]+|Second-[0-9]+")
 
 
