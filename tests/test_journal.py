@@ -8,10 +8,13 @@ still there, across rotations, so a killed process loses nothing.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import uuid
 
-from gateway.services.journal import Recorder, read_journal
+from gateway.services.journal import Recorder, read_journal, replay_dead_journals
+from gateway.services.tracking import new_event_uid
 
 THREADS = 8
 EVENTS_PER_THREAD = 150
@@ -78,3 +81,35 @@ def test_begun_events_survive_rotations_in_the_files_left(tmp_path):
     assert len(list(tmp_path.iterdir())) <= 2  # stored files were removed meanwhile
     recorder.stop()
     assert {row["uid"] for row in open_rows} <= {row["uid"] for row in store.rows}
+
+
+def test_replay_prefers_a_finish_in_an_older_file_to_a_begin_copied_into_a_newer(tmp_path):
+    """A rotation copies a running event's first line into the new file while its last
+    line can still land in the old one; a killed process leaves both."""
+    row = _row(1)
+
+    def journal(name: str, final: bool, sent: int) -> None:
+        entry = {"final": final, "event": dict(row, bytes=sent)}
+        (tmp_path / name).write_text(json.dumps(entry) + "\n")
+
+    journal("1234-ab.10.jsonl", final=False, sent=0)  # sorts before the older file
+    journal("1234-ab.9.jsonl", final=True, sent=4096)
+    store = Store()
+    assert replay_dead_journals(tmp_path, store.append) == 1
+    assert [(r["uid"], r["bytes"]) for r in store.rows] == [(row["uid"], 4096)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_event_uids_differ_within_a_process_and_across_a_fork():
+    uids = {new_event_uid() for _ in range(1000)}
+    assert len(uids) == 1000 and {len(uid) for uid in uids} == {32}
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a server process forked after import
+        os.write(write_end, new_event_uid().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    in_child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.close(write_end)
+    assert in_child not in uids and in_child[:16] != new_event_uid()[:16]

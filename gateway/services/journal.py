@@ -22,7 +22,9 @@ removed once every event finished in it is in the database.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -42,38 +44,40 @@ BATCH = 500
 #: before this wait, and ``flush`` cuts it short.
 LINGER_SECONDS = 0.02
 ROTATE_BYTES = 1024 * 1024
+SEALED_RECHECK_SECONDS = 1.0
 RETRY_SECONDS = (0.1, 0.5, 2.0, 5.0)
 
 Append = Callable[[list[dict]], int]
 
 
 class _Segment:
-    """One journal file, open for appending and locked by this process."""
+    """One journal file, locked by this process for as long as it exists."""
 
     def __init__(self, path: Path):
         self.path = path
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
-        self.size = 0
-        self.writers = 0  # request threads writing to it now: it stays open until 0
-
-    def write(self, data: bytes) -> None:
-        """One ``os.write`` on the O_APPEND descriptor: lines of concurrent writers
-        never interleave, so callers need no lock around it."""
-        try:
-            os.write(self.fd, data)
-        except OSError:  # a full disk must not stop serving; the queue still has it
-            log.exception("tracking: journal write failed")
 
     def remove(self) -> None:
         try:
             os.unlink(self.path)
         finally:
-            if not self.writers:  # a late writer at shutdown keeps it until exit
-                os.close(self.fd)
+            os.close(self.fd)
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+@dataclasses.dataclass
+class _Sealed:
+    """A journal file rotated away from, removed once every event finished in it is
+    stored. ``finishing`` holds the request threads that were between their final
+    line and the queue when it was sealed; ``stored_at`` (the count of stored
+    events that covers them) is known once they are all through."""
+
+    segment: _Segment
+    finishing: set[int]
+    stored_at: int | None = None
 
 
 def _line(row: dict, final: bool) -> bytes:
@@ -83,7 +87,15 @@ def _line(row: dict, final: bool) -> bytes:
 
 
 class Recorder:
-    """Journal plus writer thread for one process (see the module docstring)."""
+    """Journal plus writer thread for one process (see the module docstring).
+
+    Request threads take no lock (issue 6): under a load of small downloads, threads
+    queueing on a lock that its holder kept while it waited for the GIL cost a third
+    of the throughput. What they share is changed only by single operations that
+    the GIL makes atomic (a dict or set item, a deque append, ``next`` of a counter),
+    and they write to one descriptor number that rotation points at the new file
+    with ``dup2``, so it is never closed under them.
+    """
 
     def __init__(
         self,
@@ -102,14 +114,19 @@ class Recorder:
         self._rotate_bytes = rotate_bytes
         self._name = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._sequence = 0
-        self._lock = threading.Lock()  # journal descriptor and the counters below
-        self._changed = threading.Condition(self._lock)
-        self._segment: _Segment | None = None
-        self._sealed: list[tuple[_Segment, int]] = []  # (file, events enqueued before it)
+        self._fd = -1  # the descriptor request threads write to: the current file
+        self._written = 0  # bytes written since the last rotation (a hint: races lose some)
+        self._current: _Segment | None = None
+        self._sealed: list[_Sealed] = []
         self._open: dict[str, tuple[dict, Callable[[], int] | None]] = {}
         self._queue: collections.deque[dict] = collections.deque()
-        self._enqueued = 0
-        self._committed = 0
+        self._writing: set[int] = set()  # request threads inside begin() or finish()
+        self._tickets = itertools.count()
+        self._lock = threading.Lock()  # the writer thread's state, flush() and stop()
+        self._changed = threading.Condition(self._lock)
+        self._idle = False  # the writer thread waits for a first event
+        self._in_batch = 0
+        self._stored = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -118,7 +135,8 @@ class Recorder:
     def start(self) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
         replay_dead_journals(self._folder, self._append)
-        self._segment = self._new_segment()
+        self._current = self._new_segment()
+        self._fd = os.dup(self._current.fd)
         self._thread = threading.Thread(target=self._run, name="immoshare-tracking", daemon=True)
         self._thread.start()
 
@@ -128,15 +146,18 @@ class Recorder:
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
+        deadline = time.monotonic() + 5.0
+        while self._writing and time.monotonic() < deadline:
+            time.sleep(0.001)  # a request thread past the stopping check finishes its write
         if self._thread is not None:
             self._thread.join()
-        with self._lock:
-            unfinished = [
-                dict(row, bytes=_progress(row, progress)) for row, progress in self._open.values()
-            ]
-            self._open.clear()
-            segments = [segment for segment, _ in self._sealed] + [self._segment]
-            self._sealed, self._segment = [], None
+        unfinished = [
+            dict(row, bytes=_progress(row, progress)) for row, progress in self._open.values()
+        ]
+        self._open.clear()
+        segments = [sealed.segment for sealed in self._sealed] + [self._current]
+        self._sealed, self._current = [], None
+        os.close(self._fd)
         try:
             self._append_with_retry(list(self._queue) + unfinished, attempts=3)
         except Exception:  # noqa: BLE001 - keep the journal for the next start
@@ -150,59 +171,59 @@ class Recorder:
         for segment in segments:
             segment.remove()
 
-    # -- called by request threads
-
-    # The lock is never held across a system call: ``os.write`` lets go of the GIL,
-    # and a thread holding the lock while it waits to get the GIL back stalls every
-    # request thread behind it (issue 6: half of the samples of a 4 KiB GET load).
+    # -- called by request threads, without a lock
 
     def begin(self, row: dict, progress: Callable[[], int] | None = None) -> None:
         line = _line(row, final=False)
-        with self._lock:
-            segment = self._claim(len(line))
-            if segment is None:
+        ticket = next(self._tickets)
+        self._writing.add(ticket)
+        try:
+            if self._stopping:
                 return
-            # Registered before the write: a rotation meanwhile journals it anew.
+            # Registered before the write: a rotation that starts after this copies
+            # it into the new file; one that started before has moved the descriptor.
             self._open[row["uid"]] = (row, progress)
-        segment.write(line)
-        with self._lock:
-            segment.writers -= 1
+            self._write(line)
+        finally:
+            self._writing.discard(ticket)
 
     def finish(self, row: dict) -> bool:
         """Journal and queue a finished event; False once the recorder is stopped."""
         line = _line(row, final=True)
-        with self._lock:
-            segment = None if self._stopping else self._claim(len(line))
-            if segment is None:
+        ticket = next(self._tickets)
+        self._writing.add(ticket)
+        try:
+            if self._stopping:
                 return False
-        segment.write(line)  # in the journal before the writer thread can store it
-        with self._changed:
-            segment.writers -= 1
-            if segment is not self._segment and self._segment is not None:
-                self._segment.write(line)  # rotated meanwhile: the old file may go first
+            self._write(line)  # in the journal before the writer thread can store it
             self._open.pop(row["uid"], None)
             self._queue.append(row)
-            self._enqueued += 1
-            if len(self._queue) == 1 or len(self._queue) >= self._batch:
-                self._changed.notify_all()  # the writer waits for the first or a full batch
+        finally:
+            self._writing.discard(ticket)
+        # The writer thread sets ``_idle`` before it looks at the queue, and this
+        # thread appended before it looks at ``_idle``: one of the two sees the other.
+        if self._idle or len(self._queue) >= self._batch:
+            with self._changed:
+                self._changed.notify_all()
         return True
 
-    def _claim(self, size: int) -> _Segment | None:
-        """With the lock held: the current journal file, kept open for one write."""
-        segment = self._segment
-        if segment is not None:
-            segment.writers += 1
-            segment.size += size
-        return segment
+    def _write(self, line: bytes) -> None:
+        """One ``os.write`` on the O_APPEND descriptor: lines of concurrent writers
+        never interleave."""
+        try:
+            os.write(self._fd, line)
+        except OSError:  # a full disk must not stop serving; the queue still has it
+            log.exception("tracking: journal write failed")
+        self._written += len(line)
 
     def flush(self, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._changed:
-            target = self._enqueued
+            target = self._stored + self._in_batch + len(self._queue)
             self._flushing += 1
             self._changed.notify_all()
             try:
-                while self._committed < target:
+                while self._stored < target:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or self._thread is None or not self._thread.is_alive():
                         return False
@@ -216,22 +237,28 @@ class Recorder:
     def _run(self) -> None:
         while True:
             with self._changed:
+                self._idle = True
                 while not self._queue and not self._stopping:
-                    self._changed.wait()
+                    # a file sealed while a thread was only beginning waits for no event
+                    self._changed.wait(SEALED_RECHECK_SECONDS if self._sealed else None)
+                    self._remove_stored_segments()
+                self._idle = False
                 if not self._queue:
                     return
                 self._linger_for_more()
                 batch = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
+                self._in_batch = len(batch)
             try:
                 self._append_with_retry(batch)
             except Exception:  # noqa: BLE001 - stopping; stop() retries with the rest
-                with self._lock:
-                    self._queue.extendleft(reversed(batch))
+                self._queue.extendleft(reversed(batch))
                 return
-            with self._changed:
-                self._committed += len(batch)
-                self._changed.notify_all()
-            self._rotate_if_large()
+            with self._changed:  # request threads never wait for this lock
+                self._in_batch = 0
+                self._stored += len(batch)
+                self._rotate_if_large()
+                self._remove_stored_segments()
+                self._changed.notify_all()  # flush() returns with stored files gone
 
     def _linger_for_more(self) -> None:
         """With the lock held: wait up to ``linger`` seconds for a fuller batch."""
@@ -262,26 +289,34 @@ class Recorder:
                     time.sleep(RETRY_SECONDS[min(tries, len(RETRY_SECONDS)) - 1])
 
     def _rotate_if_large(self) -> None:
-        with self._lock:
-            if self._segment is not None and self._segment.size > self._rotate_bytes:
-                old, self._segment = self._segment, self._new_segment()
-                for row, _ in self._open.values():
-                    self._segment.write(_line(row, final=False))
-                self._sealed.append((old, self._enqueued))
-            done = [s for s, n in self._sealed if n <= self._committed and not s.writers]
-            self._sealed = [(s, n) for s, n in self._sealed if s not in done]
-        for segment in done:
-            segment.remove()
+        """Point the descriptor at a fresh file, then copy into it the events begun
+        and not finished: one registered later writes after the ``dup2``."""
+        if self._written <= self._rotate_bytes:
+            return
+        old, self._current = self._current, self._new_segment()
+        os.dup2(self._current.fd, self._fd)
+        self._written = 0
+        for row, _ in list(self._open.values()):
+            os.write(self._current.fd, _line(row, final=False))
+        self._sealed.append(_Sealed(old, set(self._writing)))
+
+    def _remove_stored_segments(self) -> None:
+        """Remove the sealed files whose finished events are all stored. Events are
+        stored in the order they were queued, so once the threads that were still
+        writing at the seal have queued theirs, the queue's end covers them all."""
+        kept = []
+        for sealed in self._sealed:
+            if sealed.stored_at is None and not sealed.finishing & self._writing:
+                sealed.stored_at = self._stored + len(self._queue)
+            if sealed.stored_at is not None and sealed.stored_at <= self._stored:
+                sealed.segment.remove()
+            else:
+                kept.append(sealed)
+        self._sealed = kept
 
     def _new_segment(self) -> _Segment:
         self._sequence += 1
         return _Segment(self._folder / f"{self._name}.{self._sequence}{SUFFIX}")
-
-    def journal_files(self) -> list[Path]:
-        with self._lock:
-            return [s.path for s, _ in self._sealed] + (
-                [self._segment.path] if self._segment else []
-            )
 
 
 def _progress(row: dict, progress: Callable[[], int] | None) -> int:
@@ -291,50 +326,61 @@ def _progress(row: dict, progress: Callable[[], int] | None) -> int:
         return row["bytes"]
 
 
-def read_journal(path: Path) -> list[dict]:
-    """The events of a journal file in order, each uid once, the finished version
-    where there is one. A torn last line (the process died mid-write) is skipped."""
+def read_journal(*paths: Path) -> list[dict]:
+    """The events of journal files in order, each uid once, the finished version
+    where there is one in any of them (a rotation can leave an event's first line in
+    the new file and its last in the old). A torn last line (the process died
+    mid-write) is skipped."""
     events: dict[str, dict] = {}
     finished: set[str] = set()
-    with open(path, "rb") as fh:
-        for raw in fh:
-            try:
-                entry = json.loads(raw)
-                row, final = entry["event"], bool(entry["final"])
-                uid = row["uid"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            if final or uid not in finished:
-                events[uid] = row
-            if final:
-                finished.add(uid)
+    for path in paths:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                try:
+                    entry = json.loads(raw)
+                    row, final = entry["event"], bool(entry["final"])
+                    uid = row["uid"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if final or uid not in finished:
+                    events[uid] = row
+                if final:
+                    finished.add(uid)
     return list(events.values())
 
 
 def replay_dead_journals(folder: Path, append: Append) -> int:
-    """Append the events of every journal in ``folder`` whose process is gone, then
-    remove it. Journals of live processes are locked and left alone."""
+    """Append the events of every journal in ``folder`` whose process is gone, read
+    together, then remove them. Journals of live processes are locked and left alone."""
     if not folder.is_dir():
         return 0
-    added = 0
-    for path in sorted(folder.glob("*" + SUFFIX)):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
+    dead: dict[Path, int] = {}  # path -> descriptor holding its lock
+    try:
+        for path in sorted(folder.glob("*" + SUFFIX)):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                continue  # its process is alive
+                os.close(fd)  # its process is alive
+                continue
             if os.fstat(fd).st_nlink == 0:
-                continue  # replayed and removed by another process meanwhile
-            rows = read_journal(path)
-            for start in range(0, len(rows), BATCH):
-                added += append(rows[start : start + BATCH])
+                os.close(fd)  # replayed and removed by another process meanwhile
+                continue
+            dead[path] = fd
+        rows = read_journal(*dead)
+        added = 0
+        for start in range(0, len(rows), BATCH):
+            added += append(rows[start : start + BATCH])
+        for path in dead:
             os.unlink(path)
-            if rows:
-                log.warning("tracking: recovered %d event(s) from %s", len(rows), path.name)
-        finally:
+        if rows:
+            log.warning(
+                "tracking: recovered %d event(s) from %d journal file(s)", len(rows), len(dead)
+            )
+        return added
+    finally:
+        for fd in dead.values():
             os.close(fd)
-    return added

@@ -38,8 +38,10 @@ import dataclasses
 import datetime
 import hashlib
 import hmac
+import itertools
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -90,6 +92,26 @@ _PG_CHAIN_LOCK = 0x696D6D6F_7472616B
 _NO_CONTACT_KEY = b"immoshare:no-contact"
 
 
+class _EventIds:
+    """Event uids: a random half per process, a counted half per event. Drawing all
+    32 hex digits from ``secrets`` was a system call per download that let go of
+    the GIL (issue 6); the random half keeps processes (and forks) apart."""
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._numbers = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._numbers):016x}"
+
+
+new_event_uid = _EventIds()
+
+
 @dataclasses.dataclass
 class Event:
     """One access as an adapter saw it. ``bytes``/``complete`` are set when it ends.
@@ -113,7 +135,7 @@ class Event:
     ip: str | None = None
     user_agent: str | None = None
     at: datetime.datetime = dataclasses.field(default_factory=utc_now)
-    uid: str = dataclasses.field(default_factory=lambda: secrets.token_hex(16))
+    uid: str = dataclasses.field(default_factory=new_event_uid)
     range_start: int | None = None
 
 
