@@ -3,7 +3,9 @@ run cheroot, stop cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import select
 import signal
 import ssl
@@ -146,6 +148,11 @@ def _edge(config: Config, app) -> Edge:
     return Edge(app, limiter=limiter, trusted_proxies=trusted)
 
 
+#: An answer whose whole body is one chunk up to this size goes out with its headers
+#: in one send.
+TOGETHER_BYTES = 64 * 1024
+
+
 class SendfileGateway(wsgi.Gateway_10):
     """cheroot's WSGI 1.0 gateway, taught ``sendfile`` (issue 6).
 
@@ -170,12 +177,24 @@ class SendfileGateway(wsgi.Gateway_10):
                 for chunk in filter(None, response):
                     if not isinstance(chunk, bytes):
                         raise ValueError("WSGI Applications must yield bytes")
-                    self.write(chunk)
+                    if self._whole_small_body(chunk):
+                        with self.req.conn.wfile.together():  # headers and body: one send
+                            self.write(chunk)
+                    else:
+                        self.write(chunk)
         finally:
             self.req.ensure_headers_sent()
             close = getattr(response, "close", None)
             if close is not None:
                 close()
+
+    def _whole_small_body(self, chunk: bytes) -> bool:
+        return (
+            not self.req.sent_headers
+            and len(chunk) <= TOGETHER_BYTES
+            and self.remaining_bytes_out == len(chunk)
+            and isinstance(self.req.conn.wfile, _SendAllWriter)
+        )
 
     def _can_sendfile(self) -> bool:
         req = self.req
@@ -236,26 +255,58 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
 
 
 class _SendAllWriter:
-    """A connection's ``wfile`` that hands each write to ``sendall`` as it is (issue 6).
+    """A connection's ``wfile`` that hands each write to the socket as it is (issue 6).
 
     cheroot's writer appends every write to a buffer, then sends ``bytes(buffer)`` and
     deletes what the kernel took, again and again: for a 1 MiB block of a file that a
     busy socket takes in pieces, that is several MiB of copying, all of it holding the
     GIL that every other download needs. Files on plain TCP go out by ``sendfile``
     (``gateway.sendfile``); everything else (TLS, chunked answers, pages) comes here.
-    ``sendall`` sends from the caller's buffer without copying and lets go of the GIL
-    while it waits. Like cheroot's, every write is out before it returns, so nothing
-    is ever left to flush.
+    Like cheroot's, every write is out before it returns, so nothing is ever left to
+    flush.
+
+    On plain TCP a write first goes straight to the descriptor: the socket has a
+    timeout, so it is non-blocking, and a socket with room takes it in one system
+    call where ``sendall`` polls first. ``sendall`` sends what is left, waiting as
+    long as the timeout allows. :meth:`together` makes a small answer's headers and
+    body one send.
     """
 
     def __init__(self, sock):
         self._sock = sock
+        self._fd = None if isinstance(sock, ssl.SSLSocket) else sock.fileno()
+        self._held: list | None = None
         self.bytes_written = 0  # read by cheroot's statistics
 
     def write(self, data) -> int:
-        self._sock.sendall(data)
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            self._send(data)
         self.bytes_written += len(data)
         return len(data)
+
+    @contextlib.contextmanager
+    def together(self):
+        """Writes made inside go out as one send when it ends."""
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                self._send(b"".join(held))
+
+    def _send(self, data) -> None:
+        if self._fd is not None:
+            try:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+        self._sock.sendall(data)
 
     def flush(self) -> None:
         pass
