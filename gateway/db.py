@@ -9,11 +9,14 @@ come from a bounded pool and go back to it between the chunks of a response
 from __future__ import annotations
 
 import datetime
+import re
+from pathlib import Path
 
 import peewee
 from playhouse.db_url import connect, parse
 from playhouse.pool import PooledPostgresqlDatabase
 
+from gateway.access_stamp import AccessStamp, LocalStamp
 from gateway.errors import SetupError
 
 database = peewee.DatabaseProxy()
@@ -23,6 +26,7 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 10000,  # ms to wait for the writer lock instead of failing
     "synchronous": "normal",  # WAL + normal survives a process kill; fsync at checkpoint
+    "mmap_size": 256 * 1024 * 1024,
 }
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
@@ -60,8 +64,11 @@ def open_database(url: str) -> peewee.Database:
             # IMMEDIATE: a transaction takes the write lock at BEGIN and waits for it
             # (busy_timeout). A deferred one that reads first cannot upgrade once a
             # background writer (tracking, catalog) committed: "database is locked".
-            db = connect(
-                url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE"
+            db = AccessStampedSqliteDatabase(
+                parse(url)["database"],
+                pragmas=SQLITE_PRAGMAS,
+                check_same_thread=False,
+                lock_type="IMMEDIATE",
             )
         elif url.split("://", 1)[0] in POSTGRES_SCHEMES:
             db = _postgres(url)
@@ -79,6 +86,67 @@ def open_database(url: str) -> peewee.Database:
     db.close()
     _bound_url = url
     return db
+
+
+#: The tables whose rows decide who may see what (``gateway.services.access``).
+ACCESS_TABLES = frozenset({"agent", "credential", "contact", "grant", "property", "consent_record"})
+_WRITE_TARGET = re.compile(
+    r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
+    r'\s+(?:"?\w+"?\.)?"?(\w+)"?',
+    re.IGNORECASE,
+)
+_READ_ONLY = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "EXPLAIN")
+
+
+def changes_access(sql: str) -> bool:
+    """Whether the statement may change a row of :data:`ACCESS_TABLES` (or the
+    schema). Errs towards yes: a needless yes costs one query, a wrong no would
+    let a revoked contact in."""
+    head = sql.lstrip()[:9].upper()
+    if head.startswith(_READ_ONLY):
+        return False
+    target = _WRITE_TARGET.match(sql)
+    return target is None or target.group(1).lower() in ACCESS_TABLES
+
+
+class AccessStampedSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite that bumps the shared :class:`~gateway.access_stamp.AccessStamp` after
+    every committed change to the access tables, made by any thread of any immoshare
+    process; ``gateway.services.access`` reuses its answers while the stamp holds."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self.access_stamp = (
+            LocalStamp()
+            if database in ("", ":memory:")
+            else AccessStamp(Path(f"{database}-access-stamp"))
+        )
+        self.access_answers: dict = {}  # gateway.services.access's reused answers
+
+    def execute_sql(self, sql, params=None):
+        if changes_access(sql):
+            self._state.access_changed = True
+        cursor = super().execute_sql(sql, params)
+        if not self._state.conn.in_transaction:
+            self._stamp_if_changed()  # committed by itself
+        return cursor
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._stamp_if_changed()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._stamp_if_changed()  # harmless where nothing changed
+
+    def _stamp_if_changed(self) -> None:
+        if getattr(self._state, "access_changed", False):
+            self._state.access_changed = False
+            self.access_stamp.bump()
 
 
 class GatewayPostgresDatabase(PooledPostgresqlDatabase):

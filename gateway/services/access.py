@@ -1,12 +1,15 @@
 """Who is asking and what they may see: the one check that web and WebDAV share.
 
 Grant state is read on every request, so revocation, expiry and consent take effect
-at once; only the slow password verification is cached (see ``VerificationCache``).
+at once. The password verification is cached (``VerificationCache``), and on SQLite
+the answers of the per-request queries are reused until a change to the access
+tables is committed (``gateway.access_stamp``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import peewee
 
@@ -57,12 +60,12 @@ def authenticate_for_property(
     query: the WebDAV lean paths ask both on every request, and each query lets go
     of the GIL once more (issue 6)."""
     if kind == "agent":
-        row = _fetch_one("agent_property", key, 1, user)
+        row = _fetch_one("agent_property", key, 1, user, reuse=True)
         stored = row[1] if row else None
         if not _verified.verify("agent\0" + user, password, stored):
             return None, False
         return Principal("agent", row[0]), bool(row[2])
-    row = _fetch_one("credential_visible", key, True, utc_now().date(), False, 1, user)
+    row = _fetch_one("credential_visible", key, True, utc_now().date(), False, 1, user, reuse=True)
     stored = row[0] if row else None
     if not _verified.verify("contact\0" + user, password, stored):
         return None, False
@@ -170,9 +173,38 @@ def _visible_grant(contact):
 
 _sql_texts: dict[tuple, tuple[str, int]] = {}
 
+#: How long an answer is reused at most, even with the access stamp unchanged: the
+#: backstop for a change the stamp cannot see (a process killed between its commit
+#: and its stamp, a hand edit of the database file).
+REUSE_SECONDS = 1.0
+#: Answers kept per database; all are dropped when it is full.
+REUSE_LIMIT = 20_000
 
-def _fetch_one(name: str, *params) -> tuple | None:
-    key = (name, id(database.obj), type(database.obj))
+
+def _fetch_one(name: str, *params, reuse: bool = False) -> tuple | None:
+    """The first row of query ``name``. With ``reuse``, an answer from the last
+    :data:`REUSE_SECONDS` is given again while the database's access stamp
+    (``gateway.access_stamp``) is unchanged: no change to who may see what has
+    been committed since. Only SQLite has the stamp."""
+    db = database.obj
+    stamp = getattr(db, "access_stamp", None) if reuse else None
+    if stamp is None:
+        return _query_one(db, name, params)
+    seen = stamp.current()  # before the query: a change committed after it re-asks
+    answers = db.access_answers
+    now = time.monotonic()
+    kept = answers.get((name, params))
+    if kept is not None and kept[0] == seen and kept[1] > now:
+        return kept[2]
+    row = _query_one(db, name, params)
+    if len(answers) >= REUSE_LIMIT:
+        answers.clear()
+    answers[(name, params)] = (seen, now + REUSE_SECONDS, row)
+    return row
+
+
+def _query_one(db, name: str, params: tuple) -> tuple | None:
+    key = (name, id(db), type(db))
     compiled = _sql_texts.get(key)
     if compiled is None:
         sql, template = _query(name).sql()
@@ -197,7 +229,7 @@ def link_state(token: str) -> LinkState | None:
     """The state of the grant behind ``token`` (None: no such link) in one query
     whose SQL is built once: the contact page's file URLs ask it on every request
     (issue 6), where :func:`resolve_link` builds and loads three models."""
-    row = _fetch_one("link", True, utc_now().date(), True, hash_token(token))
+    row = _fetch_one("link", True, utc_now().date(), True, hash_token(token), reuse=True)
     if row is None:
         return None
     return LinkState(row[0], row[1], bool(row[2]), bool(row[3]))
