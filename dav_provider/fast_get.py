@@ -15,7 +15,7 @@ wrapper (``dav_provider.tracking.track_dav``), and answers the plain cases itsel
   credentials (``access.authenticate_for_property``): revocation acts on the next
   request;
 - the same path rules as the provider: ``split_share_path``, hidden names per share,
-  confinement (``open_confined``: no symbolic link anywhere on the way, the file
+  confinement (``ConfinedFiles``: no symbolic link anywhere on the way, the file
   opened with ``O_NOFOLLOW``), regular files with one link only;
 - WsgiDAV's headers byte for byte: ``ETag`` ``"inode-mtime-size"``, ``Last-Modified``,
   its content type, ``Accept-Ranges``; one range → 206 with ``Content-Range``;
@@ -44,8 +44,8 @@ from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 from dav_provider.paths import (
+    ConfinedFiles,
     hidden_names,
-    open_confined,
     split_share_path,
 )
 from dav_provider.provider import PRINCIPAL_KEY
@@ -87,9 +87,11 @@ class FastGet:
         self.block_size = max(block_size, BIG_BLOCK)
         self.dav_config = app.config
         self.roots = {}
+        self.files = {}
         self.readonly = {}
         for share, provider in app.provider_map.items():
             self.roots[share] = os.path.realpath(provider.root_folder_path)
+            self.files[share] = ConfinedFiles(self.roots[share])
             self.readonly[share] = bool(provider.readonly)
 
     def __call__(self, environ, start_response):
@@ -124,7 +126,7 @@ class FastGet:
         record = environ.get(ACCESS_KEY)
         if record is not None:
             record.principal = principal
-        opened = open_confined(self.roots[share], parts)
+        opened = self.files[share].open(parts)
         if opened is None:
             raise Fallthrough
         fd, file_path = opened

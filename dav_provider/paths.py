@@ -7,6 +7,8 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 
+from dav_provider.open_beneath import BeneathOpener, Unsupported
+
 # Files that operating systems and office suites write by themselves. Agents may
 # write them (refusing breaks Finder copies); contacts never see them.
 OS_JUNK_NAMES = frozenset(
@@ -97,30 +99,48 @@ _OPEN_FLAGS = (
 )
 
 
-def open_confined(real_root: str, parts: list[str]) -> tuple[int, str] | None:
-    """Open ``parts`` below ``real_root`` (already resolved) for reading, with the
-    guarantee of :func:`confine`; returns the descriptor and the path, or None.
+class ConfinedFiles:
+    """Opens files below one resolved folder for reading, with the guarantee of
+    :func:`confine`: no ``..`` and no symbolic link anywhere on the way.
 
     :func:`confine` resolves the path with an ``lstat`` per component, and each
     system call lets go of the GIL: under load that costs more than serving a small
-    file (issue 6). Here the file is opened (``O_NOFOLLOW`` for the last component)
-    and the kernel says where it landed (``/proc/self/fd``): any symbolic link on
-    the way, or ``..``, makes that differ from the path asked for. Without
-    ``/proc`` it falls back to :func:`confine`.
+    file (issue 6). Where Linux has ``openat2`` the kernel refuses every way out in
+    the open itself (``dav_provider.open_beneath``). Elsewhere the file is opened
+    (``O_NOFOLLOW`` for the last component) and the kernel says where it landed
+    (``/proc/self/fd``): any symbolic link on the way, or ``..``, makes that differ
+    from the path asked for; without ``/proc``, :func:`confine` decides.
     """
-    candidate = os.path.join(real_root, *parts)
-    try:
-        fd = os.open(candidate, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        landed = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        landed = confine(real_root, parts)
-    if landed != candidate:
-        os.close(fd)
-        return None
-    return fd, candidate
+
+    def __init__(self, real_root: str):
+        self.real_root = real_root
+        try:
+            self._beneath: BeneathOpener | None = BeneathOpener(real_root, _OPEN_FLAGS)
+        except (Unsupported, OSError):
+            self._beneath = None
+
+    @property
+    def in_one_call(self) -> bool:
+        return self._beneath is not None
+
+    def open(self, parts: list[str]) -> tuple[int, str] | None:
+        """The descriptor and path of ``parts``, or None."""
+        candidate = os.path.join(self.real_root, *parts)
+        if self._beneath is not None:
+            fd = self._beneath.open("/".join(parts))
+            return None if fd is None else (fd, candidate)
+        try:
+            fd = os.open(candidate, _OPEN_FLAGS)
+        except (OSError, ValueError):
+            return None
+        try:
+            landed = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            landed = confine(self.real_root, parts)
+        if landed != candidate:
+            os.close(fd)
+            return None
+        return fd, candidate
 
 
 def listed_members(

@@ -11,7 +11,7 @@ component and wraps the file twice: about a millisecond before the first byte.
 - the link's state in one query (``access.link_state``): a live grant whose consent
   is given or not needed;
 - the share's path rules: ``split_share_path``, hidden names, the file opened
-  confined (``open_confined``: no symbolic link on the way), a regular file with one
+  confined (``ConfinedFiles``: no symbolic link on the way), a regular file with one
   link;
 - the web app's answer byte for byte: the headers of ``webui.files.send_file`` and
   of ``WebApp`` for personal links;
@@ -32,7 +32,7 @@ import stat as stat_module
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
-from dav_provider.paths import is_hidden_from_contacts, open_confined, split_share_path
+from dav_provider.paths import ConfinedFiles, is_hidden_from_contacts, split_share_path
 from gateway.config import Config
 from gateway.delivery import BIG_BLOCK, FileBlocks, tracked_body
 from gateway.edge import DATABASE_ERRORS
@@ -74,7 +74,7 @@ class FastFile:
     def __init__(self, app, config: Config):
         self.app = app
         self.config = config
-        self.real_root = os.path.realpath(config.properties_dir)
+        self.files = ConfinedFiles(os.path.realpath(config.properties_dir))
         self.block_size = max(config.block_size, BIG_BLOCK)
 
     def __call__(self, environ, start_response):
@@ -104,7 +104,7 @@ class FastFile:
         parts = split_share_path(path)
         if not parts or any(is_hidden_from_contacts(part) for part in parts):
             raise _Fallthrough
-        opened = open_confined(self.real_root, [link.property_key, *parts])
+        opened = self.files.open([link.property_key, *parts])
         if opened is None:
             raise _Fallthrough
         fd = opened[0]
