@@ -28,7 +28,6 @@ setup(
         "PyYAML>=6.0.1",
         "argon2-cffi>=23.1",
         "werkzeug>=3.0.3",
-        "zipstream-ng>=1.7.1",
         "lxml>=5.2",
         "Pillow>=10.3",
         "pypdfium2>=4.30",

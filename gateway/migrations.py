@@ -58,10 +58,17 @@ def _tracking_evidence() -> None:
     _add_missing_columns(models.CatalogEntry, ("ctime_ns",))
 
 
+def _catalog_crc32() -> None:
+    """The CRC-32 of each catalogued version, for zips sent by sendfile (issue 6).
+    Rows catalogued before have none until the next scan hashes them again."""
+    _add_missing_columns(models.CatalogEntry, ("crc32",))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
     ("0003_tracking_evidence", _tracking_evidence),
+    ("0004_catalog_crc32", _catalog_crc32),
 )
 
 

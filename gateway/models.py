@@ -195,6 +195,9 @@ class CatalogEntry(BaseModel):
     sha256 = pw.CharField(max_length=64)
     # Changes on every write or replace and cannot be set back like mtime.
     ctime_ns = pw.BigIntegerField(null=True)
+    # CRC-32 of the same version, so a zip can send the file by sendfile without
+    # reading it (issue 6). Unsigned 32 bits: too big for PostgreSQL's integer.
+    crc32 = pw.BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("property", "path"), True),)

@@ -330,7 +330,11 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         return app.render(
             "share/empty_zip.html", status=422, back=back, **page_context(app, request)
         )
-    download = ZipDownload(members, app.config.block_size)
+    download = ZipDownload(
+        members,
+        app.config.block_size,
+        functools.partial(catalog.known_crc32, app.config, viewer.property.key),
+    )
     total = len(download)
     if request.method == "HEAD":
         download.close()

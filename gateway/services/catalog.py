@@ -1,4 +1,4 @@
-"""The file catalog: size, mtime and sha256 of every file of every property.
+"""The file catalog: size, mtime, sha256 and CRC-32 of every file of every property.
 
 The catalog names the version of a file that a tracking event served. It is kept
 current three ways, each idempotent on (property, path, size, mtime, sha256):
@@ -8,6 +8,10 @@ current three ways, each idempotent on (property, path, size, mtime, sha256):
   event never carries the hash of an older version;
 - ``reconcile_path`` for paths the watcher (``gateway.watcher``) saw change;
 - ``scan_all`` at start-up, a full pass that also forgets files that are gone.
+
+The CRC-32 comes from the same read as the sha256: a zip member whose file is still
+the catalogued version goes out by ``sendfile`` without being read (``known_crc32``,
+issue 6). Rows catalogued before the CRC existed get one at the next scan.
 
 Writes are upserts on the unique (property, path) pair, so several processes
 watching one folder only ever write the same facts twice.
@@ -19,6 +23,7 @@ import dataclasses
 import hashlib
 import os
 import threading
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 from stat import S_ISREG
@@ -39,6 +44,7 @@ class Version:
     mtime_ns: int
     ctime_ns: int
     sha256: str
+    crc32: int | None = None
 
     def matches(self, stat: os.stat_result) -> bool:
         return (self.size, self.mtime_ns, self.ctime_ns) == (
@@ -57,13 +63,13 @@ class _VersionMemo:
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str], stat: os.stat_result) -> str | None:
+    def get(self, key: tuple[str, str, str], stat: os.stat_result) -> Version | None:
         with self._lock:
             version = self._items.get(key)
             if version is None or not version.matches(stat):
                 return None
             self._items.move_to_end(key)
-            return version.sha256
+            return version
 
     def put(self, key: tuple[str, str, str], version: Version) -> None:
         with self._lock:
@@ -91,17 +97,20 @@ def _file_path(config: Config, property_key: str, rel_path: str) -> Path:
 
 
 def hash_file(path: Path) -> Version | None:
-    """Hash ``path``; None if it is gone or not a regular file. A file that changes
-    while it is read is read again, so the hash belongs to the stat it is stored with."""
+    """Hash ``path`` (sha256 and CRC-32 in one read); None if it is gone or not a
+    regular file. A file that changes while it is read is read again, so the hash
+    belongs to the stat it is stored with."""
     for _ in range(3):
         try:
             before = os.stat(path)
             if not _is_regular(before):
                 return None
             digest = hashlib.sha256()
+            crc = 0
             with open(path, "rb") as fh:
                 while chunk := fh.read(HASH_CHUNK):
                     digest.update(chunk)
+                    crc = zlib.crc32(chunk, crc)
             after = os.stat(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
@@ -112,7 +121,7 @@ def hash_file(path: Path) -> Version | None:
             after.st_ino,
         ):
             break
-    return Version(after.st_size, after.st_mtime_ns, after.st_ctime_ns, digest.hexdigest())
+    return Version(after.st_size, after.st_mtime_ns, after.st_ctime_ns, digest.hexdigest(), crc)
 
 
 def _is_regular(stat: os.stat_result) -> bool:
@@ -133,6 +142,7 @@ def _store(config: Config, property_key: str, rel_path: str, version: Version) -
                 mtime_ns=version.mtime_ns,
                 ctime_ns=version.ctime_ns,
                 sha256=version.sha256,
+                crc32=version.crc32,
             )
             .on_conflict(
                 conflict_target=[CatalogEntry.property, CatalogEntry.path],
@@ -141,6 +151,7 @@ def _store(config: Config, property_key: str, rel_path: str, version: Version) -
                     CatalogEntry.mtime_ns: version.mtime_ns,
                     CatalogEntry.ctime_ns: version.ctime_ns,
                     CatalogEntry.sha256: version.sha256,
+                    CatalogEntry.crc32: version.crc32,
                 },
             )
             .execute()
@@ -176,13 +187,56 @@ def file_version(
     meanwhile and was never catalogued, the answer is None rather than the hash of
     another version.
     """
+    version = _version(config, property_key, rel_path, stat, with_crc=False)
+    return None if version is None else version.sha256
+
+
+def known_crc32(
+    config: Config, property_key: str, rel_path: str, stat: os.stat_result
+) -> int | None:
+    """The CRC-32 of ``rel_path`` if ``stat`` is its catalogued version, else None.
+
+    Never reads the file: a zip asks for every member before its first byte and
+    reads (and CRCs) itself whatever the catalog cannot vouch for.
+    """
+    rel_path = rel_path.strip("/")
+    key = _memo_key(config, property_key, rel_path)
+    version = _memo.get(key, stat) or _stored(key, stat)
+    return None if version is None else version.crc32
+
+
+def _stored(key: tuple[str, str, str], stat: os.stat_result) -> Version | None:
+    """The catalogued version of ``key`` if ``stat`` matches it (then memoised)."""
+    _, property_key, rel_path = key
+    entry = CatalogEntry.get_or_none(
+        (CatalogEntry.property == property_key) & (CatalogEntry.path == rel_path)
+    )
+    if entry is None:
+        return None
+    stored = Version(entry.size, entry.mtime_ns, entry.ctime_ns, entry.sha256, entry.crc32)
+    if not stored.matches(stat):
+        return None
+    _memo.put(key, stored)
+    return stored
+
+
+def _version(
+    config: Config,
+    property_key: str,
+    rel_path: str,
+    stat: os.stat_result | None,
+    *,
+    with_crc: bool,
+) -> Version | None:
+    """The version behind ``file_version``; ``with_crc`` treats a catalogued version
+    without a CRC as unknown, so scans fill in rows from before the CRC."""
     rel_path = rel_path.strip("/")
     if not rel_path:
         return None
     key = _memo_key(config, property_key, rel_path)
     if stat is not None:
         known = _memo.get(key, stat)  # the hot path of every download: no Path built
-        if known is not None:
+        if known is not None and (known.crc32 is not None or not with_crc):
             return known
     path = _file_path(config, property_key, rel_path)
     if stat is None:
@@ -192,24 +246,16 @@ def file_version(
             return None
     if not _is_regular(stat):
         return None
-    known = _memo.get(key, stat)
-    if known is not None:
+    known = _memo.get(key, stat) or _stored(key, stat)
+    if known is not None and (known.crc32 is not None or not with_crc):
         return known
-    entry = CatalogEntry.get_or_none(
-        (CatalogEntry.property == property_key) & (CatalogEntry.path == rel_path)
-    )
-    if entry is not None:
-        stored = Version(entry.size, entry.mtime_ns, entry.ctime_ns, entry.sha256)
-        if stored.matches(stat):
-            _memo.put(key, stored)
-            return entry.sha256
     version = hash_file(path)
     if version is None:
         return None
     _store(config, property_key, rel_path, version)
     if not version.matches(stat):
         return None  # the version the caller served is no longer on disk
-    return version.sha256
+    return version
 
 
 def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
@@ -225,7 +271,7 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
         _reconcile_folder(config, property_key, rel_path)
     elif path.is_file() and not path.is_symlink():
         if rel_path and is_catalogued_name(path.name):
-            file_version(config, property_key, rel_path)
+            _version(config, property_key, rel_path, None, with_crc=True)
     elif rel_path:
         _forget(config, property_key, rel_path)
     else:
@@ -248,7 +294,7 @@ def _reconcile_folder(config: Config, property_key: str, rel_path: str) -> None:
     for file in _walk_files(folder):
         relative = file.relative_to(root).as_posix()
         seen.add(relative)
-        file_version(config, property_key, relative)
+        _version(config, property_key, relative, None, with_crc=True)
     query = CatalogEntry.select(CatalogEntry.path).where(CatalogEntry.property == property_key)
     if rel_path:
         query = query.where(CatalogEntry.path.startswith(rel_path + "/"))
