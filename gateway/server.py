@@ -3,14 +3,17 @@ run cheroot, stop cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import _pyio
 import contextlib
 import logging
 import os
 import select
 import signal
+import socket
 import ssl
 import threading
 
+from cheroot import makefile as cheroot_makefile
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
@@ -232,6 +235,8 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
 
     def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
         super().__init__(server, sock, makefile)
+        if not isinstance(sock, ssl.SSLSocket):
+            self.rfile = _DirectReader(sock, self.rbufsize)
         self.wfile = _SendAllWriter(sock)
 
     def communicate(self):
@@ -252,6 +257,31 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
             return bool(poller.poll(self.LINGER_SECONDS * 1000))
         except (OSError, ValueError):  # closed meanwhile
             return False
+
+
+class _DirectSocketIO(socket.SocketIO):
+    """A plain TCP socket's raw reader that first reads the descriptor directly.
+
+    A socket with a timeout is non-blocking, and Python polls it before every
+    ``recv``: two system calls, each letting go of the GIL. A keep-alive request
+    has mostly arrived by the time it is read (the worker has just seen it with
+    ``poll``), so one ``readv`` gets it; only when nothing is there yet does the
+    socket's own read wait, as long as its timeout allows.
+    """
+
+    def readinto(self, buffer) -> int | None:
+        try:
+            return os.readv(self._sock.fileno(), [buffer])
+        except BlockingIOError:
+            return super().readinto(buffer)
+
+
+class _DirectReader(cheroot_makefile.StreamReader):
+    """cheroot's buffered request reader over :class:`_DirectSocketIO`."""
+
+    def __init__(self, sock, bufsize: int):
+        _pyio.BufferedReader.__init__(self, _DirectSocketIO(sock, "rb"), bufsize)
+        self.bytes_read = 0
 
 
 class _SendAllWriter:
