@@ -33,6 +33,7 @@ from gateway.malloc import limit_arenas
 from gateway.ratelimit import MemoryStore, RateLimiter
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
+from gateway.worker_order import wake_last_idle_first
 from webui import create_app
 
 log = logging.getLogger("immoshare")
@@ -112,6 +113,7 @@ class GatewayServer(wsgi.Server):
 
     def __init__(self, config: Config, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        wake_last_idle_first(self.requests)
         self.config = config
         self._watcher: CatalogWatcher | None = None
 
