@@ -124,7 +124,7 @@ def test_child_lock_in_a_folder_named_with_brackets_is_seen_by_the_other(nodes, 
 
 
 def test_revoke_through_the_cli_holds_on_both_processes(nodes, shared, cli):
-    """Acceptance 3: nothing about grants is cached per process."""
+    """Acceptance 3: no process keeps serving a grant another one revoked."""
     contact = (shared.username, shared.password)
     token = shared.link.rsplit("/", 1)[1]
     for node in nodes:

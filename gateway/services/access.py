@@ -1,9 +1,9 @@
 """Who is asking and what they may see: the one check that web and WebDAV share.
 
-Grant state is read on every request, so revocation, expiry and consent take effect
-at once. The password verification is cached (``VerificationCache``), and on SQLite
-the answers of the per-request queries are reused until a change to the access
-tables is committed (``gateway.access_stamp``).
+Revocation, expiry and consent take effect at once, on every process. The password
+verification is cached (``VerificationCache``), and on SQLite the answers of the
+per-request queries are reused until any process commits a change to the access
+tables (``gateway.access_stamp``).
 """
 
 from __future__ import annotations
