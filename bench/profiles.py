@@ -20,6 +20,7 @@ class Profile:
     rps_seconds: float  # length of one request-rate measurement (case 1, 2)
     rps_connections: int
     big_bytes: int  # case 3
+    big_repeats: int  # case 3: downloads in a row per turn (one lasts a third of a second)
     listing_files: int  # case 4, and the search share of case 6
     propfind_repeats: int  # case 4: requests between the memory readings
     zip_files: int  # case 5
@@ -45,6 +46,7 @@ FULL = Profile(
     rps_seconds=6.0,
     rps_connections=16,
     big_bytes=GIB,
+    big_repeats=3,
     listing_files=10_000,
     propfind_repeats=10,
     zip_files=200,
@@ -66,6 +68,7 @@ SMOKE = Profile(
     rps_seconds=0.5,
     rps_connections=4,
     big_bytes=4 * MIB,
+    big_repeats=1,
     listing_files=60,
     propfind_repeats=2,
     zip_files=5,
