@@ -4,6 +4,8 @@ order while several writers append (issue 4, acceptance 6), bearer keys."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
 import io
 import json
 import threading
@@ -163,3 +165,20 @@ def test_cli_export_prints_events_and_the_next_cursor(cli, config):
     assert as_csv.stderr.strip() == "4"
     empty = cli("tracking", "export", "--since", "4")
     assert (empty.stdout, empty.stderr.strip()) == ("", "4")
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime.datetime(2026, 1, 12, 13, 46, 39, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 12, 13, 46, 39, 120456, tzinfo=datetime.UTC),
+        datetime.datetime(
+            2026, 3, 29, 1, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+        ),
+    ],
+)
+def test_export_times_are_utc_with_a_z_whatever_was_stored(cli, config, at):
+    tracking.append_rows([tracking.to_row(dataclasses.replace(event(1, 1), at=at))])
+    exported = json.loads(cli("tracking", "export").stdout.splitlines()[-1])
+    utc = at.astimezone(datetime.UTC).replace(tzinfo=None)
+    assert exported["at"] == utc.isoformat() + "Z"

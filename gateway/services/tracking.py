@@ -507,6 +507,10 @@ def public_events_after(cursor: int, limit: int) -> list[dict]:
 
 def _utc_text(value: datetime.datetime | str) -> str:
     """``iso()`` of a stored time, also from SQLite's text form."""
+    if isinstance(value, str) and value.endswith("+00:00") and value[10:11] == " ":
+        # SQLite's text of a UTC time, "2026-01-12 13:46:39.123456+00:00": cut and
+        # joined, not parsed, as the export does it a million times (issue 6)
+        return value[:10] + "T" + value[11:-6] + "Z"
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)
     if value.tzinfo is not None and value.utcoffset():
