@@ -47,6 +47,7 @@ class BeneathOpener:
         self._how = _OpenHow(
             flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
         )
+        self._how_size = ctypes.c_size_t(ctypes.sizeof(self._how))
         self._folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         weakref.finalize(self, os.close, self._folder_fd)
         fd = self._call(b".")
@@ -68,5 +69,5 @@ class BeneathOpener:
             ctypes.c_int(self._folder_fd),
             ctypes.c_char_p(relative),
             ctypes.byref(self._how),
-            ctypes.c_size_t(ctypes.sizeof(self._how)),
+            self._how_size,
         )

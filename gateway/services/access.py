@@ -212,7 +212,7 @@ def _query_one(db, name: str, params: tuple) -> tuple | None:
     sql, count = compiled
     if count != len(params):
         raise TypeError(f"query {name} takes {count} parameters, not {len(params)}")
-    return database.execute_sql(sql, params).fetchone()
+    return db.execute_sql(sql, params).fetchone()
 
 
 @dataclasses.dataclass(frozen=True)
