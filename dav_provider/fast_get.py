@@ -16,7 +16,8 @@ wrapper (``dav_provider.tracking.track_dav``), and answers the plain cases itsel
   request;
 - the same path rules as the provider: ``split_share_path``, hidden names per share,
   confinement (``ConfinedFiles``: no symbolic link anywhere on the way, the file
-  opened with ``O_NOFOLLOW``), regular files with one link only;
+  opened with ``O_NOFOLLOW``), regular files with one link only; a small file read
+  before comes from memory while its ``stat`` is unchanged (``SmallFiles``);
 - WsgiDAV's headers byte for byte: ``ETag`` ``"inode-mtime-size"``, ``Last-Modified``,
   its content type, ``Accept-Ranges``; one range → 206 with ``Content-Range``;
   ``If-None-Match``/``If-Modified-Since`` → 304 as WsgiDAV decides it; HEAD without body;
@@ -36,7 +37,6 @@ import base64
 import binascii
 import functools
 import os
-import stat as stat_module
 import time
 
 from wsgidav import util
@@ -50,6 +50,7 @@ from dav_provider.paths import (
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
+from dav_provider.small_files import SmallFiles
 from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access
@@ -91,7 +92,7 @@ class FastGet:
         self.readonly = {}
         for share, provider in app.provider_map.items():
             self.roots[share] = os.path.realpath(provider.root_folder_path)
-            self.files[share] = ConfinedFiles(self.roots[share])
+            self.files[share] = SmallFiles(ConfinedFiles(self.roots[share]))
             self.readonly[share] = bool(provider.readonly)
 
     def __call__(self, environ, start_response):
@@ -128,29 +129,22 @@ class FastGet:
             record.principal = principal
         opened = self.files[share].open(parts)
         if opened is None:
-            raise Fallthrough
-        fd, file_path = opened
+            raise Fallthrough  # missing, a folder (403), a link, a hard link (404)
         try:
-            info = os.fstat(fd)
-            if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                raise Fallthrough  # a folder (403), or a hard link (404)
-            return self._respond(
-                environ, start_response, head, share, parts, key, file_path, fd, info, record
-            )
+            return self._respond(environ, start_response, head, parts, key, opened, record)
         except BaseException:
-            os.close(fd)
+            opened.close()
             raise
 
     # ----------------------------------------------------------------- response
 
-    def _respond(
-        self, environ, start_response, head, share, parts, key, file_path, fd, info, record
-    ):
+    def _respond(self, environ, start_response, head, parts, key, opened, record):
+        info = opened.info
         size = info.st_size
         mtime = int(info.st_mtime)
         etag = f"{info.st_ino}-{mtime}-{size}"
         if _not_modified(environ, mtime, etag):
-            os.close(fd)
+            opened.close()
             start_response("304 Not Modified", [("Content-Length", "0"), ("Date", http_date())])
             return [b""]
 
@@ -182,22 +176,22 @@ class FastGet:
             status = "200 OK"
 
         if head:
-            os.close(fd)
+            opened.close()
             start_response(status, headers)
             return [b""]
         if record is not None:
             # as GatewayFile.get_content does it: the body of this file is about to go out
-            record.mark_file(key, share_path, file_path, info, environ)
+            record.mark_file(key, share_path, opened.path, info, environ)
         start_response(status, headers)
         if length <= self.block_size:
             try:
-                data = os.pread(fd, length, start)
+                data = opened.read(start, length)
             finally:
-                os.close(fd)
+                opened.close()
             if len(data) != length:
                 raise FileShrank()  # truncated since its stat: drop the connection
             return [data]
-        return FileBlocks(fd, start, length, self.block_size)
+        return FileBlocks(opened.fd, start, length, self.block_size)
 
 
 def share_path(roots, raw_path: str, *, folder: bool = False) -> tuple[str, list[str]]:

@@ -12,7 +12,8 @@ component and wraps the file twice: about a millisecond before the first byte.
   is given or not needed;
 - the share's path rules: ``split_share_path``, hidden names, the file opened
   confined (``ConfinedFiles``: no symbolic link on the way), a regular file with one
-  link;
+  link; a small one from memory while unchanged (``SmallFiles``), in one send with
+  its headers;
 - the web app's answer byte for byte: the headers of ``webui.files.send_file`` and
   of ``WebApp`` for personal links;
 - the same tracking: the event of ``webui.share``, journaled before the first byte,
@@ -28,13 +29,13 @@ from __future__ import annotations
 
 import functools
 import os
-import stat as stat_module
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
 from dav_provider.paths import ConfinedFiles, is_hidden_from_contacts, split_share_path
+from dav_provider.small_files import SmallFiles
 from gateway.config import Config
-from gateway.delivery import BIG_BLOCK, FileBlocks, tracked_body
+from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access, catalog, web_events
 from webui.files import content_disposition, etag_of, inline_type
@@ -74,7 +75,7 @@ class FastFile:
     def __init__(self, app, config: Config):
         self.app = app
         self.config = config
-        self.files = ConfinedFiles(os.path.realpath(config.properties_dir))
+        self.files = SmallFiles(ConfinedFiles(os.path.realpath(config.properties_dir)))
         self.block_size = max(config.block_size, BIG_BLOCK)
 
     def __call__(self, environ, start_response):
@@ -107,19 +108,14 @@ class FastFile:
         opened = self.files.open([link.property_key, *parts])
         if opened is None:
             raise _Fallthrough
-        fd = opened[0]
         try:
-            info = os.fstat(fd)
-            if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                raise _Fallthrough
-            return self._respond(
-                environ, start_response, head, token, link, parts, inline, fd, info
-            )
+            return self._respond(environ, start_response, head, token, link, parts, inline, opened)
         except BaseException:
-            os.close(fd)
+            opened.close()
             raise
 
-    def _respond(self, environ, start_response, head, token, link, parts, inline, fd, info):
+    def _respond(self, environ, start_response, head, token, link, parts, inline, opened):
+        info = opened.info
         name = parts[-1]
         shown_inline = inline and inline_type(name) is not None
         disposition, options = content_disposition("inline" if shown_inline else "attachment", name)
@@ -133,7 +129,7 @@ class FastFile:
             *PERSONAL_HEADERS,
         ]
         if head:
-            os.close(fd)
+            opened.close()
             start_response("200 OK", headers)
             return [b""]
         path = "/".join(parts)
@@ -154,11 +150,24 @@ class FastFile:
         )
         start_response("200 OK", headers)
         return tracked_body(
-            FileBlocks(fd, 0, info.st_size, self.block_size),
+            self._body(opened),
             event,
             expected=info.st_size,
             still_allowed=functools.partial(access.link_is_live, token),
         )
+
+    def _body(self, opened):
+        """A small file's bytes in one piece (they go out with the headers, and are
+        kept for the next request); a larger one in blocks, sent by ``sendfile``."""
+        if opened.info.st_size > self.files.max_file_bytes:
+            return FileBlocks(opened.fd, 0, opened.info.st_size, self.block_size)
+        try:
+            data = opened.read(0, opened.info.st_size)
+        finally:
+            opened.close()
+        if len(data) != opened.info.st_size:
+            raise FileShrank()  # truncated since its stat
+        return [data]
 
 
 def _split(path_info: str) -> tuple[str, bool, str]:
