@@ -74,7 +74,7 @@ def case_small_get(bench: Bench) -> list[Row]:
 def case_big_get(bench: Bench) -> list[Row]:
     p = bench.profile
     row = Row("3", f"GET of {p.big_bytes / 2**20:,.0f} MiB", "MB/s", Target(">=", 1.0, "copyparty"))
-    for _, server in bench.turns():
+    for _, server in bench.turns(warm=(data.BIG,)):
         for _ in range(p.big_repeats):
             got = client.fetch(server, "GET", data.BIG, timeout=p.request_timeout)
             if got.status == 200 and got.nbytes == p.big_bytes:
@@ -153,7 +153,7 @@ def case_concurrent_downloads(bench: Bench) -> list[Row]:
     )
     first_byte = Row("7", "longest wait for the first byte", "s", Target("<", 1.0))
     names = bench.data.names(data.DOWNLOADS)
-    for _, server in bench.turns():
+    for _, server in bench.turns(warm=(data.DOWNLOADS,)):
         paths = [server.url_path(f"{data.DOWNLOADS}/{name}") for name in names]
         results = client.concurrent_downloads(server, paths, p.download_timeout)
         failed = [r for r in results if r.error or r.nbytes != p.download_bytes]

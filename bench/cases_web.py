@@ -112,7 +112,7 @@ def case_zip(bench: Bench) -> list[Row]:
     zip_paths = {"immoshare": _absolute(bench, data.ZIP, links.zip)}
     names = bench.data.names(data.ZIP)
     keep = p.zip_total_bytes <= _ZIP_CHECK_LIMIT
-    for _, server in bench.turns(("immoshare", "copyparty")):
+    for _, server in bench.turns(("immoshare", "copyparty"), warm=(data.ZIP,)):
         mine = server.name == "immoshare"
         path = zip_paths.get(server.name) or server.url_path(data.ZIP + "/") + "?zip"
         headers = cookie if mine else {"Authorization": server.auth_header}

@@ -38,6 +38,16 @@ class Dataset:
     def names(self, folder: str) -> list[str]:
         return sorted(os.listdir(self.root / folder))
 
+    def warm(self, relative: str) -> None:
+        """Read a file, or every file of a folder, into the page cache."""
+        path = self.path(relative)
+        files = [path / name for name in self.names(relative)] if path.is_dir() else [path]
+        buffer = bytearray(MIB)
+        for file in files:
+            with open(file, "rb", buffering=0) as fh:
+                while fh.readinto(buffer):
+                    pass
+
 
 def _write(path: Path, size: int, seed: int) -> None:
     start = (seed * 7919) % len(_BLOCK)
