@@ -43,14 +43,13 @@ from wsgidav import util
 from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
+from dav_provider import small_files
 from dav_provider.paths import (
-    ConfinedFiles,
     hidden_names,
     split_share_path,
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
-from dav_provider.small_files import SmallFiles
 from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access
@@ -92,7 +91,7 @@ class FastGet:
         self.readonly = {}
         for share, provider in app.provider_map.items():
             self.roots[share] = os.path.realpath(provider.root_folder_path)
-            self.files[share] = SmallFiles(ConfinedFiles(self.roots[share]))
+            self.files[share] = small_files.for_share(self.roots[share])
             self.readonly[share] = bool(provider.readonly)
 
     def __call__(self, environ, start_response):

@@ -21,6 +21,10 @@ Why that is as safe as opening the file again:
 
 Grants, consent and tracking are checked per request before the file is looked up,
 exactly as before.
+
+Only on SQLite, i.e. one host (:func:`for_share`). Several gateway hosts share their
+files over the network (NFS), where ``stat`` may answer from an attribute cache for
+seconds while ``open`` asks the server again: there every file is opened.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import threading
 import time
 
 from dav_provider.paths import ConfinedFiles
+from gateway.db import is_postgres
 
 #: Files up to this size are kept: they go out in one send with their headers.
 MAX_FILE_BYTES = 64 * 1024
@@ -84,8 +89,10 @@ class SmallFiles:
         max_file_bytes: int = MAX_FILE_BYTES,
         max_total_bytes: int = MAX_TOTAL_BYTES,
         settled_seconds: float = SETTLED_SECONDS,
+        remember: bool = True,
     ):
         self.files = files
+        self.remember = remember
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self.settled_ns = int(settled_seconds * 1e9)
@@ -130,7 +137,8 @@ class SmallFiles:
         data = os.pread(opened.fd, length, start)
         info = opened.info
         if (
-            start == 0
+            self.remember
+            and start == 0
             and len(data) == info.st_size
             and info.st_size <= self.max_file_bytes
             and time.time_ns() - info.st_ctime_ns > self.settled_ns
@@ -154,3 +162,9 @@ class SmallFiles:
         kept = self._kept.pop(path, None)
         if kept is not None:
             self._total -= len(kept[1])
+
+
+def for_share(real_root: str) -> SmallFiles:
+    """The files below ``real_root``, small ones kept in memory on a single host
+    (SQLite) only: see the module docstring."""
+    return SmallFiles(ConfinedFiles(real_root), remember=not is_postgres())

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from dav_provider import small_files
 from dav_provider.paths import ConfinedFiles
 from dav_provider.small_files import SETTLED_SECONDS, SmallFiles
 from tests.factories import make_contact, make_grant, make_property
@@ -116,6 +117,19 @@ def test_larger_files_are_not_kept(folder):
     files = settled_files(folder, max_file_bytes=len(PLAN) - 1)
     read_whole(files, ["obj-1", "Pläne", "EG.pdf"])
     assert read_whole(files, ["obj-1", "Pläne", "EG.pdf"]) == (PLAN, False)
+
+
+def test_nothing_is_kept_where_the_share_may_be_on_the_network(folder):
+    files = SmallFiles(ConfinedFiles(os.path.realpath(folder)), settled_seconds=0, remember=False)
+    read_whole(files, ["obj-1", "klein.txt"])
+    assert read_whole(files, ["obj-1", "klein.txt"]) == (b"eins", False)
+
+
+@pytest.mark.each_database
+def test_files_are_kept_on_sqlite_only(config, database_url):
+    """Several hosts (PostgreSQL) share files over NFS, whose stat may be cached."""
+    files = small_files.for_share(os.path.realpath(config.properties_dir))
+    assert files.remember == (database_url is None)
 
 
 @pytest.mark.server

@@ -32,8 +32,8 @@ import os
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
-from dav_provider.paths import ConfinedFiles, is_hidden_from_contacts, split_share_path
-from dav_provider.small_files import SmallFiles
+from dav_provider import small_files
+from dav_provider.paths import is_hidden_from_contacts, split_share_path
 from gateway.config import Config
 from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
 from gateway.edge import DATABASE_ERRORS
@@ -75,7 +75,7 @@ class FastFile:
     def __init__(self, app, config: Config):
         self.app = app
         self.config = config
-        self.files = SmallFiles(ConfinedFiles(os.path.realpath(config.properties_dir)))
+        self.files = small_files.for_share(os.path.realpath(config.properties_dir))
         self.block_size = max(config.block_size, BIG_BLOCK)
 
     def __call__(self, environ, start_response):
