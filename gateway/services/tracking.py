@@ -346,7 +346,7 @@ def _subject_keys(refs: set[str]) -> dict[str, bytes]:
 
 #: Field types whose database value is the value itself as rows carry it (peewee
 #: would only call ``str``, ``int`` or ``bool`` on it): appending skips peewee's call
-#: per value, a quarter of the writer thread's time per event (issue 6).
+#: per value, an eighth of the writer thread's time per event (issue 6).
 _PLAIN_FIELDS = {pw.CharField, pw.TextField, pw.IntegerField, pw.BigIntegerField, pw.BooleanField}
 
 
