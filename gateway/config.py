@@ -97,6 +97,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("retention_days", 0, int, "Prune tracking events older than this; 0 keeps all"),
     Setting("max_upload_bytes", 2 * 1024**3, int, "Largest accepted WebDAV upload"),
+    Setting("trash_days", 30, int, "Days an agent's deleted files stay restorable in the trash"),
+    Setting("min_password_length", 12, int, "Shortest accepted agent password"),
     Setting(
         "trusted_proxies",
         (),
