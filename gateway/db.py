@@ -218,6 +218,16 @@ class _ReleasingBody:
         finally:
             _release()
 
+    @property
+    def sendfile_to(self):
+        """The wrapped body's ``sendfile`` sender, handing the connection back after
+        each slice as ``__next__`` does after each chunk; without it a pooled database
+        would cost every download its ``sendfile``."""
+        send = getattr(self._body, "sendfile_to", None)
+        if send is None:
+            return None
+        return lambda sock: send(sock, after_slice=_release)
+
     def close(self):
         try:
             close = getattr(self._body, "close", None)

@@ -92,15 +92,18 @@ class CountingBody:
 
     @property
     def sendfile_to(self) -> Callable | None:
-        """``send(sock)`` when the body is a file that can go out by ``sendfile``
-        (``gateway.sendfile``), counted the same way; else None."""
+        """``send(sock, after_slice=None)`` when the body is a file that can go out by
+        ``sendfile``, counted the same way; else None. ``after_slice()`` runs after each
+        slice, as a wrapper's work runs after each chunk of the plain loop."""
         return self._send_file if hasattr(self._body, "send_some") else None
 
-    def _send_file(self, sock) -> None:
+    def _send_file(self, sock, after_slice: Callable[[], None] | None = None) -> None:
         self._first_chunk()
         while True:
             self._check_allowed()
             sent = self._body.send_some(sock, SENDFILE_SLICE)
+            if after_slice is not None:
+                after_slice()
             if not sent:
                 self.exhausted = True
                 return

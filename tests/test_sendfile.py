@@ -43,6 +43,7 @@ def sendfile_calls(monkeypatch):
     return calls
 
 
+@pytest.mark.each_database  # PostgreSQL's pooled connections wrap every body
 def test_webdav_and_web_downloads_go_out_by_sendfile(server, granted, sendfile_calls):
     auth = (granted.username, granted.password)
     dav = requests.get(server.url + "/view/obj-1/Rundgang.mp4", auth=auth)
