@@ -15,6 +15,7 @@ from gateway.cli.output import note
 from gateway.errors import SetupError
 from gateway.services.grants import contact_dav_url
 from gateway.services.home import init_home
+from gateway.services.listening import ListenAddress, exposure_warning
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -39,6 +40,10 @@ def _run(config, host, port, banner=None):
 
     def ready(server):
         note(f"immoshare serving on {scheme}://{host}:{bound_port(server)}/ — Ctrl+C stops")
+        address = ListenAddress(scheme, host, bound_port(server))
+        warning = exposure_warning(address, config.base_url)
+        if warning:
+            note(warning)
         if banner:
             banner(bound_port(server))
 
