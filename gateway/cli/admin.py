@@ -114,7 +114,7 @@ def demo(port, host, keep):
     Example:
         immoshare demo --port 8080
     """
-    from gateway.demo import create_demo
+    from gateway.demo import create_demo, login_url, preview_url
     from gateway.services.home import open_home
 
     home = Path(tempfile.mkdtemp(prefix="immoshare-demo-"))
@@ -125,15 +125,17 @@ def demo(port, host, keep):
         logins = create_demo(config)
 
         def banner(actual_port):
+            # after listening: the links name the address the server really has
             click.echo(f"Demo home: {home}")
             for login in logins:
                 if login.role == "agent":
                     click.echo(
-                        f"Agent WebDAV:  {login.url}  user: {login.username}  "
+                        f"Agent WebDAV:  {login_url(config, login)}  user: {login.username}  "
                         f"password: {login.password}"
                     )
+                    click.echo(f"Agent preview: {preview_url(config)}")
                 else:
-                    click.echo(f"Contact {login.name}: link {login.url}")
+                    click.echo(f"Contact {login.name}: link {login_url(config, login)}")
                     click.echo(
                         f"  WebDAV (read-only): {contact_dav_url(config)}  "
                         f"user: {login.username}  password: {login.password}"
