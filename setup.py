@@ -1,8 +1,27 @@
 """Packaging of immoshare: console script ``immoshare``, extras ``test`` and ``postgres``."""
 
+import os
 from pathlib import Path
 
 from setuptools import find_packages, setup
+
+PACKAGES = ("gateway", "dav_provider", "webui")
+
+
+def package_data(package: str) -> list[str]:
+    """Every file in the package's folder that is not Python: templates, static files and
+    ``gateway/shipped/`` (symbolic links to ``config/`` and ``wsgidav.yaml``; the wheel
+    gets their content). Found, not listed, so that a new file cannot be left out."""
+    found = []
+    for folder, subfolders, names in os.walk(package):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        found += [
+            os.path.relpath(os.path.join(folder, name), package)
+            for name in names
+            if not name.endswith((".py", ".pyc"))
+        ]
+    return sorted(found)
+
 
 setup(
     name="immoshare",
@@ -12,12 +31,8 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["gateway", "gateway.*", "dav_provider", "dav_provider.*",
-                                    "webui", "webui.*"]),
-    package_data={"webui": ["templates/*.html", "templates/*/*.html", "static/*"]},
-    data_files=[("share/immoshare", ["wsgidav.yaml", "config/immoshare.yaml"]),
-                ("share/immoshare/consent", ["config/consent/widerruf.txt",
-                                             "config/consent/agb.txt"])],
+    packages=find_packages(include=[f"{p}{tail}" for p in PACKAGES for tail in ("", ".*")]),
+    package_data={package: package_data(package) for package in PACKAGES},
     install_requires=[
         "wsgidav>=4.4,<4.5",  # we subclass its provider classes; 4.4 has security fixes
         "cheroot>=11.1,<12",

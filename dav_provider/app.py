@@ -9,13 +9,14 @@ from pathlib import Path
 import yaml
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-WSGIDAV_YAML = Path(__file__).resolve().parents[1] / "wsgidav.yaml"
+from gateway.shipped import WSGIDAV_SETTINGS, shipped_text
+
 DAV_PREFIXES = ("/dav", "/view")
 
 
-def load_wsgidav_settings(path: Path = WSGIDAV_YAML) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+def load_wsgidav_settings() -> dict:
+    """The top-level ``wsgidav.yaml``, as shipped in the package (``gateway.shipped``)."""
+    return yaml.safe_load(shipped_text(WSGIDAV_SETTINGS))
 
 
 def _import(dotted: str):

@@ -32,11 +32,14 @@ DEMO_PHOTOS = (
 
 @dataclasses.dataclass(frozen=True)
 class DemoLogin:
+    """A login the demo prints; its URL is asked for once the server listens
+    (:func:`login_url`), so that it names the server's real address."""
+
     role: str
     name: str
     username: str
     password: str
-    url: str
+    contact_ref: str | None = None
 
 
 def _page(heading: str) -> Image.Image:
@@ -72,14 +75,24 @@ def create_demo(config: Config) -> list[DemoLogin]:
     prop = properties.add_property(config, DEMO_PROPERTY, DEMO_TITLE)
     write_sample_files(properties.storage_folder(config, prop.key))
     _, agent_password = agents.add_agent("makler", None)
-    logins = [DemoLogin("agent", "makler", "makler", agent_password, grants.agent_dav_url(config))]
+    logins = [DemoLogin("agent", "makler", "makler", agent_password)]
     for ref, name, email in (
         ("4711", "Erika Mustermann", "erika@example.de"),
         ("4712", "Max Mustermann", "max@example.de"),
     ):
         contacts.add_contact(ref, name, email)
         result = grants.grant_access(config, prop.key, ref)
-        logins.append(
-            DemoLogin("contact", name, result.username, result.password or "", result.link)
-        )
+        logins.append(DemoLogin("contact", name, result.username, result.password or "", ref))
     return logins
+
+
+def login_url(config: Config, login: DemoLogin) -> str:
+    """The agent's WebDAV URL, or the contact's personal link."""
+    if login.contact_ref is None:
+        return grants.agent_dav_url(config)
+    return grants.personal_link(config, grants.get_grant(DEMO_PROPERTY, login.contact_ref))
+
+
+def preview_url(config: Config) -> str:
+    """The agent's preview of the sample property's contact page."""
+    return grants.preview_link(config, DEMO_PROPERTY)

@@ -31,6 +31,7 @@ from gateway.errors import SetupError
 from gateway.header_deadline import HeaderDeadline
 from gateway.malloc import limit_arenas
 from gateway.ratelimit import MemoryStore, RateLimiter
+from gateway.services import listening
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
 from gateway.worker_order import wake_last_idle_first
@@ -369,7 +370,8 @@ def _harden(server: wsgi.Server, config: Config) -> None:
 
 
 def serve(config: Config, host: str, port: int, on_ready=None) -> None:
-    """Serve until SIGTERM or SIGINT; ``on_ready(server)`` runs once listening."""
+    """Serve until SIGTERM or SIGINT; ``on_ready(server)`` runs once listening. The
+    listen address is recorded in the home meanwhile, for the links the CLI prints."""
     server = make_server(config, host, port)
     stopping = threading.Event()
 
@@ -381,6 +383,9 @@ def serve(config: Config, host: str, port: int, on_ready=None) -> None:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.prepare()
+        scheme = "https" if server.ssl_adapter else "http"
+        address = listening.ListenAddress(scheme, host, bound_port(server))  # the host as given
+        listening.record_listening(config.home, address)
         if on_ready is not None:
             on_ready(server)
         server.serve()
@@ -388,6 +393,7 @@ def serve(config: Config, host: str, port: int, on_ready=None) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.stop()
+        listening.clear_listening(config.home)
 
 
 def bound_port(server: wsgi.Server) -> int:

@@ -1,4 +1,5 @@
-"""``make demo`` on this checkout: serves within 30 s and prints working logins."""
+"""``make demo`` on this checkout: serves within 30 s and prints working logins and the
+agent's preview link."""
 
 from __future__ import annotations
 
@@ -54,6 +55,14 @@ def test_make_demo_serves_and_prints_working_logins():
             text,
         )
         assert agent and len(contacts) == 2, text
+        preview = re.search(r"Agent preview: (\S+)", text)
+        assert preview, text
+        # every printed URL names the port the demo listens on
+        for url in re.findall(r"https?://\S+", text):
+            assert url.startswith(f"http://127.0.0.1:{port}/"), url
+        page = requests.get(preview.group(1))
+        assert page.status_code == 200 and "Vorschau" in page.text
+        assert "Musterstraße 5" in page.text
         dav_url, user, password = agent.groups()
         listing = requests.request(
             "PROPFIND", dav_url + "musterstrasse-5/", auth=(user, password), headers={"Depth": "1"}

@@ -69,10 +69,17 @@ class ThreadedServer:
 class ServerProcess:
     """``immoshare serve`` as its own process, for tests that kill or signal it."""
 
-    def __init__(self, home: Path, port: int | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        home: Path,
+        port: int | None = None,
+        env: dict | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(home / f"serve-{self.port}.log", "wb")  # noqa: SIM115
+        self.log_path = home / f"serve-{self.port}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -82,7 +89,7 @@ class ServerProcess:
                 str(home),
                 "serve",
                 "--host",
-                "127.0.0.1",
+                host,
                 "--port",
                 str(self.port),
             ],

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-TEMPLATES = Path(__file__).parent / "templates"
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
 def make_environment() -> Environment:
+    """Templates are package data of ``webui`` (``webui/templates/``), found the same way
+    in a checkout and in an installed wheel."""
     return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=PackageLoader("webui", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -15,6 +15,7 @@ from gateway.cli.output import note
 from gateway.errors import SetupError
 from gateway.services.grants import contact_dav_url
 from gateway.services.home import init_home
+from gateway.services.listening import ListenAddress, exposure_warning
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -39,6 +40,10 @@ def _run(config, host, port, banner=None):
 
     def ready(server):
         note(f"immoshare serving on {scheme}://{host}:{bound_port(server)}/ — Ctrl+C stops")
+        address = ListenAddress(scheme, host, bound_port(server))
+        warning = exposure_warning(address, config.base_url)
+        if warning:
+            note(warning)
         if banner:
             banner(bound_port(server))
 
@@ -109,7 +114,7 @@ def demo(port, host, keep):
     Example:
         immoshare demo --port 8080
     """
-    from gateway.demo import create_demo
+    from gateway.demo import create_demo, login_url, preview_url
     from gateway.services.home import open_home
 
     home = Path(tempfile.mkdtemp(prefix="immoshare-demo-"))
@@ -120,15 +125,17 @@ def demo(port, host, keep):
         logins = create_demo(config)
 
         def banner(actual_port):
+            # after listening: the links name the address the server really has
             click.echo(f"Demo home: {home}")
             for login in logins:
                 if login.role == "agent":
                     click.echo(
-                        f"Agent WebDAV:  {login.url}  user: {login.username}  "
+                        f"Agent WebDAV:  {login_url(config, login)}  user: {login.username}  "
                         f"password: {login.password}"
                     )
+                    click.echo(f"Agent preview: {preview_url(config)}")
                 else:
-                    click.echo(f"Contact {login.name}: link {login.url}")
+                    click.echo(f"Contact {login.name}: link {login_url(config, login)}")
                     click.echo(
                         f"  WebDAV (read-only): {contact_dav_url(config)}  "
                         f"user: {login.username}  password: {login.password}"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
-from pathlib import Path
 
 import peewee
 
@@ -23,6 +21,7 @@ from gateway.errors import InvalidInput
 from gateway.models import ConsentRecord, ConsentText, Grant
 from gateway.security import shorten_ip
 from gateway.services.tracking import Event, record_event
+from gateway.shipped import CONSENT_FOLDER, shipped_bytes
 
 KINDS = ("widerruf", "agb")
 MAX_TEXT_CHARS = 200_000
@@ -80,13 +79,12 @@ def text_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def shipped_text_path(kind: str) -> Path:
-    """The sample text in ``config/consent/`` (checkout) or the installed data folder."""
-    name = f"{kind}.txt"
-    checkout = Path(__file__).resolve().parents[2] / "config" / "consent" / name
-    if checkout.exists():
-        return checkout
-    return Path(sys.prefix) / "share" / "immoshare" / "consent" / name
+def shipped_sample(kind: str) -> bytes | None:
+    """The sample text of ``kind`` shipped in ``config/consent/``; None if there is none."""
+    try:
+        return shipped_bytes(CONSENT_FOLDER, f"{kind}.txt")
+    except FileNotFoundError:
+        return None
 
 
 def parse_text(raw: bytes, origin: str) -> str:
@@ -144,7 +142,7 @@ def _ensure_default_widerruf() -> ConsentText:
     current = _latest(WIDERRUF)
     if current is not None:
         return current
-    body = parse_text(shipped_text_path(WIDERRUF).read_bytes(), "the shipped Widerruf text")
+    body = parse_text(shipped_bytes(CONSENT_FOLDER, f"{WIDERRUF}.txt"), "the shipped Widerruf text")
     try:
         with database.atomic():
             return ConsentText.create(kind=WIDERRUF, version=1, body=body, sha256=text_sha256(body))
@@ -167,8 +165,8 @@ def list_texts() -> list[ConsentText]:
 
 def is_sample(text: ConsentText) -> bool:
     """True while the text is the unmodified shipped sample."""
-    path = shipped_text_path(text.kind)
-    return path.exists() and text_sha256(parse_text(path.read_bytes(), str(path))) == text.sha256
+    sample = shipped_sample(text.kind)
+    return sample is not None and text_sha256(parse_text(sample, text.kind)) == text.sha256
 
 
 def needs_consent(grant: Grant) -> bool:

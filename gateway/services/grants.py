@@ -18,6 +18,7 @@ from gateway.security import (
     new_nonce,
     new_password,
 )
+from gateway.services import listening
 from gateway.services.contacts import get_contact
 from gateway.services.properties import get_property
 
@@ -39,11 +40,16 @@ class GrantResult:
 
 
 def base_url(config: Config) -> str:
+    """Where printed links point: the ``base_url`` setting, else the address the running
+    ``serve`` of this home listens on, else the configured host and port
+    (``gateway.services.listening``)."""
     if config.base_url:
         return config.base_url.rstrip("/")
-    host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    running = listening.running_address(config.home)
+    if running is not None:
+        return running.origin
     scheme = "https" if config.tls_cert else "http"
-    return f"{scheme}://{host}:{config.port}"
+    return listening.ListenAddress(scheme, config.host, config.port).origin
 
 
 def agent_dav_url(config: Config) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from importlib import resources
 from pathlib import Path
 
 from gateway import migrations
@@ -11,16 +10,12 @@ from gateway.config import CONFIG_FILE, Config, load_config
 from gateway.db import open_database
 from gateway.errors import SetupError
 from gateway.security import load_or_create_secret
-
-DEFAULT_CONFIG_NAME = "immoshare.yaml"
+from gateway.shipped import DEFAULT_CONFIG, shipped_text
 
 
 def default_config_text() -> str:
-    """The commented default ``immoshare.yaml`` shipped in ``config/``."""
-    shipped = Path(__file__).resolve().parents[2] / "config" / DEFAULT_CONFIG_NAME
-    if shipped.exists():
-        return shipped.read_text(encoding="utf-8")
-    return resources.files("gateway").joinpath("default_immoshare.yaml").read_text("utf-8")
+    """The commented default ``immoshare.yaml`` (``config/immoshare.yaml``)."""
+    return shipped_text(DEFAULT_CONFIG)
 
 
 def init_home(home: Path) -> list[str]:
@@ -28,12 +23,13 @@ def init_home(home: Path) -> list[str]:
 
     :raises SetupError: the folder cannot be created or the database opened.
     """
+    default_text = default_config_text()  # a broken installation is not a home problem
     try:
         home.mkdir(parents=True, exist_ok=True)
         (home / "properties").mkdir(exist_ok=True)
         config_file = home / CONFIG_FILE
         if not config_file.exists():
-            config_file.write_text(default_config_text(), encoding="utf-8")
+            config_file.write_text(default_text, encoding="utf-8")
     except OSError as exc:
         raise SetupError(f"cannot create home {home}: {exc.strerror}") from None
     config = load_config(home)
