@@ -27,18 +27,23 @@ def _import(dotted: str):
 def build_dav_app(
     properties_dir: Path,
     *,
+    trash_dir: Path,
     block_size: int,
     max_upload_bytes: int,
     lock_storage=None,
     settings: dict | None = None,
 ) -> WsgiDAVApp:
-    """WsgiDAV with one provider instance per share over ``properties_dir``."""
+    """WsgiDAV with one provider instance per share over ``properties_dir``; agents'
+    deletions go to ``trash_dir``."""
     settings = copy.deepcopy(settings or load_wsgidav_settings())
     providers = {}
     for share, spec in settings["provider_mapping"].items():
         provider_class = _import(spec["class"])
         providers[share] = provider_class(
-            str(properties_dir), max_upload_bytes=max_upload_bytes, **spec.get("kwargs", {})
+            str(properties_dir),
+            trash_dir=trash_dir,
+            max_upload_bytes=max_upload_bytes,
+            **spec.get("kwargs", {}),
         )
     settings["provider_mapping"] = providers
     settings["block_size"] = block_size

@@ -8,6 +8,7 @@ import stat
 from collections.abc import Callable, Iterator
 
 from dav_provider.open_beneath import BeneathOpener, Unsupported
+from gateway.confinement import confine as confine  # re-exported: the adapters' name
 
 # Files that operating systems and office suites write by themselves. Agents may
 # write them (refusing breaks Finder copies); contacts never see them.
@@ -77,19 +78,6 @@ def split_share_path(path: str) -> list[str] | None:
         if part.endswith((".", " ")) and part not in (".", ".."):
             return None
     return parts
-
-
-def confine(root: str, parts: list[str]) -> str | None:
-    """Absolute path of ``parts`` below ``root``, or None if it would leave ``root``
-    (through ``..``, an absolute segment or a symbolic link anywhere on the way)."""
-    real_root = os.path.realpath(root)
-    candidate = os.path.normpath(os.path.join(real_root, *parts))
-    real = os.path.realpath(candidate)
-    if real != candidate:
-        return None  # a symlink somewhere on the way
-    if os.path.commonpath([real_root, real]) != real_root:
-        return None
-    return real
 
 
 # O_NONBLOCK: opening a named pipe would wait for a writer and hold the worker; for

@@ -13,6 +13,7 @@ A property the user may not see does not exist (404, never 403).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.fs_dav_provider import FilesystemProvider
@@ -23,8 +24,15 @@ from dav_provider.paths import (
     is_multi_linked,
     split_share_path,
 )
-from dav_provider.resources import GatewayFile, GatewayFolder, PropertyFolder, SharesRoot
+from dav_provider.resources import (
+    GatewayFile,
+    GatewayFolder,
+    PropertyFolder,
+    SharesRoot,
+    refuse_protected,
+)
 from gateway.services import access
+from gateway.services.trash import TrashBin
 
 PRINCIPAL_KEY = "immoshare.principal"
 _VISIBLE_KEY = "immoshare.visible"  # per-request memo of the visible properties
@@ -33,9 +41,10 @@ _VISIBLE_KEY = "immoshare.visible"  # per-request memo of the visible properties
 class GatewayProvider(FilesystemProvider):
     """Property shares for agents (``readonly=False``) or contacts (``readonly=True``)."""
 
-    def __init__(self, root_folder, *, readonly=False, max_upload_bytes=2 * 1024**3):
+    def __init__(self, root_folder, *, trash_dir, readonly=False, max_upload_bytes=2 * 1024**3):
         super().__init__(root_folder, readonly=readonly, fs_opts={"follow_symlinks": False})
         self.max_upload_bytes = max_upload_bytes
+        self.trash = TrashBin(root=Path(trash_dir), properties_dir=Path(self.root_folder_path))
 
     def is_readonly(self):
         # WsgiDAV 4.4 does not derive this from ``readonly``; without it a contact's share
@@ -59,6 +68,10 @@ class GatewayProvider(FilesystemProvider):
         return memo
 
     def get_resource_inst(self, path, environ):
+        if path is None:
+            # WsgiDAV asks for the parent of "/" only to write the share root itself:
+            # DELETE, MOVE or COPY of "/" or onto it, MKCOL or PUT there.
+            refuse_protected()
         parts = split_share_path(path)
         if parts is None:
             return None

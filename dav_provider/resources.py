@@ -2,6 +2,12 @@
 
 Contacts' shares are read-only (the provider says so, and every write raises 403);
 uploads go to a hidden temporary file that replaces its target only when complete.
+
+The share root and the property folders are protected: DELETE, MOVE and COPY of them,
+or onto them, are refused in WsgiDAV's ``handle_delete``/``handle_move``/``handle_copy``
+hooks, which run before WsgiDAV walks a tree member by member (it deletes the members
+first and asks the folder itself last). An agent's DELETE inside a property moves the
+file or folder to the trash (``gateway.services.trash``); overwriting keeps nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from wsgidav import util
 from wsgidav.dav_error import (
     HTTP_FORBIDDEN,
     HTTP_INSUFFICIENT_STORAGE,
+    HTTP_NOT_FOUND,
     HTTP_REQUEST_ENTITY_TOO_LARGE,
     DAVError,
 )
@@ -25,10 +32,30 @@ from wsgidav.util import join_uri
 from dav_provider.paths import (
     UPLOAD_PREFIX,
     hidden_names,
+    is_os_junk,
     listed_members,
+    split_share_path,
 )
+from gateway.errors import NotFound
+from gateway.services import trash
 
 ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
+
+#: Why deleting, moving or overwriting the share root or a property folder is refused;
+#: properties are added and removed by the admin (``immoshare property``).
+PROTECTED = "Objektordner sind geschützt / property folders are protected"
+
+
+def refuse_protected():
+    raise DAVError(HTTP_FORBIDDEN, PROTECTED)
+
+
+def _refuse_onto_protected(dest_path: str) -> None:
+    """A COPY or MOVE whose destination is the share root or a property folder (one
+    segment, existing or not) would replace or create a property: refused."""
+    parts = split_share_path(dest_path)
+    if parts is None or len(parts) < 2:
+        refuse_protected()
 
 
 class SharesRoot(DAVCollection):
@@ -49,8 +76,74 @@ class SharesRoot(DAVCollection):
     def get_last_modified(self):
         return None
 
+    def handle_delete(self):
+        refuse_protected()
 
-class GatewayFolder(FolderResource):
+    def handle_move(self, dest_path):
+        refuse_protected()
+
+    def handle_copy(self, dest_path, *, depth_infinity):
+        refuse_protected()
+
+
+#: A full disk, a full quota, or a file larger than the volume or process may hold
+#: (FAT's 4 GiB, ``RLIMIT_FSIZE``): the upload cannot be stored, 507.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class _ShareMember:
+    """What files and folders inside a property have in common: DELETE moves them to
+    the trash, and they are never copied or moved onto a protected level."""
+
+    def handle_copy(self, dest_path, *, depth_infinity):
+        _refuse_onto_protected(dest_path)
+        return False  # WsgiDAV copies
+
+    def handle_move(self, dest_path):
+        _refuse_onto_protected(dest_path)
+        return False  # WsgiDAV moves
+
+    def handle_delete(self):
+        """Move to the trash in one rename, once nothing in it is locked by a lock the
+        request does not hold. OS junk (``.DS_Store``, ``._*``, Office's ``~$`` files)
+        is deleted as before: Finder and Word delete it all the time."""
+        if self.provider.readonly:
+            raise DAVError(HTTP_FORBIDDEN)
+        if is_os_junk(self.name):
+            return False
+        self._check_unlocked()
+        key, _, inside = self.path.strip("/").partition("/")
+        try:
+            trash.move_to_trash(
+                self.provider.trash, key, inside, agent=self.environ.get("wsgidav.user_name")
+            )
+        except NotFound:
+            raise DAVError(HTTP_NOT_FOUND) from None
+        except OSError as exc:
+            if exc.errno in _DISK_FULL:
+                raise DAVError(HTTP_INSUFFICIENT_STORAGE, "disk full") from None
+            raise
+        self.remove_all_properties(recursive=True)
+        self.remove_all_locks(recursive=True)
+        return True
+
+    def _check_unlocked(self):
+        """Raise 423 when this resource or anything below it is locked by a lock the
+        request does not submit."""
+        lock_manager = self.provider.lock_manager
+        if lock_manager is None:
+            return
+        if "wsgidav.conditions.if" not in self.environ:
+            util.parse_if_header_dict(self.environ)
+        lock_manager.check_write_permission(
+            url=self.get_ref_url(),
+            depth="infinity",
+            token_list=self.environ["wsgidav.ifLockTokenList"],
+            principal=self.environ.get("wsgidav.user_name"),
+        )
+
+
+class GatewayFolder(_ShareMember, FolderResource):
     """A folder inside a share. Contacts do not see OS junk or dot files."""
 
     def _scan(self) -> list[tuple[str, bool]]:
@@ -104,16 +197,7 @@ class GatewayFolder(FolderResource):
         """
         if self.provider.readonly:
             raise DAVError(HTTP_FORBIDDEN)
-        lock_manager = self.provider.lock_manager
-        if lock_manager is not None:
-            if "wsgidav.conditions.if" not in self.environ:
-                util.parse_if_header_dict(self.environ)
-            lock_manager.check_write_permission(
-                url=self.get_ref_url(),
-                depth="infinity",
-                token_list=self.environ["wsgidav.ifLockTokenList"],
-                principal=self.environ.get("wsgidav.user_name"),
-            )
+        self._check_unlocked()
         super().delete()
 
     @staticmethod
@@ -123,8 +207,9 @@ class GatewayFolder(FolderResource):
 
 
 class PropertyFolder(GatewayFolder):
-    """``/<key>``: the property's folder. It cannot be deleted, moved or copied over DAV;
-    properties are created and removed through the CLI."""
+    """``/<key>``: the property's folder. It is not deleted, moved or copied over DAV,
+    and nothing is copied or moved onto it; properties are created and removed through
+    the CLI. Its members are what agents work on."""
 
     def __init__(self, path, environ, file_path, title):
         super().__init__(path, environ, file_path)
@@ -133,22 +218,18 @@ class PropertyFolder(GatewayFolder):
     def get_display_name(self):
         return self._title or self.name
 
+    def handle_delete(self):
+        refuse_protected()
+
+    def handle_move(self, dest_path):
+        refuse_protected()
+
+    def handle_copy(self, dest_path, *, depth_infinity):
+        refuse_protected()
+
     def delete(self):
-        raise DAVError(HTTP_FORBIDDEN, "a property folder is removed with the CLI")
-
-    def copy_move_single(self, dest_path, *, is_move):
-        raise DAVError(HTTP_FORBIDDEN, "a property folder cannot be copied or moved")
-
-    def support_recursive_move(self, dest_path):
-        return False
-
-    def move_recursive(self, dest_path):
-        raise DAVError(HTTP_FORBIDDEN, "a property folder cannot be moved")
-
-
-#: A full disk, a full quota, or a file larger than the volume or process may hold
-#: (FAT's 4 GiB, ``RLIMIT_FSIZE``): the upload cannot be stored, 507.
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        """Never reached through the hooks above; the last line all the same."""
+        refuse_protected()
 
 
 class _LimitedUpload:
@@ -180,7 +261,7 @@ class _LimitedUpload:
             raise
 
 
-class GatewayFile(FileResource):
+class GatewayFile(_ShareMember, FileResource):
     """A file of a share. Reading marks the tracking record; writing is atomic."""
 
     def __init__(self, path, environ, file_path, property_key):

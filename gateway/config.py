@@ -97,7 +97,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("retention_days", 0, int, "Prune tracking events older than this; 0 keeps all"),
     Setting("max_upload_bytes", 2 * 1024**3, int, "Largest accepted WebDAV upload"),
-    Setting("trash_days", 30, int, "Days an agent's deleted files stay restorable in the trash"),
+    Setting(
+        "trash_days",
+        30,
+        int,
+        "Days an agent's deleted files stay restorable in the trash; 0 keeps them",
+    ),
     Setting("min_password_length", 12, int, "Shortest accepted agent password"),
     Setting(
         "trusted_proxies",
@@ -152,6 +157,11 @@ class Config:
     @property
     def properties_dir(self) -> Path:
         return self.home / "properties"
+
+    @property
+    def trash_dir(self) -> Path:
+        """Agents' deleted files, beside ``properties/`` so that no share shows them."""
+        return self.home / "trash"
 
     @property
     def database_target(self) -> str:

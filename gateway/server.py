@@ -51,6 +51,7 @@ class Gateway:
         # pays for connecting. On PostgreSQL, make_server shares a smaller pool.
         dav_app = build_dav_app(
             config.properties_dir,
+            trash_dir=config.trash_dir,
             block_size=config.block_size,
             max_upload_bytes=config.max_upload_bytes,
             lock_storage=_lock_storage(config),

@@ -40,6 +40,7 @@ def test_wsgidav_yaml_is_the_running_configuration(config):
     assert settings["dir_browser"]["enable"] is False
     app = build_dav_app(
         config.properties_dir,
+        trash_dir=config.trash_dir,
         block_size=config.block_size,
         max_upload_bytes=config.max_upload_bytes,
     )

@@ -53,6 +53,7 @@ COMMAND_MODULES = {
     "revoke": "grants",
     "serve": "admin",
     "tracking": "tracking",
+    "trash": "trash",
     "users": "grants",
 }
 

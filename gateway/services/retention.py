@@ -1,16 +1,20 @@
-"""Daily pruning of tracking events older than ``retention_days`` (GDPR Art. 5(1)(e)).
+"""The daily clean-ups: tracking events older than ``retention_days`` (GDPR Art.
+5(1)(e)) and trash entries older than ``trash_days``.
 
-Runs in every server process; pruning takes the chain lock and deletes a prefix,
-so two processes pruning at once only do the work once.
+Runs in every server process. Pruning takes the chain lock and deletes a prefix, and
+purging removes whole trash entries, so two processes at once only do the work once.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import threading
+from collections.abc import Callable
 
 from gateway.clock import utc_now
+from gateway.config import Config
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -21,11 +25,37 @@ def retention_cutoff(days: int, now: datetime.datetime | None = None) -> datetim
     return (now or utc_now()) - datetime.timedelta(days=days)
 
 
-class RetentionTimer:
-    """Prunes at start and then once a day until stopped."""
+def daily_cleanups(config: Config) -> list[Callable[[], None]]:
+    """What the settings ask to be cleaned up every day; empty when nothing."""
+    jobs: list[Callable[[], None]] = []
+    if config.retention_days > 0:
+        jobs.append(functools.partial(prune_tracking, config.retention_days))
+    if config.trash_days > 0:
+        jobs.append(functools.partial(purge_trash, config))
+    return jobs
 
-    def __init__(self, days: int, interval: float = DAY_SECONDS):
-        self._days = days
+
+def prune_tracking(days: int) -> None:
+    from gateway.services.tracking import prune_before
+
+    result = prune_before(retention_cutoff(days))
+    if result.pruned:
+        log.info("tracking: pruned %d event(s) older than %d days", result.pruned, days)
+
+
+def purge_trash(config: Config) -> None:
+    from gateway.services import trash
+
+    purged = trash.purge_trash(trash.trash_bin(config), config.trash_days)
+    if purged:
+        log.info("trash: purged %d entr(ies) older than %d days", len(purged), config.trash_days)
+
+
+class RetentionTimer:
+    """Runs ``jobs`` at start and then once a day until stopped."""
+
+    def __init__(self, jobs: list[Callable[[], None]], interval: float = DAY_SECONDS):
+        self._jobs = jobs
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="immoshare-retention", daemon=True)
@@ -38,15 +68,10 @@ class RetentionTimer:
         self._thread.join()
 
     def _run(self) -> None:
-        from gateway.services.tracking import prune_before
-
         while not self._stopped.is_set():
-            try:
-                result = prune_before(retention_cutoff(self._days))
-                if result.pruned:
-                    log.info(
-                        "tracking: pruned %d event(s) older than %d days", result.pruned, self._days
-                    )
-            except Exception:  # noqa: BLE001 - try again tomorrow
-                log.exception("tracking: daily pruning failed")
+            for job in self._jobs:
+                try:
+                    job()
+                except Exception:  # noqa: BLE001 - try again tomorrow
+                    log.exception("daily clean-up failed: %r", job)
             self._stopped.wait(self._interval)

@@ -217,10 +217,10 @@ def journal_folder(config: Config) -> Path:
 
 def start_tracking(config: Config) -> None:
     """Start the journal and writer thread (replaying journals of dead processes
-    first) and the daily retention pruning. One home per process; nested starts
-    for the same home are counted."""
+    first) and the daily clean-ups (retention pruning, trash purging). One home per
+    process; nested starts for the same home are counted."""
     from gateway.services.journal import Recorder
-    from gateway.services.retention import RetentionTimer
+    from gateway.services.retention import RetentionTimer, daily_cleanups
 
     with _state_lock:
         if _state.users:
@@ -234,8 +234,9 @@ def start_tracking(config: Config) -> None:
         _state.recorder = recorder
         _state.home = config.home
         _state.users = 1
-        if config.retention_days > 0:
-            _state.retention = RetentionTimer(config.retention_days)
+        jobs = daily_cleanups(config)
+        if jobs:
+            _state.retention = RetentionTimer(jobs)
             _state.retention.start()
 
 
