@@ -46,7 +46,16 @@ def test_grant_json_fields_and_users(cli):
     ok(cli("property", "add", "obj-17", "--title", "Musterstraße 5"))
     ok(cli("contact", "add", "4711", "--name", "Erika Muster", "--email", "e@example.de"))
     data = json.loads(ok(cli("grant", "obj-17", "4711", "--json")).stdout)
-    assert set(data) == {"property", "contact", "link", "dav_url", "username", "password"}
+    assert set(data) == {
+        "property",
+        "contact",
+        "link",
+        "dav_url",
+        "username",
+        "password",
+        "expires",
+        "state",
+    }
     assert data["property"] == "obj-17" and data["contact"] == "4711"
     assert "/s/" in data["link"] and data["password"]
     again = json.loads(ok(cli("grant", "obj-17", "4711", "--json")).stdout)
@@ -56,6 +65,8 @@ def test_grant_json_fields_and_users(cli):
     ok(cli("revoke", "obj-17", "4711"))
     users = json.loads(ok(cli("users", "obj-17", "--json")).stdout)
     assert [(u["contact"], u["active"]) for u in users] == [("4711", False)]
+    assert cli("link", "obj-17", "4711").exit_code == 1
+    ok(cli("grant", "obj-17", "4711"))
     assert ok(cli("link", "obj-17", "4711")).stdout.strip() == data["link"]
 
 
