@@ -123,6 +123,17 @@ def test_remove_commands(cli, home):
         (["contact", "add", "c2", "--name", "X", "--email", "not-an-address"], 1, "invalid e-mail"),
         (["agent", "remove", "ghost"], 1, "agent 'ghost' not found"),
         (["property", "add", "x"], 2, "Missing option '--title'"),
+        (
+            ["tracking", "show", "--property", "nope"],
+            1,
+            "property 'nope' not found — see `immoshare property list`",
+        ),
+        (
+            ["tracking", "show", "--contact", "nope"],
+            1,
+            "contact 'nope' not found — see `immoshare contact list`",
+        ),
+        (["tracking", "show", "--property", "dup", "--contact", "nope"], 1, "contact 'nope'"),
     ],
 )
 def test_bad_input_one_line_no_traceback(cli, home, args, code, message):
@@ -234,3 +245,16 @@ def test_every_command_has_help_with_example(cli):
         for param in command.params:
             if isinstance(param, click.Option) and param.name not in ("help",):
                 assert param.help, f"{' '.join(path)} {param.name}"
+
+
+def test_tracking_show_of_a_removed_property_still_shows_its_events(cli, config):
+    from gateway.services.tracking import Event, record_event
+
+    ok(cli("property", "add", "old", "--title", "T"))
+    ok(cli("contact", "add", "c1", "--name", "N"))
+    record_event(Event(property="old", channel="web", action="download", contact="c1", path="a"))
+    ok(cli("property", "remove", "old", "--yes"))
+    shown = json.loads(ok(cli("tracking", "show", "--property", "old", "--json")).stdout)
+    assert [row["path"] for row in shown["contacts"]] == ["a"]
+    by_contact = json.loads(ok(cli("tracking", "show", "--contact", "c1", "--json")).stdout)
+    assert [row["property"] for row in by_contact["contacts"]] == ["old"]
