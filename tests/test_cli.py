@@ -84,9 +84,38 @@ def test_json_output_of_every_data_command(cli):
 def test_agent_password_from_stdin(cli, config):
     from gateway.services.access import authenticate_agent
 
-    result = ok(cli("agent", "add", "ben", "--password-stdin", input="S3cret pass\n"))
+    result = ok(cli("agent", "add", "ben", "--password-stdin", input="S3cret pass 12\n"))
     assert "S3cret" not in result.output
-    assert authenticate_agent("ben", "S3cret pass") is not None
+    assert authenticate_agent("ben", "S3cret pass 12") is not None
+
+
+@pytest.mark.parametrize(
+    "setting,password,accepted",
+    [
+        (None, "elf-zeichen", False),  # 11 characters: the default asks for 12
+        (None, "zwoelf-zeich", True),
+        ("min_password_length: 20\n", "a-long-passphrase", False),
+        ("min_password_length: 20\n", "a-much-longer-passphrase", True),
+        (None, "x" * 1025, False),
+    ],
+)
+def test_agent_passwords_shorter_than_the_setting_are_refused(
+    cli, home, setting, password, accepted
+):
+    from gateway.models import Agent
+
+    if setting:
+        with open(home / "immoshare.yaml", "a", encoding="utf-8") as fh:
+            fh.write(setting)
+    result = cli("agent", "add", "ben", "--password-stdin", input=password + "\n")
+    if accepted:
+        ok(result)
+        assert Agent.select().count() == 1
+        return
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert "characters" in line and password not in line
+    assert Agent.select().count() == 0
 
 
 def test_no_consent_flag(cli):
