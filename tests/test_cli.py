@@ -151,6 +151,10 @@ def test_remove_commands(cli, home):
         (["contact", "add", "c1", "--name", "Again"], 1, "contact 'c1' exists already"),
         (["contact", "add", "c2", "--name", "X", "--email", "not-an-address"], 1, "invalid e-mail"),
         (["agent", "remove", "ghost"], 1, "agent 'ghost' not found"),
+        (["contact", "set", "nope", "--email", "a@example.de"], 1, "contact 'nope' not found"),
+        (["contact", "set", "c1", "--email", "not-an-address"], 1, "invalid e-mail"),
+        (["contact", "set", "c1", "--name", " "], 1, "the name is empty"),
+        (["contact", "set", "c1"], 2, "give --name, --email or both"),
         (["property", "add", "x"], 2, "Missing option '--title'"),
         (
             ["tracking", "show", "--property", "nope"],
@@ -287,3 +291,14 @@ def test_tracking_show_of_a_removed_property_still_shows_its_events(cli, config)
     assert [row["path"] for row in shown["contacts"]] == ["a"]
     by_contact = json.loads(ok(cli("tracking", "show", "--contact", "c1", "--json")).stdout)
     assert [row["property"] for row in by_contact["contacts"]] == ["old"]
+
+
+def test_contact_set_changes_only_what_is_given(cli):
+    ok(cli("contact", "add", "c1", "--name", "Erika Muster", "--email", "e@example.de"))
+    changed = json.loads(
+        ok(cli("contact", "set", "c1", "--email", "neu@example.de", "--json")).stdout
+    )
+    assert (changed["name"], changed["email"]) == ("Erika Muster", "neu@example.de")
+    ok(cli("contact", "set", "c1", "--name", "Erika Neu"))
+    [listed] = json.loads(ok(cli("contact", "list", "--json")).stdout)
+    assert (listed["name"], listed["email"]) == ("Erika Neu", "neu@example.de")
