@@ -217,21 +217,37 @@ def grant_is_live(grant: Grant, today: datetime.date | None = None) -> bool:
     return grant.active and (grant.expires is None or grant.expires >= today)
 
 
-def why_not_live(grant: Grant, today: datetime.date | None = None) -> str | None:
-    """Why ``grant``'s link and WebDAV login do not work (revoked, expired), with
-    the command that changes it; None when the grant is live."""
+@dataclasses.dataclass(frozen=True)
+class GrantProblem:
+    """Why a grant's link and WebDAV login do not work, and the command that helps."""
+
+    code: str  # "revoked" or "expired"
+    reason: str
+    command: str  # arguments of ``immoshare`` that change it
+    effect: str
+
+    def __str__(self) -> str:
+        return f"{self.reason} — `immoshare {self.command}` {self.effect}"
+
+
+def grant_problem(grant: Grant, today: datetime.date | None = None) -> GrantProblem | None:
+    """Why ``grant`` is not live (revoked, expired); None when it is."""
     today = today or utc_now().date()
     key, ref = grant.property.key, grant.contact.ref
     if not grant.active:
         when = f" on {grant.revoked_at:%Y-%m-%d}" if grant.revoked_at else ""
-        return (
-            f"the grant of '{ref}' for '{key}' was revoked{when} — "
-            f"`immoshare grant {key} {ref}` re-activates the same link"
+        return GrantProblem(
+            "revoked",
+            f"the grant of '{ref}' for '{key}' was revoked{when}",
+            f"grant {key} {ref}",
+            "re-activates the same link",
         )
     if grant.expires is not None and grant.expires < today:
-        return (
-            f"the grant of '{ref}' for '{key}' expired on {grant.expires.isoformat()} — "
-            f"`immoshare grant {key} {ref} --expires YYYY-MM-DD` (or --no-expiry) extends it"
+        return GrantProblem(
+            "expired",
+            f"the grant of '{ref}' for '{key}' expired on {grant.expires.isoformat()}",
+            f"grant {key} {ref} --expires YYYY-MM-DD",
+            "(or --no-expiry) extends it",
         )
     return None
 
@@ -243,9 +259,9 @@ def get_live_grant(key: str, ref: str) -> Grant:
     :raises AccessDenied: the grant is revoked or expired; the message says which.
     """
     grant = get_grant(key, ref)
-    reason = why_not_live(grant)
-    if reason is not None:
-        raise AccessDenied(reason)
+    problem = grant_problem(grant)
+    if problem is not None:
+        raise AccessDenied(str(problem))
     return grant
 
 
