@@ -38,7 +38,7 @@ def apikey_create(obj, name, as_json):
     )
 
 
-@apikey.command("list")
+@apikey.command("list", short_help="List keys and when each last pulled events.")
 @json_option
 @click.pass_obj
 def apikey_list(obj, as_json):

@@ -86,7 +86,7 @@ def contact_list(obj, as_json):
     print_table([[r["ref"], r["name"], r["email"]] for r in rows], ["REF", "NAME", "EMAIL"])
 
 
-@contact.command("export")
+@contact.command("export", short_help="Everything stored about a contact (GDPR Art. 15).")
 @click.argument("ref")
 @click.option(
     "--json",
@@ -107,7 +107,7 @@ def contact_export(obj, ref, as_json):
     print_json(privacy.export_contact(ref))
 
 
-@contact.command("erase")
+@contact.command("erase", short_help="Erase a contact (GDPR Art. 17).")
 @click.argument("ref")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj

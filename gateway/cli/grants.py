@@ -47,7 +47,7 @@ def grant(obj, property_key, ref, expires, no_expiry, as_json):
 
     \b
     Example:
-        immoshare grant obj-17 4711 --expires 2027-03-31
+        immoshare grant obj-17 4711 --expires 2030-03-31
         immoshare grant obj-17 4711 --no-expiry
     """
     if expires is not None and no_expiry:
@@ -84,7 +84,7 @@ def grant(obj, property_key, ref, expires, no_expiry, as_json):
     note("Offer templates take the link as {Feld:OImmoCloudLink}.")
 
 
-@cli.command()
+@cli.command(short_help="End a contact's access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
 @click.pass_obj
@@ -100,7 +100,7 @@ def revoke(obj, property_key, ref):
     note(f"Access of '{ref}' to '{property_key}' revoked.")
 
 
-@cli.command()
+@cli.command(short_help="Who has access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @json_option
 @click.pass_obj
@@ -132,7 +132,7 @@ def users(obj, property_key, as_json):
     )
 
 
-@cli.command()
+@cli.command(short_help="Print a contact's personal link.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
 @click.pass_obj
@@ -148,7 +148,7 @@ def link(obj, property_key, ref):
     click.echo(grants.personal_link(config, grants.get_live_grant(property_key, ref)))
 
 
-@cli.command()
+@cli.command(short_help="Print the agent's preview link of a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.pass_obj
 def preview(obj, property_key):
