@@ -176,6 +176,10 @@ class ApiKey(BaseModel):
     key_hash = pw.CharField(unique=True, max_length=64)
     created_at = pw.DateTimeField(default=utc_now)
     revoked_at = pw.DateTimeField(null=True)
+    # The cursor of the key's last pull from /api/v1/events, and when: how far
+    # behind the CRM is (``immoshare doctor``).
+    last_cursor = pw.BigIntegerField(null=True)
+    last_pull_at = pw.DateTimeField(null=True)
 
 
 class OperatorSetting(BaseModel):

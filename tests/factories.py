@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from pathlib import Path
 
 from gateway.services import agents, contacts, grants, properties
@@ -36,4 +38,18 @@ def make_contact(ref: str = "4711", name: str = "Erika Mustermann", email=None):
 
 
 def make_grant(config, key: str = "obj-1", ref: str = "4711", **kwargs):
+    """A grant; ``expires`` in the past gives one that has expired since (``grant``
+    itself refuses a past date)."""
+    expires = kwargs.get("expires")
+    if isinstance(expires, datetime.date) and expires < datetime.datetime.now(datetime.UTC).date():
+        result = grants.grant_access(config, key, ref, **dict(kwargs, expires=None))
+        expire_grant(key, ref, expires)
+        return dataclasses.replace(result, expires=expires)
     return grants.grant_access(config, key, ref, **kwargs)
+
+
+def expire_grant(key: str, ref: str, day: datetime.date) -> None:
+    """Let time pass: the grant's last valid day becomes ``day``."""
+    grant = grants.get_grant(key, ref)
+    grant.expires = day
+    grant.save()

@@ -46,7 +46,16 @@ def test_grant_json_fields_and_users(cli):
     ok(cli("property", "add", "obj-17", "--title", "Musterstraße 5"))
     ok(cli("contact", "add", "4711", "--name", "Erika Muster", "--email", "e@example.de"))
     data = json.loads(ok(cli("grant", "obj-17", "4711", "--json")).stdout)
-    assert set(data) == {"property", "contact", "link", "dav_url", "username", "password"}
+    assert set(data) == {
+        "property",
+        "contact",
+        "link",
+        "dav_url",
+        "username",
+        "password",
+        "expires",
+        "state",
+    }
     assert data["property"] == "obj-17" and data["contact"] == "4711"
     assert "/s/" in data["link"] and data["password"]
     again = json.loads(ok(cli("grant", "obj-17", "4711", "--json")).stdout)
@@ -56,6 +65,8 @@ def test_grant_json_fields_and_users(cli):
     ok(cli("revoke", "obj-17", "4711"))
     users = json.loads(ok(cli("users", "obj-17", "--json")).stdout)
     assert [(u["contact"], u["active"]) for u in users] == [("4711", False)]
+    assert cli("link", "obj-17", "4711").exit_code == 1
+    ok(cli("grant", "obj-17", "4711"))
     assert ok(cli("link", "obj-17", "4711")).stdout.strip() == data["link"]
 
 
@@ -73,9 +84,38 @@ def test_json_output_of_every_data_command(cli):
 def test_agent_password_from_stdin(cli, config):
     from gateway.services.access import authenticate_agent
 
-    result = ok(cli("agent", "add", "ben", "--password-stdin", input="S3cret pass\n"))
+    result = ok(cli("agent", "add", "ben", "--password-stdin", input="S3cret pass 12\n"))
     assert "S3cret" not in result.output
-    assert authenticate_agent("ben", "S3cret pass") is not None
+    assert authenticate_agent("ben", "S3cret pass 12") is not None
+
+
+@pytest.mark.parametrize(
+    "setting,password,accepted",
+    [
+        (None, "elf-zeichen", False),  # 11 characters: the default asks for 12
+        (None, "zwoelf-zeich", True),
+        ("min_password_length: 20\n", "a-long-passphrase", False),
+        ("min_password_length: 20\n", "a-much-longer-passphrase", True),
+        (None, "x" * 1025, False),
+    ],
+)
+def test_agent_passwords_shorter_than_the_setting_are_refused(
+    cli, home, setting, password, accepted
+):
+    from gateway.models import Agent
+
+    if setting:
+        with open(home / "immoshare.yaml", "a", encoding="utf-8") as fh:
+            fh.write(setting)
+    result = cli("agent", "add", "ben", "--password-stdin", input=password + "\n")
+    if accepted:
+        ok(result)
+        assert Agent.select().count() == 1
+        return
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert "characters" in line and password not in line
+    assert Agent.select().count() == 0
 
 
 def test_no_consent_flag(cli):
@@ -111,7 +151,22 @@ def test_remove_commands(cli, home):
         (["contact", "add", "c1", "--name", "Again"], 1, "contact 'c1' exists already"),
         (["contact", "add", "c2", "--name", "X", "--email", "not-an-address"], 1, "invalid e-mail"),
         (["agent", "remove", "ghost"], 1, "agent 'ghost' not found"),
+        (["contact", "set", "nope", "--email", "a@example.de"], 1, "contact 'nope' not found"),
+        (["contact", "set", "c1", "--email", "not-an-address"], 1, "invalid e-mail"),
+        (["contact", "set", "c1", "--name", " "], 1, "the name is empty"),
+        (["contact", "set", "c1"], 2, "give --name, --email or both"),
         (["property", "add", "x"], 2, "Missing option '--title'"),
+        (
+            ["tracking", "show", "--property", "nope"],
+            1,
+            "property 'nope' not found — see `immoshare property list`",
+        ),
+        (
+            ["tracking", "show", "--contact", "nope"],
+            1,
+            "contact 'nope' not found — see `immoshare contact list`",
+        ),
+        (["tracking", "show", "--property", "dup", "--contact", "nope"], 1, "contact 'nope'"),
     ],
 )
 def test_bad_input_one_line_no_traceback(cli, home, args, code, message):
@@ -223,3 +278,27 @@ def test_every_command_has_help_with_example(cli):
         for param in command.params:
             if isinstance(param, click.Option) and param.name not in ("help",):
                 assert param.help, f"{' '.join(path)} {param.name}"
+
+
+def test_tracking_show_of_a_removed_property_still_shows_its_events(cli, config):
+    from gateway.services.tracking import Event, record_event
+
+    ok(cli("property", "add", "old", "--title", "T"))
+    ok(cli("contact", "add", "c1", "--name", "N"))
+    record_event(Event(property="old", channel="web", action="download", contact="c1", path="a"))
+    ok(cli("property", "remove", "old", "--yes"))
+    shown = json.loads(ok(cli("tracking", "show", "--property", "old", "--json")).stdout)
+    assert [row["path"] for row in shown["contacts"]] == ["a"]
+    by_contact = json.loads(ok(cli("tracking", "show", "--contact", "c1", "--json")).stdout)
+    assert [row["property"] for row in by_contact["contacts"]] == ["old"]
+
+
+def test_contact_set_changes_only_what_is_given(cli):
+    ok(cli("contact", "add", "c1", "--name", "Erika Muster", "--email", "e@example.de"))
+    changed = json.loads(
+        ok(cli("contact", "set", "c1", "--email", "neu@example.de", "--json")).stdout
+    )
+    assert (changed["name"], changed["email"]) == ("Erika Muster", "neu@example.de")
+    ok(cli("contact", "set", "c1", "--name", "Erika Neu"))
+    [listed] = json.loads(ok(cli("contact", "list", "--json")).stdout)
+    assert (listed["name"], listed["email"]) == ("Erika Neu", "neu@example.de")

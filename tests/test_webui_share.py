@@ -18,6 +18,7 @@ from PIL import Image
 from gateway.models import AccessEvent
 from gateway.services import branding, grants, tracking
 from tests.contact_page import FILES, VISIBLE_FILES, entries, entry_names, find, make_share
+from tests.factories import make_grant
 
 pytestmark = pytest.mark.server
 
@@ -66,7 +67,7 @@ def test_unknown_revoked_and_expired_links_get_the_same_404(server, config, shar
     grants.revoke_access("obj-2", "4712")
     make_share(config, key="obj-3", ref="4713")
     yesterday = datetime.date.today() - datetime.timedelta(days=1)
-    expired = grants.grant_access(config, "obj-3", "4713", expires=yesterday)
+    expired = make_grant(config, "obj-3", "4713", expires=yesterday)
     revoked = (
         "/s/" + grants.personal_link(config, grants.get_grant("obj-2", "4712")).rsplit("/", 1)[1]
     )

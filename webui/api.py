@@ -2,7 +2,8 @@
 
 ``Authorization: Bearer KEY`` with a key from ``immoshare apikey create``. Every
 failure to authenticate is the same 401, so a caller learns nothing about which
-keys exist or existed; a bad ``since`` or ``limit`` is a 400 with the reason.
+keys exist or existed; a bad ``since`` or ``limit`` is a 400 with the reason. Each
+pull records the key's cursor, so ``immoshare doctor`` can tell a CRM that fell behind.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def _json(data: dict, status: int = 200) -> Response:
 
 def events(app, request: Request) -> Response:
     """``{"events": [...], "next": CURSOR}``: events after ``since``, at most ``limit``."""
-    if apikeys.authenticate(request.headers.get("Authorization")) is None:
+    key = apikeys.authenticate(request.headers.get("Authorization"))
+    if key is None:
         response = _json({"error": "unauthorized"}, 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="immoshare"'
         return response
@@ -36,4 +38,5 @@ def events(app, request: Request) -> Response:
         page = export.page_after(request.args.get("since"), limit)
     except InvalidInput as exc:
         return _json({"error": str(exc)}, 400)
+    apikeys.record_pull(key, page.since)
     return _json({"events": page.events, "next": page.next})

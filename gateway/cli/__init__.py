@@ -44,6 +44,7 @@ COMMAND_MODULES = {
     "consent": "consent",
     "contact": "contacts",
     "demo": "admin",
+    "doctor": "doctor",
     "grant": "grants",
     "init": "admin",
     "link": "grants",

@@ -50,7 +50,7 @@ def _run(config, host, port, banner=None):
     serve(config, host, port, on_ready=ready)
 
 
-@cli.command()
+@cli.command(short_help="Create the home folder or bring it up to date.")
 @click.pass_obj
 def init(obj):
     """Create the home folder (settings, database, properties/) or bring its
@@ -67,7 +67,7 @@ def init(obj):
     )
 
 
-@cli.command()
+@cli.command(short_help="Serve WebDAV, contact pages and the API.")
 @click.option("--host", help="Address to listen on (setting: host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="TCP port (setting: port).")
 @click.option(
@@ -100,7 +100,7 @@ def serve(obj, host, port, cert, key):
     _run(config, config.host, config.port)
 
 
-@cli.command()
+@cli.command(short_help="Serve a throwaway demo home with sample data.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="TCP port."
 )

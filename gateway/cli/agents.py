@@ -23,7 +23,8 @@ def agent():
 @click.option(
     "--password-stdin",
     is_flag=True,
-    help="Read the password from the first line of stdin instead of generating one.",
+    help="Read the password (at least min_password_length characters, default 12) "
+    "from the first line of stdin instead of generating one.",
 )
 @json_option
 @click.pass_obj
@@ -33,11 +34,13 @@ def agent_add(obj, name, password_stdin, as_json):
     \b
     Example:
         immoshare agent add anna
-        echo 'S3cret-pass' | immoshare agent add ben --password-stdin
+        echo 'a-long-passphrase' | immoshare agent add ben --password-stdin
     """
     config = obj.config()
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    created, generated = agents.add_agent(name, password)
+    # Bounded: one character more than allowed is enough to refuse it.
+    line = sys.stdin.readline(agents.MAX_PASSWORD_LENGTH + 2) if password_stdin else None
+    password = None if line is None else line.rstrip("\r\n")
+    created, generated = agents.add_agent(name, password, min_length=config.min_password_length)
     data = {"name": created.name, "password": generated, "dav_url": agent_dav_url(config)}
     if as_json:
         print_json(data)

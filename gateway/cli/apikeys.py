@@ -38,11 +38,11 @@ def apikey_create(obj, name, as_json):
     )
 
 
-@apikey.command("list")
+@apikey.command("list", short_help="List keys and when each last pulled events.")
 @json_option
 @click.pass_obj
 def apikey_list(obj, as_json):
-    """List keys by name (never the keys themselves).
+    """List keys by name (never the keys themselves) and when each last pulled events.
 
     \b
     Example:
@@ -50,15 +50,24 @@ def apikey_list(obj, as_json):
     """
     obj.config()
     rows = [
-        {"name": k.name, "created_at": iso(k.created_at), "revoked_at": iso(k.revoked_at)}
+        {
+            "name": k.name,
+            "created_at": iso(k.created_at),
+            "revoked_at": iso(k.revoked_at),
+            "last_pull_at": iso(k.last_pull_at),
+            "last_cursor": k.last_cursor,
+        }
         for k in apikeys.list_keys()
     ]
     if as_json:
         print_json(rows)
         return
     print_table(
-        [[r["name"], r["created_at"], r["revoked_at"] or "active"] for r in rows],
-        ["NAME", "CREATED", "REVOKED"],
+        [
+            [r["name"], r["created_at"], r["revoked_at"] or "active", r["last_pull_at"] or "never"]
+            for r in rows
+        ],
+        ["NAME", "CREATED", "REVOKED", "LAST PULL"],
     )
 
 

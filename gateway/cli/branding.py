@@ -20,7 +20,7 @@ def branding_group():
     """Branding: the agency's name and logo on every contact page."""
 
 
-@branding_group.command("set")
+@branding_group.command("set", short_help="Set the agency name and/or logo.")
 @click.option("--name", help="Agency name, shown in the page header and footer.")
 @click.option(
     "--logo",

@@ -24,13 +24,13 @@ def _text_data(text, current_ids: set[int]) -> dict:
     }
 
 
-@cli.group("consent")
+@cli.group("consent", short_help="Consent texts: Widerrufsbelehrung and AGB.")
 def consent_group():
     """Consent texts: the Widerrufsbelehrung (with the model withdrawal form) and the
     AGB that contacts accept before they see the files."""
 
 
-@consent_group.command("set")
+@consent_group.command("set", short_help="Store a new version of a consent text.")
 @click.argument("kind", type=click.Choice(consent_service.KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
@@ -54,7 +54,7 @@ def consent_set(obj, kind, file, as_json):
     note("Contacts who consent from now on accept this version; earlier consents keep theirs.")
 
 
-@consent_group.command("show")
+@consent_group.command("show", short_help="List every version of the consent texts.")
 @json_option
 @click.pass_obj
 def consent_show(obj, as_json):

@@ -45,6 +45,29 @@ def contact_add(obj, ref, name, email, as_json):
     click.echo(f"Contact '{ref}' added. Next: immoshare grant PROPERTY {ref}")
 
 
+@contact.command("set")
+@click.argument("ref")
+@click.option("--name", help="New full name.")
+@click.option("--email", help="New address for the consent confirmation.")
+@json_option
+@click.pass_obj
+def contact_set(obj, ref, name, email, as_json):
+    """Change a contact's name or e-mail address.
+
+    \b
+    Example:
+        immoshare contact set 4711 --email erika.muster@example.de
+    """
+    if name is None and email is None:
+        raise click.UsageError("give --name, --email or both")
+    obj.config()
+    changed = contacts.update_contact(ref, name=name, email=email)
+    if as_json:
+        print_json(_contact_data(changed))
+        return
+    click.echo(f"Contact '{ref}' changed: {changed.name}, {changed.email or 'no e-mail'}.")
+
+
 @contact.command("list")
 @json_option
 @click.pass_obj
@@ -63,7 +86,7 @@ def contact_list(obj, as_json):
     print_table([[r["ref"], r["name"], r["email"]] for r in rows], ["REF", "NAME", "EMAIL"])
 
 
-@contact.command("export")
+@contact.command("export", short_help="Everything stored about a contact (GDPR Art. 15).")
 @click.argument("ref")
 @click.option(
     "--json",
@@ -84,7 +107,7 @@ def contact_export(obj, ref, as_json):
     print_json(privacy.export_contact(ref))
 
 
-@contact.command("erase")
+@contact.command("erase", short_help="Erase a contact (GDPR Art. 17).")
 @click.argument("ref")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj

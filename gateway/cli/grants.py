@@ -17,35 +17,66 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
 
 
-@cli.command()
+#: What ``grant`` says it did, by ``GrantResult.state``.
+STATE_MESSAGES = {
+    grants.CREATED: "Grant created.",
+    grants.REACTIVATED: "Grant re-activated (same link as before).",
+    grants.UPDATED: "Grant updated.",
+    grants.UNCHANGED: "Grant unchanged (it was live already).",
+}
+
+
+@cli.command(short_help="Give a contact access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
 @click.option(
     "--expires",
     callback=_date,
     metavar="YYYY-MM-DD",
-    help="Last day the link and WebDAV login work.",
+    help="Last day the link and WebDAV login work; without it, a grant keeps its expiry.",
+)
+@click.option(
+    "--no-expiry", is_flag=True, help="Remove the expiry date: the link works until revoked."
 )
 @json_option
 @click.pass_obj
-def grant(obj, property_key, ref, expires, as_json):
-    """Give contact REF access to PROPERTY; again after revoke, it re-activates the
-    same link.
+def grant(obj, property_key, ref, expires, no_expiry, as_json):
+    """Give contact REF access to PROPERTY and print the personal link. Granting
+    again re-activates a revoked grant (same link), changes the expiry with
+    --expires or --no-expiry, or changes nothing; the first line says which.
 
     \b
     Example:
-        immoshare grant obj-17 4711 --expires 2027-03-31
+        immoshare grant obj-17 4711 --expires 2030-03-31
+        immoshare grant obj-17 4711 --no-expiry
     """
+    if expires is not None and no_expiry:
+        raise click.UsageError("choose one of --expires and --no-expiry")
     config = obj.config()
-    result = grants.grant_access(config, property_key, ref, expires=expires)
+    if no_expiry:
+        expiry = None
+    else:
+        expiry = grants.KEEP_EXPIRY if expires is None else expires
+    result = grants.grant_access(config, property_key, ref, expires=expiry)
     if as_json:
-        data = {
-            k: getattr(result, k)
-            for k in ("property", "contact", "link", "dav_url", "username", "password")
-        }
-        print_json(data)
+        print_json(
+            {
+                k: getattr(result, k)
+                for k in (
+                    "property",
+                    "contact",
+                    "link",
+                    "dav_url",
+                    "username",
+                    "password",
+                    "expires",
+                    "state",
+                )
+            }
+        )
         return
-    click.echo(f"Grant created. Link: {result.link}")
+    until = f" Works until {result.expires.isoformat()}." if result.expires else ""
+    click.echo(f"{STATE_MESSAGES[result.state]}{until} Link: {result.link}")
     click.echo(
         f"WebDAV (read-only): {result.dav_url}  user: {result.username}"
         + (f"  password: {result.password}" if result.password else "  (password unchanged)")
@@ -53,7 +84,7 @@ def grant(obj, property_key, ref, expires, as_json):
     note("Offer templates take the link as {Feld:OImmoCloudLink}.")
 
 
-@cli.command()
+@cli.command(short_help="End a contact's access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
 @click.pass_obj
@@ -69,7 +100,7 @@ def revoke(obj, property_key, ref):
     note(f"Access of '{ref}' to '{property_key}' revoked.")
 
 
-@cli.command()
+@cli.command(short_help="Who has access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @json_option
 @click.pass_obj
@@ -101,22 +132,23 @@ def users(obj, property_key, as_json):
     )
 
 
-@cli.command()
+@cli.command(short_help="Print a contact's personal link.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
 @click.pass_obj
 def link(obj, property_key, ref):
-    """Print REF's personal link to PROPERTY.
+    """Print REF's personal link to PROPERTY; exit 1 with the reason when the grant
+    is revoked, expired or missing.
 
     \b
     Example:
         immoshare link obj-17 4711
     """
     config = obj.config()
-    click.echo(grants.personal_link(config, grants.get_grant(property_key, ref)))
+    click.echo(grants.personal_link(config, grants.get_live_grant(property_key, ref)))
 
 
-@cli.command()
+@cli.command(short_help="Print the agent's preview link of a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.pass_obj
 def preview(obj, property_key):

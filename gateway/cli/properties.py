@@ -100,7 +100,7 @@ def property_show(obj, key, as_json):
     click.echo(f"contacts: {', '.join(data['contacts']) or '(none)'}")
 
 
-@property_group.command("remove")
+@property_group.command("remove", short_help="Remove a property and its grants.")
 @click.argument("key")
 @click.option("--delete-files", is_flag=True, help="Also delete the property's folder.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

@@ -18,7 +18,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
     os.replace(temporary, target)
 
 
-@cli.command()
+@cli.command(short_help="Fill a contact's link into an offer letter.")
 @click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--property",

@@ -100,7 +100,7 @@ def _report_csv(report: reports.Report) -> str:
     return export.csv_text(rows, header=True, fields=REPORT_CSV_FIELDS)
 
 
-@tracking_group.command("show")
+@tracking_group.command("show", short_help="Who opened or downloaded which document.")
 @click.option("--property", "property_key", metavar="KEY", help="Only this property.")
 @click.option("--contact", metavar="REF", help="Only this contact.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -127,7 +127,7 @@ def tracking_show(obj, property_key, contact, as_json, as_csv):
         _print_report_table(report)
 
 
-@tracking_group.command("export")
+@tracking_group.command("export", short_help="Print the events after a cursor (CRM export).")
 @click.option(
     "--since",
     metavar="CURSOR",
@@ -162,7 +162,7 @@ def tracking_export(obj, since, fmt):
     click.echo(str(cursor), err=True)
 
 
-@tracking_group.command("verify")
+@tracking_group.command("verify", short_help="Check the hash chain of all events.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
 def tracking_verify(obj, as_json):
@@ -196,7 +196,7 @@ def tracking_verify(obj, as_json):
     click.echo(f"{result.checked} event(s) checked, chain intact. Head: {result.head_hash}")
 
 
-@tracking_group.command("prune")
+@tracking_group.command("prune", short_help="Delete events older than a day.")
 @click.option(
     "--before",
     required=True,

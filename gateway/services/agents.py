@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from gateway.config import SETTINGS_BY_NAME
 from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.models import Agent
@@ -12,10 +13,32 @@ from gateway.security import hash_password, new_password
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
-def add_agent(name: str, password: str | None = None) -> tuple[Agent, str | None]:
+#: The setting ``min_password_length``'s default, for callers without a config.
+MIN_PASSWORD_LENGTH = SETTINGS_BY_NAME["min_password_length"].default
+#: argon2 takes any length; a longer "password" is a pasted file, not a password.
+MAX_PASSWORD_LENGTH = 1024
+
+
+def check_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    """The rule for a password an admin chooses (generated ones are long and random).
+
+    :raises InvalidInput: shorter than ``min_length`` or longer than 1024 characters.
+    """
+    if len(password) < max(min_length, 1):
+        raise InvalidInput(
+            f"the password has {len(password)} characters; at least {max(min_length, 1)} "
+            "are needed (setting min_password_length) — or leave it out to get a generated one"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password is longer than {MAX_PASSWORD_LENGTH} characters")
+
+
+def add_agent(
+    name: str, password: str | None = None, *, min_length: int = MIN_PASSWORD_LENGTH
+) -> tuple[Agent, str | None]:
     """Create an agent; return it and the generated password (None if one was given).
 
-    :raises InvalidInput: bad name or empty password.
+    :raises InvalidInput: bad name, or a password that breaks :func:`check_password`.
     :raises AlreadyExists: the name is taken.
     """
     if not AGENT_NAME.match(name):
@@ -25,8 +48,8 @@ def add_agent(name: str, password: str | None = None) -> tuple[Agent, str | None
     generated = None
     if password is None:
         password = generated = new_password()
-    if not password:
-        raise InvalidInput("the password is empty")
+    else:
+        check_password(password, min_length)
     with database.atomic():
         if Agent.get_or_none(Agent.name == name):
             raise AlreadyExists(f"agent '{name}' exists already — see `immoshare agent list`")

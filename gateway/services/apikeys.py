@@ -7,13 +7,18 @@ key; a wrong key, a revoked key and a key that never existed all answer the same
 
 from __future__ import annotations
 
+import logging
 import re
+
+import peewee
 
 from gateway.clock import utc_now
 from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.models import ApiKey
 from gateway.security import hash_token, new_api_key, same
+
+log = logging.getLogger("immoshare")
 
 KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _NO_KEY_HASH = hash_token("no such key")
@@ -67,3 +72,17 @@ def authenticate(authorization: str | None) -> ApiKey | None:
     if row is None or not matches or row.revoked_at is not None:
         return None
     return row
+
+
+def record_pull(key: ApiKey, cursor: int) -> None:
+    """Remember that ``key`` asked for the events after ``cursor``, and when. Only
+    bookkeeping: a database too busy to take it must not fail the CRM's pull."""
+    try:
+        with database.atomic():
+            (
+                ApiKey.update(last_cursor=cursor, last_pull_at=utc_now())
+                .where(ApiKey.id == key.id)
+                .execute()
+            )
+    except peewee.OperationalError:
+        log.warning("could not record the pull of API key %r", key.name, exc_info=True)

@@ -333,3 +333,42 @@ def catalog_entries(property_key: str) -> list[CatalogEntry]:
         .where(CatalogEntry.property == property_key)
         .order_by(CatalogEntry.path)
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogDrift:
+    """How far the catalog of one property is from its folder right now."""
+
+    uncatalogued: int  # files on disk the catalog does not know
+    vanished: int  # catalogued files no longer on disk
+    changed: int  # files whose size or modification time differ from the catalog
+
+    @property
+    def total(self) -> int:
+        return self.uncatalogued + self.vanished + self.changed
+
+
+def catalog_drift(config: Config, property_key: str) -> CatalogDrift:
+    """Compare the catalog of ``property_key`` with a walk of its folder, by size
+    and modification time (nothing is hashed, nothing stored)."""
+    root = config.properties_dir / property_key
+    on_disk = {}
+    for file in _walk_files(root):
+        try:
+            stat = os.stat(file)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if _is_regular(stat):
+            on_disk[file.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    catalogued = {
+        entry.path: (entry.size, entry.mtime_ns)
+        for entry in CatalogEntry.select(
+            CatalogEntry.path, CatalogEntry.size, CatalogEntry.mtime_ns
+        ).where(CatalogEntry.property == property_key)
+    }
+    both = on_disk.keys() & catalogued.keys()
+    return CatalogDrift(
+        uncatalogued=len(on_disk.keys() - catalogued.keys()),
+        vanished=len(catalogued.keys() - on_disk.keys()),
+        changed=sum(1 for path in both if on_disk[path] != catalogued[path]),
+    )

@@ -169,6 +169,16 @@ def is_sample(text: ConsentText) -> bool:
     return sample is not None and text_sha256(parse_text(sample, text.kind)) == text.sha256
 
 
+def sample_in_use(kind: str) -> bool:
+    """True while contacts are shown the unedited shipped sample of ``kind``: its
+    newest version is the sample, or (Widerruf only) none was ever stored, so the
+    sample is stored at the first consent form. Reads only."""
+    latest = _latest(kind)
+    if latest is None:
+        return kind == WIDERRUF
+    return is_sample(latest)
+
+
 def needs_consent(grant: Grant) -> bool:
     """The property asks for consent and this grant has not given it."""
     if not grant.property.requires_consent:

@@ -33,6 +33,7 @@ class InvalidCursor(InvalidInput):
 class Page:
     events: list[dict]
     next: str
+    since: int = 0  # the cursor asked for
 
 
 def parse_cursor(text: str | None) -> int:
@@ -69,7 +70,7 @@ def page_after(since: str | None, limit: int = DEFAULT_LIMIT) -> Page:
     """
     cursor = parse_cursor(since)
     events = public_events_after(cursor, limit)
-    return Page(events, str(events[-1]["id"]) if events else str(cursor))
+    return Page(events, str(events[-1]["id"]) if events else str(cursor), cursor)
 
 
 def pages_after(since: str | None, page_size: int = MAX_LIMIT) -> Iterator[Page]:

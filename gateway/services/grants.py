@@ -1,4 +1,10 @@
-"""Grants: give a contact a property, revoke it, print its link, list who has access."""
+"""Grants: give a contact a property, revoke it, print its link, list who has access.
+
+Granting again is how an admin changes a grant: it re-activates a revoked one (same
+link), sets or clears the expiry, or changes nothing, and says which (``GrantState``).
+Without a new date the expiry is kept; a date in the past is refused, because it
+would print a link that is dead already.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import datetime
 from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
-from gateway.errors import NotFound
+from gateway.errors import AccessDenied, InvalidInput, NotFound
 from gateway.models import AccessEvent, ConsentRecord, Contact, Credential, Grant, Property
 from gateway.security import (
     derive_token,
@@ -26,6 +32,22 @@ LINK_PURPOSE = "link"
 PREVIEW_PURPOSE = "preview"
 
 
+#: What ``grant_access`` did (INTERFACE.md ``grant --json`` "state").
+CREATED = "created"
+UNCHANGED = "unchanged"
+REACTIVATED = "reactivated"
+UPDATED = "updated"
+
+
+class _KeepExpiry:
+    def __repr__(self) -> str:
+        return "KEEP_EXPIRY"
+
+
+#: ``grant_access(expires=KEEP_EXPIRY)``: a new grant gets none, an existing one keeps its own.
+KEEP_EXPIRY = _KeepExpiry()
+
+
 @dataclasses.dataclass(frozen=True)
 class GrantResult:
     """What ``grant`` prints: the fields of INTERFACE.md."""
@@ -37,6 +59,7 @@ class GrantResult:
     username: str
     password: str | None
     expires: datetime.date | None
+    state: str = CREATED
 
 
 def base_url(config: Config) -> str:
@@ -98,12 +121,26 @@ def _ensure_credential(contact: Contact) -> tuple[Credential, str | None]:
 
 
 def grant_access(
-    config: Config, key: str, ref: str, *, expires: datetime.date | None = None
+    config: Config,
+    key: str,
+    ref: str,
+    *,
+    expires: datetime.date | None | _KeepExpiry = KEEP_EXPIRY,
 ) -> GrantResult:
     """Give ``ref`` access to ``key``, or re-activate a revoked grant keeping its link.
 
+    ``expires``: a date (the last day that works), ``None`` for no expiry, or
+    ``KEEP_EXPIRY`` to keep what an existing grant has.
+
     :raises NotFound: property or contact unknown.
+    :raises InvalidInput: the new date, or the kept one, is in the past.
     """
+    today = utc_now().date()
+    if isinstance(expires, datetime.date) and expires < today:
+        raise InvalidInput(
+            f"the expiry date {expires.isoformat()} is in the past — give a later date "
+            "or --no-expiry"
+        )
     with database.atomic():
         prop = get_property(key)
         contact = get_contact(ref)
@@ -115,13 +152,11 @@ def grant_access(
                 contact=contact,
                 nonce=nonce,
                 token_hash=hash_token(derive_token(link_secret(config), LINK_PURPOSE, nonce)),
-                expires=expires,
+                expires=None if expires is KEEP_EXPIRY else expires,
             )
+            state = CREATED
         else:
-            grant.active = True
-            grant.revoked_at = None
-            grant.expires = expires
-            grant.save()
+            state = _regrant(grant, expires, today)
         credential, password = _ensure_credential(contact)
     return GrantResult(
         property=prop.key,
@@ -130,8 +165,31 @@ def grant_access(
         dav_url=contact_dav_url(config),
         username=credential.username,
         password=password,
-        expires=expires,
+        expires=grant.expires,
+        state=state,
     )
+
+
+def _regrant(grant: Grant, expires, today: datetime.date) -> str:
+    """Apply a grant given again to the existing ``grant``; return its state."""
+    new_expiry = grant.expires if expires is KEEP_EXPIRY else expires
+    if new_expiry is not None and new_expiry < today:
+        raise InvalidInput(
+            f"the grant of '{grant.contact.ref}' for '{grant.property.key}' expired on "
+            f"{new_expiry.isoformat()} — give a new date with --expires YYYY-MM-DD "
+            "or --no-expiry"
+        )
+    if not grant.active:
+        state = REACTIVATED
+    elif new_expiry != grant.expires:
+        state = UPDATED
+    else:
+        return UNCHANGED
+    grant.active = True
+    grant.revoked_at = None
+    grant.expires = new_expiry
+    grant.save()
+    return state
 
 
 def get_grant(key: str, ref: str) -> Grant:
@@ -163,6 +221,54 @@ def grant_is_live(grant: Grant, today: datetime.date | None = None) -> bool:
     """Active and not past its expiry date (the expiry day itself still counts)."""
     today = today or utc_now().date()
     return grant.active and (grant.expires is None or grant.expires >= today)
+
+
+@dataclasses.dataclass(frozen=True)
+class GrantProblem:
+    """Why a grant's link and WebDAV login do not work, and the command that helps."""
+
+    code: str  # "revoked" or "expired"
+    reason: str
+    command: str  # arguments of ``immoshare`` that change it
+    effect: str
+
+    def __str__(self) -> str:
+        return f"{self.reason} — `immoshare {self.command}` {self.effect}"
+
+
+def grant_problem(grant: Grant, today: datetime.date | None = None) -> GrantProblem | None:
+    """Why ``grant`` is not live (revoked, expired); None when it is."""
+    today = today or utc_now().date()
+    key, ref = grant.property.key, grant.contact.ref
+    if not grant.active:
+        when = f" on {grant.revoked_at:%Y-%m-%d}" if grant.revoked_at else ""
+        return GrantProblem(
+            "revoked",
+            f"the grant of '{ref}' for '{key}' was revoked{when}",
+            f"grant {key} {ref}",
+            "re-activates the same link",
+        )
+    if grant.expires is not None and grant.expires < today:
+        return GrantProblem(
+            "expired",
+            f"the grant of '{ref}' for '{key}' expired on {grant.expires.isoformat()}",
+            f"grant {key} {ref} --expires YYYY-MM-DD",
+            "(or --no-expiry) extends it",
+        )
+    return None
+
+
+def get_live_grant(key: str, ref: str) -> Grant:
+    """The grant of ``ref`` for ``key`` if its link works now.
+
+    :raises NotFound: property, contact or grant unknown.
+    :raises AccessDenied: the grant is revoked or expired; the message says which.
+    """
+    grant = get_grant(key, ref)
+    problem = grant_problem(grant)
+    if problem is not None:
+        raise AccessDenied(str(problem))
+    return grant
 
 
 @dataclasses.dataclass(frozen=True)

@@ -331,22 +331,68 @@ def read_journal(*paths: Path) -> list[dict]:
     where there is one in any of them (a rotation can leave an event's first line in
     the new file and its last in the old). A torn last line (the process died
     mid-write) is skipped."""
+    return list(_read_entries(paths)[0].values())
+
+
+def _read_entries(paths) -> tuple[dict[str, dict], set[str]]:
+    """Events by uid (see ``read_journal``) and the uids that have a final line."""
     events: dict[str, dict] = {}
     finished: set[str] = set()
     for path in paths:
         with open(path, "rb") as fh:
-            for raw in fh:
-                try:
-                    entry = json.loads(raw)
-                    row, final = entry["event"], bool(entry["final"])
-                    uid = row["uid"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-                if final or uid not in finished:
-                    events[uid] = row
-                if final:
-                    finished.add(uid)
-    return list(events.values())
+            _parse_lines(fh, events, finished)
+    return events, finished
+
+
+def _parse_lines(lines, events: dict[str, dict], finished: set[str]) -> None:
+    for raw in lines:
+        try:
+            entry = json.loads(raw)
+            row, final = entry["event"], bool(entry["final"])
+            uid = row["uid"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if final or uid not in finished:
+            events[uid] = row
+        if final:
+            finished.add(uid)
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalFile:
+    """One journal file as found on disk, for diagnosis (``immoshare doctor``)."""
+
+    path: Path
+    live: bool  # a running process holds its lock
+    modified: float  # st_mtime: when its last line was written
+    events: dict[str, dict]  # by uid, as ``read_journal`` reads them
+    finished: frozenset[str]  # uids with a final line: due in the database
+
+
+def journal_files(folder: Path) -> list[JournalFile]:
+    """Every journal file in ``folder``, read without disturbing its writer: a
+    shared lock that cannot be had means its process is alive."""
+    found = []
+    for path in sorted(folder.glob("*" + SUFFIX)) if folder.is_dir() else []:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # replayed or rotated away meanwhile
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                live = False
+            except BlockingIOError:
+                live = True
+            modified = os.fstat(fd).st_mtime
+            events: dict[str, dict] = {}
+            finished: set[str] = set()
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                _parse_lines(fh, events, finished)
+        finally:
+            os.close(fd)
+        found.append(JournalFile(path, live, modified, events, frozenset(finished)))
+    return found
 
 
 def replay_dead_journals(folder: Path, append: Append) -> int:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from gateway.config import Config
-from gateway.errors import AccessDenied, InvalidInput
+from gateway.errors import InvalidInput
 from gateway.services import grants
 
 FIELD = re.compile(r"\{Feld:([^{}\r\n]*)\}")
@@ -69,12 +69,7 @@ def render_template(config: Config, template: Path, property_key: str, ref: str)
     :raises AccessDenied: the grant is revoked or expired.
     :raises InvalidInput: binary template or unknown field.
     """
-    grant = grants.get_grant(property_key, ref)
-    if not grants.grant_is_live(grant):
-        raise AccessDenied(
-            f"the grant of '{ref}' for '{property_key}' is revoked or expired — "
-            f"run `immoshare grant {property_key} {ref}` first"
-        )
+    grant = grants.get_live_grant(property_key, ref)
     text, encoding = _decode(template.read_bytes(), template.name)
     rendered = render_text(
         text,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from gateway.models import AccessEvent
+from gateway.errors import NotFound
+from gateway.models import AccessEvent, Contact, Property
 from gateway.services.tracking import public_event
 
 FOLD_WINDOW = datetime.timedelta(minutes=10)
@@ -125,8 +126,31 @@ def fold(events: list[AccessEvent]) -> list[Access]:
     return accesses
 
 
+def require_known(*, property_key: str | None = None, contact: str | None = None) -> None:
+    """Refuse a property or contact that neither exists nor has events (a removed
+    property and an erased contact's pseudonym keep theirs), so that a typo is an
+    error rather than an empty report.
+
+    :raises NotFound: no such property or contact.
+    """
+    if property_key is not None and not (
+        Property.select().where(Property.key == property_key).exists()
+        or AccessEvent.select().where(AccessEvent.property == property_key).exists()
+    ):
+        raise NotFound(f"property '{property_key}' not found — see `immoshare property list`")
+    if contact is not None and not (
+        Contact.select().where(Contact.ref == contact).exists()
+        or AccessEvent.select().where(AccessEvent.contact == contact).exists()
+    ):
+        raise NotFound(f"contact '{contact}' not found — see `immoshare contact list`")
+
+
 def access_report(*, property_key: str | None = None, contact: str | None = None) -> Report:
-    """The document report for a property, a contact, both or everything."""
+    """The document report for a property, a contact, both or everything.
+
+    :raises NotFound: see :func:`require_known`.
+    """
+    require_known(property_key=property_key, contact=contact)
     query = AccessEvent.select().where(AccessEvent.action.in_(FILE_ACTIONS))
     if property_key is not None:
         query = query.where(AccessEvent.property == property_key)
