@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gateway.cli import cli as root
-from gateway.services.home import init_home
+from gateway.services import trash
+from gateway.services.home import init_home, open_home
 from tests.tools import free_port
 
 #: Examples that are not run, by command, and why.
@@ -30,6 +31,19 @@ BASE = [
     ["contact", "add", "4711", "--name", "Erika Muster", "--email", "erika@example.de"],
     ["grant", "obj-17", "4711"],
 ]
+
+
+def deleted_by_an_agent(home: Path) -> None:
+    """What an agent's WebDAV DELETE of a file and a folder leaves in the trash."""
+    config = open_home(home)
+    plans = config.properties_dir / "obj-17" / "Grundrisse"
+    plans.mkdir(parents=True)
+    (plans / "EG.pdf").write_bytes(b"%PDF-1.4 EG")
+    bin_ = trash.trash_bin(config)
+    trash.move_to_trash(bin_, "obj-17", "Grundrisse/EG.pdf", agent="anna")
+    trash.move_to_trash(bin_, "obj-17", "Grundrisse", agent="anna")
+
+
 SETUP: dict[str, list] = {
     "agent remove": [["agent", "add", "ben"]],
     "apikey revoke": [["apikey", "create", "crm"]],
@@ -47,6 +61,8 @@ SETUP: dict[str, list] = {
     "render": BASE + ["angebot.html"],
     "revoke": BASE,
     "tracking show": BASE,
+    "trash list": BASE[:1],
+    "trash restore": BASE[:1] + [deleted_by_an_agent],
     "users": BASE,
 }
 
@@ -175,6 +191,8 @@ def test_every_example_runs_as_printed(command, lines, tmp_path, monkeypatch):
     for step in SETUP.get(command, []):
         if isinstance(step, str):
             make_file(folder, step)
+        elif callable(step):
+            step(home)
         else:
             assert shell.invoke(step).exit_code == 0, step
     accepted = {0} | ALSO_ACCEPTED.get(command, (set(), ""))[0]

@@ -406,8 +406,9 @@ def test_no_smtp_with_a_consent_property(healthy, home, cli):
     assert "smtp_host" in finding["fix"]
 
 
-def test_unedited_sample_text(healthy, cli):
-    sample = consent.shipped_text_path("widerruf")
+def test_unedited_sample_text(healthy, cli, tmp_path):
+    sample = tmp_path / "widerruf.txt"
+    sample.write_bytes(consent.shipped_sample("widerruf"))
     assert cli("consent", "set", "widerruf", str(sample)).exit_code == 0
     finding = assert_error(cli, "consent_sample_text", *PAIR)
     assert "consent set widerruf" in finding["fix"]

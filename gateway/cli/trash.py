@@ -23,7 +23,7 @@ def _entry_data(entry: trash.TrashEntry, days: int) -> dict:
     }
 
 
-@cli.group("trash")
+@cli.group("trash", short_help="Restore what agents deleted over WebDAV.")
 def trash_group():
     """Files and folders agents deleted over WebDAV, kept trash_days (default 30)."""
 
@@ -82,8 +82,8 @@ def trash_restore(obj, key, path, as_json):
 
     \b
     Example:
-        immoshare trash restore obj-17 Grundrisse/EG.pdf
         immoshare trash restore obj-17 Grundrisse
+        immoshare trash restore obj-17 Grundrisse/EG.pdf
     """
     config = obj.config()
     properties.get_property(key)
