@@ -14,7 +14,7 @@ import urllib.request
 
 import peewee
 
-from gateway import migrations
+from gateway import migrations, urls
 from gateway.db import database
 from gateway.models import Property
 from gateway.security import SECRET_FILE
@@ -96,7 +96,7 @@ def check_link_base(checkup: Checkup) -> list[Finding]:
     config = checkup.config
     base = grants.base_url(config)
     problem = probe_health(
-        base + "/healthz", timeout=checkup.limits.probe_timeout, verify=bool(config.base_url)
+        urls.health_url(base), timeout=checkup.limits.probe_timeout, verify=bool(config.base_url)
     )
     if config.base_url:
         if problem is None:

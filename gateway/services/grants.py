@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 
 from gateway.clock import utc_now
+from gateway import urls
 from gateway.config import Config
 from gateway.db import database
 from gateway.errors import AccessDenied, InvalidInput, NotFound
@@ -76,11 +77,11 @@ def base_url(config: Config) -> str:
 
 
 def agent_dav_url(config: Config) -> str:
-    return f"{base_url(config)}/dav/"
+    return urls.agent_dav_url(base_url(config))
 
 
 def contact_dav_url(config: Config) -> str:
-    return f"{base_url(config)}/view/"
+    return urls.contact_dav_url(base_url(config))
 
 
 def link_token(config: Config, grant: Grant) -> str:
@@ -88,14 +89,14 @@ def link_token(config: Config, grant: Grant) -> str:
 
 
 def personal_link(config: Config, grant: Grant) -> str:
-    return f"{base_url(config)}/s/{link_token(config, grant)}"
+    return urls.personal_link(base_url(config), link_token(config, grant))
 
 
 def preview_link(config: Config, key: str) -> str:
     """:raises NotFound: no such property."""
     prop = get_property(key)
     token = derive_token(link_secret(config), PREVIEW_PURPOSE, prop.preview_nonce)
-    return f"{base_url(config)}/p/{token}"
+    return urls.preview_link(base_url(config), token)
 
 
 def parse_date(text: str | None) -> datetime.date | None:
