@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from gateway.clock import utc_now
 from gateway import urls
+from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
 from gateway.errors import AccessDenied, InvalidInput, NotFound
