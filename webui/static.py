@@ -20,6 +20,8 @@ FOREVER = "public, max-age=31536000, immutable"
 
 
 def _contained(name: str) -> Path | None:
+    if "\0" in name:
+        return None  # no file has one; the file system calls would raise
     candidate = (STATIC_ROOT / name).resolve()
     if not candidate.is_relative_to(STATIC_ROOT) or not candidate.is_file():
         return None
