@@ -20,6 +20,7 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
+from dav_provider.error_pages import DavErrorPages
 from dav_provider.fast_get import FastGet
 from dav_provider.fast_propfind import FastPropfind
 from dav_provider.guard import DavGuard
@@ -59,6 +60,8 @@ class Gateway:
         # the rest by WsgiDAV (issue 6).
         lean = FastGet(FastPropfind(dav_app), block_size=config.block_size)
         self.dav = DavGuard(lean, max_upload_bytes=config.max_upload_bytes)
+        # Our own bodies for every answer of 400 and above, the guard's included.
+        self.dav = DavErrorPages(self.dav)
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
