@@ -7,8 +7,10 @@ import importlib
 from pathlib import Path
 
 import yaml
+from wsgidav.lock_man.lock_storage import LockStorageDict
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from dav_provider.lock_cap import CappedLockStorage
 from gateway.shipped import WSGIDAV_SETTINGS, shipped_text
 
 DAV_PREFIXES = ("/dav", "/view")
@@ -47,8 +49,10 @@ def build_dav_app(
         )
     settings["provider_mapping"] = providers
     settings["block_size"] = block_size
+    if lock_storage is None and settings.get("lock_storage") is True:
+        lock_storage = LockStorageDict()
     if lock_storage is not None:
-        settings["lock_storage"] = lock_storage
+        settings["lock_storage"] = CappedLockStorage(lock_storage)
     return WsgiDAVApp(settings)
 
 

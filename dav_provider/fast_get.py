@@ -33,8 +33,6 @@ need normalising, and every case that ends in 404. Those answers stay WsgiDAV's 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import os
 import time
@@ -50,8 +48,10 @@ from dav_provider.paths import (
 )
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
+from gateway import security
 from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.edge import DATABASE_ERRORS
+from gateway.errors import MalformedCredentials
 from gateway.services import access
 
 AGENT_SHARE = "/dav"
@@ -249,18 +249,16 @@ def unauthorized(share: str, start_response):
 
 
 def basic_credentials(header: str | None) -> tuple[str, str]:
-    """User and password of a Basic ``Authorization`` header, decoded as WsgiDAV does;
-    :class:`Fallthrough` for anything else (WsgiDAV answers it)."""
-    if not header or not header.startswith("Basic "):
-        raise Fallthrough
+    """User and password of a Basic ``Authorization`` header, read as WsgiDAV's
+    authenticator reads it (``gateway.security.basic_credentials``);
+    :class:`Fallthrough` for anything else (WsgiDAV answers it: 401 or 400)."""
     try:
-        decoded = base64.decodebytes(header[6:].strip().encode("latin-1")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
+        credentials = security.basic_credentials(header)
+    except MalformedCredentials:
         raise Fallthrough from None
-    user, colon, password = decoded.partition(":")
-    if not colon:
+    if credentials is None:
         raise Fallthrough
-    return user, password
+    return credentials
 
 
 def _not_modified(environ, last_modified: int, etag: str) -> bool:

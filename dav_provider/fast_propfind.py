@@ -60,6 +60,7 @@ from dav_provider.paths import (
     listed_members,
 )
 from gateway.edge import DATABASE_ERRORS
+from gateway.numbers import whole_number_or_none
 from gateway.services import access
 
 #: Resources per chunk of a streamed answer (about 200 kB for allprop of files).
@@ -442,11 +443,8 @@ def _read_body(environ) -> bytes:
     length = environ.get("CONTENT_LENGTH", "").strip()
     if not length:
         return b""
-    try:
-        count = int(length)
-    except ValueError:
-        raise Fallthrough from None
-    if count < 0:
+    count = whole_number_or_none(length)
+    if count is None:
         raise Fallthrough
     return environ["wsgi.input"].read(count)
 

@@ -6,6 +6,9 @@ and fails with a 500 on a path that is not UTF-8 (overlong sequences such as
 ``%C0%AE``). :class:`DavGuard` refuses those requests up front:
 
 - a path or ``Destination`` that is not valid UTF-8: 400;
+- a ``Destination`` that is no http(s) URL or absolute path (RFC 4918 §10.3), has a
+  broken ``%`` escape or a control character (``%00``): 400 (WsgiDAV answers one on
+  another host or scheme with 502); a ``MOVE`` or ``COPY`` without ``Host``: 400;
 - ``PROPFIND`` with ``Depth: infinity`` (or none, which means infinity): 403 with the
   RFC 4918 ``propfind-finite-depth`` condition;
 - ``PUT`` with a ``Content-Length`` above ``max_upload_bytes``: 413 before a byte of
@@ -24,12 +27,14 @@ outage inside WsgiDAV is a 503 with ``Retry-After`` instead of a 500.
 from __future__ import annotations
 
 import io
-from urllib.parse import unquote_to_bytes
+import re
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from wsgidav.dav_error import HTTP_SERVICE_UNAVAILABLE, DAVError
 from wsgidav.error_printer import ErrorPrinter as WsgiDavErrorPrinter
 
 from gateway.edge import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, drop_connection
+from gateway.numbers import whole_number_or_none
 
 #: Largest PROPFIND/PROPPATCH/LOCK body. Clients send a few kB; litmus under 10 kB.
 MAX_XML_BYTES = 1024 * 1024
@@ -41,6 +46,10 @@ FINITE_DEPTH_BODY = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'
     b'<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n'
 )
+
+
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -81,6 +90,10 @@ class DavGuard:
         destination = environ.get("HTTP_DESTINATION", "").encode("latin-1", "replace")
         if not _is_utf8(path_bytes) or not _is_utf8(unquote_to_bytes(destination)):
             return _respond(start_response, "400 Bad Request", b"path is not UTF-8\n")
+        if "HTTP_DESTINATION" in environ or method in ("MOVE", "COPY"):
+            refused = _destination_problem(environ)
+            if refused is not None:
+                return _respond(start_response, refused, b"bad destination\n")
 
         if method == "PROPFIND":
             depth = environ.get("HTTP_DEPTH", "infinity").strip().lower()
@@ -92,9 +105,8 @@ class DavGuard:
                     "application/xml; charset=utf-8",
                 )
 
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+        length = whole_number_or_none(environ.get("CONTENT_LENGTH") or "0")
+        if length is None:  # gateway.header_numbers refused it already, in the server
             return _respond(start_response, "400 Bad Request", b"bad Content-Length\n")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if method == "PUT":
@@ -115,6 +127,27 @@ class DavGuard:
     def _too_large(start_response):
         # cheroot closes the connection after a 413 instead of draining the body.
         return _respond(start_response, "413 Request Entity Too Large", b"request body too large\n")
+
+
+def _destination_problem(environ) -> str | None:
+    """The status refusing the request's ``Destination`` (or its lack of ``Host``),
+    or None when WsgiDAV may compare it with ``Host`` and resolve it."""
+    if not environ.get("HTTP_HOST"):
+        return "400 Bad Request"  # WsgiDAV compares the Destination with it
+    value = environ.get("HTTP_DESTINATION", "")
+    if _BROKEN_ESCAPE.search(value) or _CONTROL.search(value):
+        return "400 Bad Request"
+    if _CONTROL.search(unquote_to_bytes(value).decode("utf-8")):  # %00, %0a...
+        return "400 Bad Request"
+    try:
+        url = urlsplit(value)
+    except ValueError:  # "http://[::1" and the like
+        return "400 Bad Request"
+    if not url.scheme and not url.netloc:
+        return None if url.path.startswith("/") else "400 Bad Request"
+    if url.scheme.lower() not in ("http", "https") or not url.netloc:
+        return "400 Bad Request"
+    return None  # WsgiDAV answers 502 for another host or scheme
 
 
 class ErrorPrinter(WsgiDavErrorPrinter):

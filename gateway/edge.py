@@ -8,6 +8,8 @@ forget a header or a limit:
   of trusted proxies only (:mod:`gateway.clientaddr`);
 - a client with too many failed attempts (wrong password, unknown link token, bad API
   key) gets 429 with ``Retry-After`` before anything is looked up (:mod:`gateway.ratelimit`);
+- a number header out of bounds gets 400 before anything parses it
+  (:mod:`gateway.header_numbers`);
 - every response says ``nosniff``; every HTML response carries a strict
   Content-Security-Policy (no inline script, ``frame-ancestors 'none'``); HTTPS
   responses carry ``Strict-Transport-Security``;
@@ -22,6 +24,7 @@ import sys
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
+from gateway import header_numbers
 from gateway.clientaddr import apply_forwarded, limit_key
 from gateway.db import database
 from gateway.ratelimit import RateLimiter
@@ -125,6 +128,14 @@ class Edge:
                     "Too many failed attempts; try again later.\n",
                     [("Retry-After", str(wait))],
                 )
+        refused = header_numbers.refuse_or_clean(environ)
+        if refused is not None:
+            return _plain(
+                respond,
+                "400 Bad Request",
+                f"Ungültige Anfrage: der Header {refused} ist fehlerhaft.\n"
+                f"Bad request: the {refused} header is malformed.\n",
+            )
         try:
             return self.app(environ, respond)
         except DATABASE_ERRORS:

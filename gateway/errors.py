@@ -29,5 +29,9 @@ class InvalidCredentials(GatewayError):
     """A user name and password that do not match."""
 
 
+class MalformedCredentials(InvalidInput):
+    """Credentials that cannot be read at all (not a well-formed Basic value)."""
+
+
 class SetupError(GatewayError):
     """The home, database or configuration is missing or not ready."""

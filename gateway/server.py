@@ -13,12 +13,14 @@ import socket
 import ssl
 import threading
 
+from cheroot import errors as cheroot_errors
 from cheroot import makefile as cheroot_makefile
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from dav_provider.app import build_dav_app, is_dav_path, root_options
+from dav_provider.error_pages import DavErrorPages
 from dav_provider.fast_get import FastGet
 from dav_provider.fast_propfind import FastPropfind
 from dav_provider.guard import DavGuard
@@ -60,6 +62,8 @@ class Gateway:
         # the rest by WsgiDAV (issue 6).
         lean = FastGet(FastPropfind(dav_app), block_size=config.block_size)
         self.dav = DavGuard(lean, max_upload_bytes=config.max_upload_bytes)
+        # Our own bodies for every answer of 400 and above, the guard's included.
+        self.dav = DavErrorPages(self.dav)
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
@@ -214,17 +218,94 @@ class SendfileGateway(wsgi.Gateway_10):
         )
 
 
+#: The request line and the header fields together, at most: cheroot reads them all
+#: into memory before the application sees any of it.
+MAX_HEADER_BYTES = 64 * 1024
+#: Header fields of one request, at most (browsers send about 15, Explorer 10).
+MAX_HEADER_FIELDS = 100
+
+#: cheroot's own answers (requests it cannot parse, or that break a bound), in our
+#: words: cheroot's repeat what it found wrong, in English.
+SIMPLE_ANSWERS = {
+    "400": "Ungültige Anfrage.\nBad request.\n",
+    "408": "Die Anfrage kam nicht rechtzeitig an.\nThe request did not arrive in time.\n",
+    "413": "Die Anfrage ist zu groß.\nThe request is too large.\n",
+    "414": "Die Adresse ist zu lang.\nThe address is too long.\n",
+    "431": "Die Kopfzeilen der Anfrage sind zu groß.\nThe request header fields are too large.\n",
+    "501": "Nicht unterstützt.\nNot implemented.\n",
+    "503": "Vorübergehend nicht verfügbar.\nTemporarily unavailable.\n",
+    "505": "Diese HTTP-Version wird nicht unterstützt.\nHTTP version not supported.\n",
+}
+INTERNAL_ERROR = "Interner Fehler.\nInternal error.\n"
+
+
+class _HeaderBudget(cheroot_server.SizeCheckWrapper):
+    """cheroot's reader of a request's head, limited to :data:`MAX_HEADER_BYTES` (it
+    reads lines in pieces of 256 bytes, so a 100 MB header costs 64 KiB) and to
+    :data:`MAX_HEADER_FIELDS` lines after the request line."""
+
+    def __init__(self, rfile):
+        super().__init__(rfile, MAX_HEADER_BYTES)
+        self.lines = 0
+
+    def readline(self, size=None):
+        self.lines += 1
+        if self.lines > MAX_HEADER_FIELDS + 2:  # the request line and the empty line
+            raise cheroot_errors.MaxSizeExceeded
+        return super().readline(size)
+
+
 class _DeadlineRequest(cheroot_server.HTTPRequest):
-    """Reads request line and headers under the server's :class:`HeaderDeadline`."""
+    """Reads request line and headers under the server's :class:`HeaderDeadline` and
+    within :data:`MAX_HEADER_BYTES` and :data:`MAX_HEADER_FIELDS`: 414 for a longer
+    request line, 431 for larger or more header fields (RFC 6585 §5), before reading
+    any further."""
 
     def parse_request(self):
         with self.server.header_deadline.watching(self.conn.socket):
             try:
-                super().parse_request()
+                self._parse_bounded()
             except ssl.SSLError:
                 # a failed handshake (plain HTTP, a client rejecting the certificate):
                 # close quietly, as cheroot does when it handshakes while accepting
                 self.ready = False
+
+    def _parse_bounded(self):
+        """cheroot's ``parse_request`` with our reader and statuses."""
+        self.rfile = _HeaderBudget(self.conn.rfile)
+        try:
+            if not self.read_request_line():
+                return
+        except cheroot_errors.MaxSizeExceeded:
+            self.simple_response("414 Request-URI Too Long")
+            return
+        try:
+            if not self.read_request_headers():
+                return
+        except cheroot_errors.MaxSizeExceeded:
+            self.simple_response("431 Request Header Fields Too Large")
+            return
+        self.ready = True
+
+    def simple_response(self, status, msg=""):
+        """cheroot's plain answer, with a body of ours (:data:`SIMPLE_ANSWERS`): never
+        what cheroot found wrong, which may repeat the request."""
+        status = str(status)
+        body = SIMPLE_ANSWERS.get(status[:3], INTERNAL_ERROR).encode()
+        if status[:3] in ("413", "414", "431"):
+            self.close_connection = True  # the rest of the request is still unread
+        head = [
+            f"{self.server.protocol} {status}\r\n",
+            f"Content-Length: {len(body)}\r\n",
+            "Content-Type: text/plain; charset=utf-8\r\n",
+        ]
+        if self.close_connection:
+            head.append("Connection: close\r\n")
+        try:
+            self.conn.wfile.write("".join(head).encode("latin-1") + b"\r\n" + body)
+        except OSError as exc:
+            if exc.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
 
 
 class _DeadlineConnection(cheroot_server.HTTPConnection):
@@ -358,7 +439,8 @@ class _TLSAdapter(BuiltinSSLAdapter):
 
 
 def _harden(server: wsgi.Server, config: Config) -> None:
-    """Slowloris deadline and, with ``tls_cert``/``tls_key``, TLS (issue 5)."""
+    """Slowloris deadline, bounded request heads and, with ``tls_cert``/``tls_key``,
+    TLS (issue 5)."""
     server.header_deadline = HeaderDeadline(config.header_timeout)
     server.ConnectionClass = _DeadlineConnection
     if config.tls_cert or config.tls_key:

@@ -203,11 +203,14 @@ def test_plain_reads_never_reach_wsgidav(site, monkeypatch):
 
 
 def _fast_of(app) -> fast_get.FastGet:
-    """The FastGet inside the server's WebDAV stack (tracking → guard → fast path)."""
+    """The FastGet inside the server's WebDAV stack (tracking → error pages → guard →
+    fast path)."""
     for cell in app.dav.__closure__ or ():
-        candidate = getattr(cell.cell_contents, "app", None)
-        if isinstance(candidate, fast_get.FastGet):
-            return candidate
+        layer = cell.cell_contents
+        while layer is not None:
+            if isinstance(layer, fast_get.FastGet):
+                return layer
+            layer = getattr(layer, "app", None)
     raise AssertionError("no fast path in the WebDAV stack")
 
 

@@ -135,11 +135,14 @@ def multistatus(data: bytes) -> dict:
 
 
 def _lean_of(app) -> FastPropfind:
-    """The FastPropfind inside the server's stack (tracking → guard → GET path → here)."""
+    """The FastPropfind inside the server's stack (tracking → error pages → guard →
+    GET path → here)."""
     for cell in app.dav.__closure__ or ():
-        candidate = getattr(getattr(cell.cell_contents, "app", None), "app", None)
-        if isinstance(candidate, FastPropfind):
-            return candidate
+        layer = cell.cell_contents
+        while layer is not None:
+            if isinstance(layer, FastPropfind):
+                return layer
+            layer = getattr(layer, "app", None)
     raise AssertionError("no lean PROPFIND path in the WebDAV stack")
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from gateway.numbers import whole_number_or_none
 from gateway.security import link_secret
 from gateway.services import consent
 from webui import csrf
@@ -81,10 +82,6 @@ def show_form(
     return remember_choices(request, response)
 
 
-def _version(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def submit(app, request: Request, prefix: str, token: str) -> Response:
     viewer = load_viewer(app, request, prefix, token)
     if viewer is None or viewer.grant is None:
@@ -105,8 +102,8 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
             ticked=set(ticked),
             language=language(request),
             shown_versions={
-                consent.WIDERRUF: _version(request.form.get("widerruf_version")),
-                consent.AGB: _version(request.form.get("agb_version")),
+                consent.WIDERRUF: whole_number_or_none(request.form.get("widerruf_version")),
+                consent.AGB: whole_number_or_none(request.form.get("agb_version")),
             },
             ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.edge)
             user_agent=request.user_agent.string,

@@ -21,6 +21,8 @@ from gateway.security import hash_token, new_api_key, same
 log = logging.getLogger("immoshare")
 
 KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Keys are 47 characters; anything much longer is not one and is not even hashed.
+MAX_KEY_CHARS = 256
 _NO_KEY_HASH = hash_token("no such key")
 
 
@@ -62,9 +64,10 @@ def revoke_key(name: str) -> ApiKey:
 
 
 def authenticate(authorization: str | None) -> ApiKey | None:
-    """The live key of an ``Authorization: Bearer KEY`` header, or None."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    """The live key of an ``Authorization: Bearer KEY`` header, or None (also for
+    any other scheme and for values no key can have)."""
+    scheme, _, key = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip() or len(key) > MAX_KEY_CHARS:
         return None
     digest = hash_token(key.strip())
     row = ApiKey.get_or_none(ApiKey.key_hash == digest)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from gateway.errors import InvalidInput
+from gateway.numbers import parse_whole_number, whole_number_or_none
 from gateway.services.tracking import PUBLIC_FIELDS, chain_head, public_events_after
 
 DEFAULT_LIMIT = 100
@@ -40,12 +41,13 @@ def parse_cursor(text: str | None) -> int:
     """:raises InvalidCursor: not a cursor, or ahead of the newest event."""
     if text is None or text == "":
         return 0
-    if not _CURSOR.fullmatch(text):
+    cursor = whole_number_or_none(text) if _CURSOR.fullmatch(text) else None
+    if cursor is None:
+        # the value is not repeated: it may be anything a caller sent
         raise InvalidCursor(
-            f"{text[:40]!r} is not a cursor — pass the cursor the last export "
+            "since is not a cursor — pass the cursor the last export "
             "printed, or none to start at the beginning"
         )
-    cursor = int(text)
     newest = chain_head()[0]
     if cursor > newest:
         raise InvalidCursor(
@@ -58,9 +60,10 @@ def parse_limit(text: str | None) -> int:
     """:raises InvalidInput: not a number from 1 to ``MAX_LIMIT``."""
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be a number from 1 to {MAX_LIMIT}")
-    return int(text)
+    try:
+        return parse_whole_number(text, minimum=1, maximum=MAX_LIMIT)
+    except InvalidInput:
+        raise InvalidInput(f"limit must be a number from 1 to {MAX_LIMIT}") from None
 
 
 def page_after(since: str | None, limit: int = DEFAULT_LIMIT) -> Page:

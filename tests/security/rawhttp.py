@@ -16,6 +16,7 @@ class RawResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    reason: str = ""
 
     @property
     def raw(self) -> bytes:
@@ -48,17 +49,29 @@ def request(
         lines.append(f"{name}: {value}".encode("latin-1"))
     if body or method in ("PUT", "PROPFIND", "PROPPATCH", "LOCK"):
         lines.append(f"Content-Length: {len(body)}".encode())
+    return exchange(port, b"\r\n".join(lines) + b"\r\n\r\n" + body, timeout, source)
+
+
+def exchange(port: int, data: bytes, timeout: float = 20, source: str | None = None) -> RawResponse:
+    """Send ``data`` exactly as given (request line, headers and all) and read the
+    whole answer; the connection is closed after it."""
     with socket.create_connection(
         ("127.0.0.1", port), timeout=timeout, source_address=(source, 0) if source else None
     ) as sock:
-        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
-        data = b""
+        sock.sendall(data)
+        answer = b""
         while chunk := sock.recv(65536):
-            data += chunk
+            answer += chunk
+    return parse(answer)
+
+
+def parse(data: bytes) -> RawResponse:
+    """One HTTP answer, as read from the socket."""
     head, _, payload = data.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     parsed = {}
     for line in header_lines:
         name, _, value = line.partition(":")
         parsed[name.strip().lower()] = value.strip()
-    return RawResponse(int(status_line.split()[1]), parsed, payload)
+    _, status, reason = (status_line.split(" ", 2) + [""])[:3]
+    return RawResponse(int(status), parsed, payload, reason)

@@ -22,8 +22,10 @@ pytestmark = pytest.mark.server
 
 
 def _html_responses(base, world, verify=True):
-    """(label, response) for every kind of page the site answers in HTML."""
+    """(label, response) for every kind of page the site answers in HTML, and WebDAV
+    errors (plain text since they are ours, ``dav_provider.error_pages``)."""
     contact, agent = world.contact, world.agent
+    browser = {"Accept": "text/html"}
     calls = [
         ("share page", "GET", f"/s/{world.link}", None),
         ("consent page", "GET", f"/s/{world.consent_link}", None),
@@ -36,11 +38,19 @@ def _html_responses(base, world, verify=True):
         ("dav 404", "GET", "/view/obj-2/secret.pdf", contact),
         ("dav 403", "DELETE", "/dav/obj-1/", agent),
         ("dav 405", "PUT", "/view/obj-1/plan.pdf", contact),
+        ("dav connect page", "GET", "/dav/", agent, browser),
+        ("view connect page", "GET", "/view/obj-1/", contact, browser),
     ]
-    return [
-        (label, requests.request(method, base + path, auth=auth, verify=verify))
-        for label, method, path, auth in calls
-    ]
+    answers = []
+    for label, method, path, auth, *headers in calls:
+        headers = dict(*headers)  # the optional fifth element
+        answers.append(
+            (
+                label,
+                requests.request(method, base + path, auth=auth, verify=verify, headers=headers),
+            )
+        )
+    return answers
 
 
 def _assert_headers(label, r, *, tls):
@@ -58,7 +68,7 @@ def _assert_headers(label, r, *, tls):
 
 def test_every_html_response_carries_the_security_headers(server, world):
     responses = _html_responses(server.url, world)
-    assert sum(r.headers.get("Content-Type", "").startswith("text/html") for _, r in responses) >= 8
+    assert sum(r.headers.get("Content-Type", "").startswith("text/html") for _, r in responses) >= 9
     for label, r in responses + [("healthz", requests.get(server.url + "/healthz"))]:
         _assert_headers(label, r, tls=False)
 
