@@ -305,8 +305,9 @@ def _track_zip(app, who, view: View, download: ZipDownload, total: int):
                 "download",
                 path,
                 status=200,
-                size=member.entry.size,
-                sha256=catalog.file_version(app.config, who.property, path, member.stat),
+                size=member.size,
+                sha256=member.sha256
+                or catalog.file_version(app.config, who.property, path, member.stat),
             )
             tracking.settle_transfer(event, member.sent, exhausted=member.complete)
             tracking.record_event(event)
