@@ -7,8 +7,9 @@ the principal, and ``GatewayFile.get_content`` calls ``mark_file`` when a real f
 body is about to be sent. HEAD, OPTIONS, PROPFIND, 304, 412 and 416 never reach
 ``get_content``, so they are no accesses. The body is counted like a web download
 (``gateway.delivery``): journaled before its first byte, finished on close with the
-bytes sent; ``complete`` means the whole file, or the whole requested range, went
-out. Agents' reads are recorded with ``agent`` set.
+bytes sent and the range's start; ``complete`` only when the whole file went out
+(``tracking.settle_transfer``, the rule of web downloads too). Agents' reads are
+recorded with ``agent`` set.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ log = logging.getLogger("immoshare.tracking")
 
 
 class DavAccess:
-    """What one GET did: who asked, which file, and the response's status and length."""
+    """What one GET did: who asked, which file, the response's status and range."""
 
     def __init__(self, config: Config):
         self.config = config
         self.principal = None  # set by GatewayDomainController
         self.event: tracking.Event | None = None
         self.status: int | None = None
-        self.content_length: int | None = None
         self.range_start: int | None = None
 
     def response_started(self, status: str, headers: list[tuple[str, str]]) -> None:
@@ -41,10 +41,7 @@ class DavAccess:
         ``get_content``: the event takes it from here then."""
         self.status = _number(status.split(" ", 1)[0])
         for name, value in headers:
-            lowered = name.lower()
-            if lowered == "content-length":
-                self.content_length = _number(value)
-            elif lowered == "content-range" and value.startswith("bytes "):
+            if name.lower() == "content-range" and value.startswith("bytes "):
                 self.range_start = _number(value[6:].split("-", 1)[0])  # not "*/size" (416)
 
     def mark_file(self, property_key, share_path, file_path, file_stat, environ) -> None:
@@ -88,8 +85,7 @@ class DavAccess:
         def finished(sent: int, exhausted: bool) -> None:
             if self._settle() is None:
                 return
-            self.event.bytes = sent
-            self.event.complete = exhausted and sent == self.content_length
+            tracking.settle_transfer(self.event, sent, exhausted=exhausted)
             tracking.record_event(self.event)
 
         counting = CountingBody(body, finished, first_chunk, still_allowed=self.still_allowed)

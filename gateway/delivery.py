@@ -212,15 +212,14 @@ def tracked_body(
     body: Iterable[bytes],
     event: tracking.Event,
     *,
-    expected: int | None,
     still_allowed: Callable[[], bool] | None = None,
 ) -> CountingBody:
-    """Count ``body`` as the transfer of ``event``.
+    """Count ``body`` as the transfer of ``event`` (with ``size`` and, for a 206,
+    ``range_start`` set).
 
     Before the first byte: ``begin_event`` (journaled, survives a kill). On close:
-    ``bytes`` = bytes sent, ``complete`` = the body ran out and ``expected`` bytes
-    (the Content-Length: the whole file or the requested range) went out; then
-    ``record_event``. An empty body is complete when nothing was expected.
+    ``bytes`` and ``complete`` by ``tracking.settle_transfer`` (complete only when
+    the whole file went out), then ``record_event``.
     """
     counting: CountingBody | None = None
 
@@ -228,8 +227,7 @@ def tracked_body(
         tracking.begin_event(event, progress=lambda: counting.sent)
 
     def finished(sent: int, exhausted: bool) -> None:
-        event.bytes = sent
-        event.complete = exhausted and (expected is None or sent == expected)
+        tracking.settle_transfer(event, sent, exhausted=exhausted)
         tracking.record_event(event)
 
     counting = CountingBody(body, finished, first_chunk, still_allowed=still_allowed)

@@ -50,7 +50,7 @@ def test_contact_get_is_a_complete_download_event(server, granted):
     assert event["at"].endswith("Z")
 
 
-def test_range_get_counts_the_range(server, granted):
+def test_range_get_counts_the_range_and_is_no_complete_download(server, granted):
     r = requests.get(
         server.url + "/view/obj-1/Grundrisse/EG.pdf",
         auth=(granted.username, granted.password),
@@ -62,7 +62,7 @@ def test_range_get_counts_the_range(server, granted):
         206,
         65536,
         len(PLAN),
-        True,
+        False,
         PLAN_SHA,
     )
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,50 +10,13 @@ import requests
 
 from gateway.services import grants
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ServerProcess
+from tests.tools import PeakMemory, ServerProcess, rss_bytes
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 FILES = 200
 FILE_SIZE = (2 * 1024**3) // FILES  # 2 GiB in all, sparse on disk
 MAX_GROWTH = 50 * 1024 * 1024
-
-
-def rss_bytes(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field} for {pid}")
-
-
-class PeakMemory:
-    """The highest resident set size of a process while a block runs: the kernel's
-    own high-water mark (reset first), or frequent samples where that is not allowed."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.peak = 0
-        self._stop = threading.Event()
-        try:
-            Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
-            self._kernel = True
-        except OSError:
-            self._kernel = False
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self):
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_bytes(self.pid, "VmRSS"))
-
-    def __enter__(self):
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._sampler.join()
-        if self._kernel:
-            self.peak = max(self.peak, rss_bytes(self.pid, "VmHWM"))
 
 
 def test_zip_of_a_2_gib_share_streams_with_flat_memory(config, home):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -67,7 +68,8 @@ class ThreadedServer:
 
 
 class ServerProcess:
-    """``immoshare serve`` as its own process, for tests that kill or signal it."""
+    """``immoshare serve`` as its own process, for tests that kill or signal it or
+    measure it; ``open_files`` lowers its limit of open descriptors."""
 
     def __init__(
         self,
@@ -75,6 +77,8 @@ class ServerProcess:
         port: int | None = None,
         env: dict | None = None,
         host: str = "127.0.0.1",
+        *,
+        open_files: int | None = None,
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -97,7 +101,14 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
+        if open_files is not None:  # before it serves anything
+            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (open_files, open_files))
         wait_for_http(self.url + "/healthz")
+
+    @property
+    def open_files(self) -> int:
+        """Descriptors the server process has open now."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def stop(self, sig=None):
         if self.proc.poll() is None:
@@ -107,3 +118,59 @@ class ServerProcess:
                 self.proc.send_signal(sig)
             self.proc.wait(15)
         self.log.close()
+
+
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+class Sampler:
+    """Calls ``measure()`` every few milliseconds while a block runs; ``peak`` is the
+    highest value seen."""
+
+    def __init__(self, measure, interval: float = 0.005):
+        self.measure = measure
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while True:
+            try:
+                self.peak = max(self.peak, self.measure())
+            except (FileNotFoundError, ProcessLookupError):
+                return  # the process is gone
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class PeakMemory(Sampler):
+    """The highest resident set size of a process while a block runs: the kernel's
+    own high-water mark (reset first), or frequent samples where that is not allowed."""
+
+    def __init__(self, pid: int):
+        super().__init__(lambda: rss_bytes(pid, "VmRSS"))
+        self.pid = pid
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
+            self._kernel = True
+        except OSError:
+            self._kernel = False
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        if self._kernel:
+            self.peak = max(self.peak, rss_bytes(self.pid, "VmHWM"))

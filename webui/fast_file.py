@@ -152,7 +152,6 @@ class FastFile:
         return tracked_body(
             self._body(opened),
             event,
-            expected=info.st_size,
             still_allowed=functools.partial(access.link_is_live, token),
         )
 

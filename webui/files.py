@@ -12,6 +12,7 @@ import unicodedata
 from urllib.parse import quote
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
@@ -67,8 +68,23 @@ def send_file(request: Request, handle, name: str, *, inline: bool, block_size: 
     response.headers.set("Content-Disposition", value, **options)
     try:
         return response.make_conditional(
-            request.environ, accept_ranges=True, complete_length=info.st_size
+            _whole_file_suffix(request.environ, info.st_size),
+            accept_ranges=True,
+            complete_length=info.st_size,
         )
     except RequestedRangeNotSatisfiable:
         handle.close()
         raise
+
+
+def _whole_file_suffix(environ: dict, size: int) -> dict:
+    """``environ`` with a suffix range longer than the file (``bytes=-99999`` of a
+    10 kB file) asking for the whole file, as RFC 9110 §14.1.3 says; werkzeug
+    would answer 416."""
+    ranges = parse_range_header(environ.get("HTTP_RANGE"))
+    if ranges is None or len(ranges.ranges) != 1:
+        return environ
+    start, end = ranges.ranges[0]
+    if end is None and start < 0 and -start > size:
+        return {**environ, "HTTP_RANGE": "bytes=0-"}
+    return environ

@@ -243,11 +243,10 @@ def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: 
             size=info.st_size,
             sha256=catalog.file_version(app.config, who.property, path, info),
         )
+        if response.status_code == 206:  # one range; werkzeug refuses several with 416
+            event.range_start = response.content_range.start
         response.response = tracked_body(
-            response.response,
-            event,
-            expected=response.content_length,
-            still_allowed=_still_allowed(viewer),
+            response.response, event, still_allowed=_still_allowed(viewer)
         )
     return response
 
@@ -295,23 +294,23 @@ def _track_zip(app, who, view: View, download: ZipDownload, total: int):
     zip_event = web_events.new_event(who, "zip", view.folder, status=200, size=total)
 
     def finished(sent: int, exhausted: bool) -> None:
-        zip_event.bytes = sent
-        zip_event.complete = exhausted and sent == total
+        tracking.settle_transfer(zip_event, sent, exhausted=exhausted)
         tracking.record_event(zip_event)
         for member in download.members:
             if not member.started:
                 continue
-            path, size = member.entry.path, member.entry.size
-            web_events.record(
+            path = member.entry.path
+            event = web_events.new_event(
                 who,
                 "download",
                 path,
                 status=200,
-                sent=member.sent,
-                size=size,
-                complete=member.complete and member.sent == size,
-                sha256=catalog.file_version(app.config, who.property, path, member.stat),
+                size=member.size,
+                sha256=member.sha256
+                or catalog.file_version(app.config, who.property, path, member.stat),
             )
+            tracking.settle_transfer(event, member.sent, exhausted=member.complete)
+            tracking.record_event(event)
 
     return finished, lambda: tracking.begin_event(zip_event)
 

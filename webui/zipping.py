@@ -2,21 +2,27 @@
 
 Members are stored (no compression: PDFs and JPEGs do not shrink), so the length is
 known before the first byte and browsers show progress; names are UTF-8, and ZIP64
-records appear where a size or an offset needs them. Every member file is opened
-before the response starts: a file that an agent replaces meanwhile (WebDAV writes a
-new file and renames it) still comes out in the version that was shown. A file
-rewritten in place while it is being read is cut or padded to its planned length,
-so the zip stays valid; its member then counts as incomplete.
+records appear where a size or an offset needs them. The sizes are taken by one
+``lstat`` per member when the zip starts; each member file is opened only when its
+turn comes and closed before the next one is opened, so a zip of 100,000 files
+holds one descriptor, not 100,000. A member file that changes before or while it
+is sent (rewritten in place, or replaced by a new file as WebDAV does it) is cut or
+padded with zeros to its announced length, so the zip stays valid; that member
+then counts as incomplete. One replaced by a file of the same size goes out in its
+new version, and the tracking records that version's hash. A member that is gone
+by its turn is all zeros and not recorded as downloaded.
 
 Speed (issue 6): on plain TCP the server hands the body its socket (``send_some``),
-and a member whose opened file is still the catalogued version goes out by
-``os.sendfile`` with the catalog's CRC-32, never read into Python. Any other member
-(changed since cataloguing, never catalogued, or the body iterated, as over TLS) is
-read and CRC'd as it goes out. Every member has a data descriptor, so which way a
-member goes is decided when it is reached and the length is the same either way.
-A file that changes while the kernel sends it leaves a CRC nobody can vouch for:
-the connection is dropped, as for a file that shrinks during a plain download, and
-the member counts as incomplete.
+and a member of at least ``CATALOG_CRC_FROM`` whose opened file is still the
+catalogued version goes out by ``os.sendfile`` with the catalog's CRC-32, never read
+into Python. Any other member (changed since cataloguing, never catalogued, or the
+body iterated, as over TLS) is read and CRC'd as it goes out; a small one is read
+at once, hashed for its tracking event and sent with its header and descriptor in
+one piece, so 100,000 small files cost no query and one send each. Every member
+has a data descriptor, so which way a member goes is decided when it is reached and
+the length is the same either way. A file that changes while the kernel sends it
+leaves a CRC nobody can vouch for: the connection is dropped, as for a file that
+shrinks during a plain download, and the member counts as incomplete.
 
 The zip records are written here because zipstream-ng, which wrote them before,
 CRCs every byte in Python and takes no CRC known in advance.
@@ -26,8 +32,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import os
 import socket
+import stat
 import struct
 import time
 import zipfile
@@ -43,6 +51,13 @@ _UNIX = 3
 _FILE_MODE = 0o600 << 16  # -rw-------, as zipstream-ng wrote it
 _DOS_RANGE = ((1980, 1, 1, 0, 0, 0), (2107, 12, 31, 23, 59, 58))
 _LIMIT = zipfile.ZIP64_LIMIT
+#: Members this big ask the catalog for their CRC, and may go out by ``sendfile``;
+#: smaller ones are read, CRC'd and hashed for less than the catalog query costs.
+CATALOG_CRC_FROM = 64 * 1024
+_CENTRAL_HEADER_SIZE = struct.calcsize(zipfile.structCentralDir)
+#: Central directory entries sent in one piece (some 80 bytes each).
+_DIRECTORY_BATCH = 1024
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 class MemberChanged(ConnectionAbortedError):
@@ -54,35 +69,38 @@ class MemberChanged(ConnectionAbortedError):
         super().__init__(errno.ECONNABORTED, "a zip member changed while it was sent")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Member:
     """One file of the zip and how much of it went out."""
 
     entry: Entry
     arcname: str
     absolute: str
-    stat: os.stat_result | None = None
+    size: int = 0  # as announced: the file's size when the zip started
+    stat: os.stat_result | None = None  # the version sent: the file as it was opened
+    sha256: str | None = None  # of a small member that went out whole, hashed on the way
     sent: int = 0
     started: bool = False
     complete: bool = False
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Slot:
-    """A member's place in the zip: its open file, offset, header and CRC."""
+    """A member's place in the zip: its offset, header, CRC and, during its turn
+    only, its open file."""
 
     member: Member
-    fd: int
     name: bytes
     flags: int
     dos: tuple[int, int]
     offset: int = 0
     #: From the catalog until the data goes out, then the CRC of what went out.
     crc: int | None = None
+    fd: int = -1
 
     @property
     def size(self) -> int:
-        return self.member.entry.size
+        return self.member.size
 
     @property
     def zip64(self) -> bool:
@@ -90,11 +108,13 @@ class _Slot:
 
 
 class ZipDownload:
-    """A sized zip stream over opened files; ``close()`` releases them.
+    """A sized zip stream over files opened one at a time; ``close()`` releases the
+    one open now.
 
     Iterate it for the bytes, or let it send itself: ``send_some`` (see
     ``gateway.delivery.CountingBody``). Both give the same bytes.
     ``known_crc(path, stat)`` is the catalog's CRC-32 of that version, or None.
+    ``members`` are those still there when the zip started.
     """
 
     def __init__(
@@ -103,24 +123,21 @@ class ZipDownload:
         block_size: int,
         known_crc: Callable[[str, os.stat_result], int | None],
     ):
-        self.members = members
         self._block_size = block_size
-        self._slots: list[_Slot] = []
-        try:
-            for member in members:
-                self._slots.append(_open(member, known_crc))
-        except BaseException:
-            self.close()
-            raise
+        self._known_crc = known_crc
+        self._slots = [slot for slot in map(_planned, members) if slot is not None]
+        self.members = [slot.member for slot in self._slots]
         offset = 0
         for slot in self._slots:
             slot.offset = offset
             offset += len(_local_header(slot)) + slot.size + len(_descriptor(slot))
         self._data_end = offset
-        self._length = offset + len(self._directory())  # CRC values do not change it
+        self._directory_size = sum(map(_central_size, self._slots))
+        self._length = offset + self._directory_size + len(self._end_records())
         self._cursor: Iterator | None = None
         self._out = memoryview(b"")
         self._sending: tuple[_Slot, FileBlocks] | None = None
+        self._current: _Slot | None = None
 
     def __len__(self) -> int:
         return self._length
@@ -131,13 +148,61 @@ class ZipDownload:
     def _pieces(self, *, by_kernel: bool) -> Iterator:
         """Bytes, or (``by_kernel``) a slot whose data ``send_some`` sends itself."""
         for slot in self._slots:
-            yield _local_header(slot)
-            if by_kernel and slot.crc is not None and self._unchanged(slot):
-                yield slot
-            else:
-                yield from self._read(slot)
+            self._open(slot)
+            member = slot.member
+            member.started = slot.fd >= 0
+            try:
+                if slot.size < CATALOG_CRC_FROM:  # header, data and descriptor at once
+                    data = b"".join(self._data(slot))
+                    if member.complete:  # its version named: the stat is not needed
+                        member.sha256 = hashlib.sha256(data).hexdigest()
+                        member.stat = None  # some 600 bytes, times 100,000 members
+                    yield _local_header(slot) + data + _descriptor(slot)
+                    member.sent = len(data) if member.started else 0
+                    continue
+                yield _local_header(slot)
+                if by_kernel and slot.crc is not None:
+                    yield slot
+                else:
+                    for chunk in self._data(slot):
+                        yield chunk
+                        if member.started:  # once the server asked for the next chunk
+                            member.sent += len(chunk)
+            finally:
+                self._close(slot)
             yield _descriptor(slot)  # runs once the data is out: the CRC is final
-        yield self._directory()
+        for first in range(0, len(self._slots), _DIRECTORY_BATCH):
+            yield b"".join(map(_central_header, self._slots[first : first + _DIRECTORY_BATCH]))
+        yield self._end_records()
+
+    def _open(self, slot: _Slot) -> None:
+        """Open the member's file for its turn; the CRC from the catalog when the
+        opened version is the catalogued one and has the announced size. A file
+        that is gone, or no longer a regular file, stays closed (zeros go out)."""
+        member = slot.member
+        try:
+            # no link followed, and a FIFO put in its place cannot block the open
+            fd = os.open(member.absolute, _OPEN_FLAGS)
+        except OSError:
+            return
+        try:
+            info = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return
+        slot.fd, member.stat, self._current = fd, info, slot  # close() reaches it now
+        if info.st_size == slot.size >= CATALOG_CRC_FROM:
+            slot.crc = self._known_crc(member.entry.path, info)
+
+    def _close(self, slot: _Slot) -> None:
+        fd, slot.fd = slot.fd, -1
+        if self._current is slot:
+            self._current = None
+        if fd >= 0:
+            os.close(fd)
 
     def send_some(self, sock: socket.socket, limit: int) -> int:
         """Send up to ``limit`` of the next bytes to ``sock``; the bytes sent, 0 at the
@@ -159,7 +224,7 @@ class ZipDownload:
                 return 0
             if isinstance(piece, _Slot):
                 piece.member.started = True
-                # never closed: the descriptor stays ours (see close())
+                # never closed by itself: the descriptor is the slot's (see _close)
                 self._sending = (piece, FileBlocks(piece.fd, 0, piece.size, self._block_size))
             else:
                 self._out = memoryview(piece)
@@ -184,26 +249,29 @@ class ZipDownload:
             then.st_ctime_ns,
         )
 
-    def _read(self, slot: _Slot) -> Iterator[bytes]:
+    def _data(self, slot: _Slot) -> Iterator[bytes]:
+        """The member's announced length in blocks: its file cut there, or padded
+        with zeros where it is shorter (or gone). Once through: its CRC, and whether
+        the whole file went out unchanged."""
         member = slot.member
-        member.started = True
-        size, offset, crc, padded = slot.size, 0, 0, False
+        size, offset, crc, padded = slot.size, 0, 0, slot.fd < 0
         while offset < size:
-            chunk = os.pread(slot.fd, min(self._block_size, size - offset), offset)
+            length = min(self._block_size, size - offset)
+            chunk = b"" if padded else os.pread(slot.fd, length, offset)
             if not chunk:  # the file shrank while we read it: pad to the planned length
-                chunk = bytes(min(self._block_size, size - offset))
+                chunk = bytes(length)
                 padded = True
             crc = zlib.crc32(chunk, crc)
             offset += len(chunk)
             yield chunk
-            member.sent += len(chunk)  # runs once the server asked for the next chunk
         slot.crc = crc
-        member.complete = not padded
+        member.complete = (
+            member.started and not padded and member.stat.st_size == size and self._unchanged(slot)
+        )
 
-    def _directory(self) -> bytes:
-        """Central directory and end records (ZIP64 ones where needed)."""
-        entries = b"".join(_central_header(slot) for slot in self._slots)
-        start, count, size = self._data_end, len(self._slots), len(entries)
+    def _end_records(self) -> bytes:
+        """The end of the central directory (ZIP64 records where needed)."""
+        start, count, size = self._data_end, len(self._slots), self._directory_size
         tail = b""
         if count >= zipfile.ZIP_FILECOUNT_LIMIT or start > _LIMIT or size > _LIMIT:
             tail = struct.pack(
@@ -229,28 +297,29 @@ class ZipDownload:
         end = struct.pack(
             zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, count, count, size, start, 0
         )
-        return entries + tail + end
+        return tail + end
 
     def close(self) -> None:
-        for slot in self._slots:
-            os.close(slot.fd)
-        self._slots = []
+        """Close the member file open now, if any (a client that hung up)."""
+        if self._current is not None:
+            self._close(self._current)
 
 
-def _open(member: Member, known_crc: Callable[[str, os.stat_result], int | None]) -> _Slot:
-    fd = os.open(member.absolute, os.O_RDONLY | os.O_CLOEXEC)
+def _planned(member: Member) -> _Slot | None:
+    """The member's slot, sized by an ``lstat`` now; None if it is gone or no longer
+    a regular file."""
     try:
-        info = member.stat = os.fstat(fd)
-        member.entry = dataclasses.replace(member.entry, size=info.st_size)
-        try:
-            name, flags = member.arcname.encode("ascii"), _DATA_DESCRIPTOR
-        except UnicodeEncodeError:
-            name, flags = member.arcname.encode("utf-8"), _DATA_DESCRIPTOR | _UTF8_NAME
-        crc = known_crc(member.entry.path, info)
-        return _Slot(member, fd, name, flags, _dos_time(info.st_mtime), crc=crc)
-    except BaseException:
-        os.close(fd)
-        raise
+        info = os.lstat(member.absolute)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    member.size = info.st_size
+    try:
+        name, flags = member.arcname.encode("ascii"), _DATA_DESCRIPTOR
+    except UnicodeEncodeError:
+        name, flags = member.arcname.encode("utf-8"), _DATA_DESCRIPTOR | _UTF8_NAME
+    return _Slot(member, name, flags, _dos_time(info.st_mtime))
 
 
 def _dos_time(mtime: float) -> tuple[int, int]:
@@ -295,10 +364,22 @@ def _descriptor(slot: _Slot) -> bytes:
     )
 
 
-def _central_header(slot: _Slot) -> bytes:
+def _zip64_values(slot: _Slot) -> list[int]:
+    """What the central header's ZIP64 extra field holds for ``slot``."""
     values = [slot.size, slot.size] if slot.zip64 else []
     if slot.offset > _LIMIT:
         values.append(slot.offset)
+    return values
+
+
+def _central_size(slot: _Slot) -> int:
+    """``len(_central_header(slot))``, without building it."""
+    values = len(_zip64_values(slot))
+    return _CENTRAL_HEADER_SIZE + len(slot.name) + (4 + 8 * values if values else 0)
+
+
+def _central_header(slot: _Slot) -> bytes:
+    values = _zip64_values(slot)
     extra = struct.pack(f"<HH{len(values)}Q", 1, 8 * len(values), *values) if values else b""
     version = zipfile.ZIP64_VERSION if values else zipfile.DEFAULT_VERSION
     size = 0xFFFFFFFF if slot.zip64 else slot.size

@@ -93,17 +93,36 @@ def ndjson_lines(events: Iterable[dict]) -> Iterator[str]:
         yield _encode(event) + "\n"
 
 
+#: What makes a spreadsheet read a cell as a formula: these first characters (also in
+#: their full-width forms, which some locales of Excel accept), tab and CR, also
+#: after leading blanks (OWASP "CSV Injection").
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_LEADING_BLANKS = " \t\r\n\x0b\x0c\u00a0\u3000"
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs: one that could start a formula
+    (``=HYPERLINK(...)`` in a user agent, ``-1+1`` as a property key) gets a leading
+    ``'``, which spreadsheets show as text and do not display; others stay as they are."""
+    if text[:1] in ("\t", "\r") or text.lstrip(_LEADING_BLANKS)[:1] in _FORMULA_START:
+        return "'" + text
+    return text
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return str(value)
 
 
 def csv_text(rows: Iterable[dict], *, header: bool, fields: tuple[str, ...] = PUBLIC_FIELDS) -> str:
     """Rows as CSV in ``fields`` order (events by default); null is empty,
-    booleans are true/false."""
+    booleans are true/false, text that could start a formula is made safe
+    (``spreadsheet_safe``). Every CSV the product writes goes through here."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if header:

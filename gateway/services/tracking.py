@@ -120,7 +120,8 @@ class Event:
 
     ``ip`` is the raw client address: the ``ip_privacy`` setting is applied here.
     ``path`` is inside the share, ``/``-separated; a leading ``/`` is dropped.
-    ``range_start`` is the first byte of a 206 response.
+    ``range_start`` is the first byte of a 206 response: with ``bytes`` it is the
+    range that went out (the Nachweis joins ranges, ``services/reports``).
     """
 
     property: str
@@ -139,6 +140,18 @@ class Event:
     at: datetime.datetime = dataclasses.field(default_factory=utc_now)
     uid: str = dataclasses.field(default_factory=new_event_uid)
     range_start: int | None = None
+
+
+def settle_transfer(event: Event, sent: int, *, exhausted: bool) -> None:
+    """Set ``bytes`` and ``complete`` of a file body (or zip) that ended, for web and
+    WebDAV alike. ``complete`` only when every byte of the whole file went out: the
+    body ran to its end, from the file's first byte, and ``sent`` is its ``size``. A
+    range is never complete unless it covered the whole file (``bytes=0-0`` of a
+    large file is one byte, not a download)."""
+    event.bytes = sent
+    event.complete = (
+        exhausted and not event.range_start and event.size is not None and sent == event.size
+    )
 
 
 # ---------------------------------------------------------------- recording

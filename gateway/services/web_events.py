@@ -45,20 +45,18 @@ def new_event(
     path: str,
     *,
     status: int,
-    sent: int = 0,
     size: int | None = None,
-    complete: bool = False,
     sha256: str | None = None,
 ) -> Event:
+    """An event of ``who``; a body's ``bytes`` and ``complete`` are set when it ends
+    (``tracking.settle_transfer``)."""
     return Event(
         property=who.property,
         channel="web",
         action=action,
         path=path,
         contact=who.contact,
-        bytes=sent,
         size=size,
-        complete=complete,
         status=status,
         sha256=sha256,
         ip=who.ip,
@@ -67,5 +65,5 @@ def new_event(
 
 
 def record(who: Visitor, action: str, path: str, **fields) -> None:
-    """Record an event that has no body to wait for (list, consent, zip members)."""
+    """Record an event that has no body to wait for (list, denied)."""
     record_event(new_event(who, action, path, **fields))
