@@ -1,4 +1,9 @@
-"""Finding the external tools tests drive, and the real-server helpers."""
+"""What test modules share: the external tools and capabilities they need, waiting
+with a deadline, and the real server in a thread or its own process.
+
+Test modules (``test_*.py``) import helpers from modules like this one, never from
+each other (``tests/test_layers.py`` checks it).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,58 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
+#: How long a wait may take before it counts as a hang. Generous: it only catches
+#: hangs; how fast things happen is measured in ``bench/``, not asserted here.
+HANG_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+def require_capability(reason: str) -> None:
+    """The machine lacks something the test needs (a tool, root, a mount): skip the
+    test here, but fail it in CI, which must run every test."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def require_tool(name: str) -> str:
     """Path of ``name``; skips the test when missing, but fails it in CI."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian package; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        require_capability(f"{name} is not installed (Debian package; .ci/run installs it)")
     return path
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = HANG_SECONDS,
+    message: str | Callable[[], str] = "the condition never held",
+    interval: float = 0.02,
+) -> T:
+    """Call ``predicate`` until it returns something true, and return that. Fails with
+    ``message`` (a string, or a function called then for the details) once ``timeout``
+    seconds have passed: the deadline only catches hangs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"after {timeout:g} s: {message() if callable(message) else message}"
+            )
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -35,16 +74,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+def wait_for_http(url: str, *, verify=True, alive: Callable[[], bool] = lambda: True) -> None:
+    """Wait until ``url`` answers at all; fails early once ``alive()`` says the server
+    process has gone."""
+
+    def answers() -> bool:
+        assert alive(), f"the server of {url} exited before it answered"
         try:
-            requests.get(url, timeout=2)
-            return
+            requests.get(url, timeout=HANG_SECONDS, verify=verify)
         except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    wait_until(answers, message=f"{url} never answered")
 
 
 class ThreadedServer:

@@ -18,7 +18,7 @@ import requests
 from gateway.server import make_server
 from tests.factories import make_agent
 from tests.security import rawhttp
-from tests.tools import free_port, wait_for_http
+from tests.tools import free_port, require_capability, wait_for_http
 
 pytestmark = pytest.mark.server
 
@@ -90,7 +90,7 @@ def small_disk(world):
         capture_output=True,
     )
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here; test_disk_full_by_file_size_limit covers 507")
+        require_capability(f"cannot mount a tmpfs (needs root): {mounted.stderr.decode()}")
     try:
         for name, content in saved.items():
             (folder / name).write_bytes(content)
