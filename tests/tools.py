@@ -68,6 +68,17 @@ def wait_until(
         time.sleep(interval)
 
 
+def wait_until_unchanged_for(paths, seconds: float) -> None:
+    """Wait until none of ``paths`` has changed (its mtime or ctime) for ``seconds``:
+    the server trusts what it keeps of a file or folder only once it is that quiet."""
+
+    def quiet() -> bool:
+        newest = max(max(os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns) for p in paths)
+        return newest < time.time_ns() - int(seconds * 1e9)
+
+    wait_until(quiet, message=f"{paths} kept changing")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
