@@ -100,50 +100,80 @@ def wait_for_http(url: str, *, verify=True, alive: Callable[[], bool] = lambda: 
     wait_until(answers, message=f"{url} never answered")
 
 
-class ThreadedServer:
-    """The real cheroot server of ``gateway.server`` in a thread, on a free port."""
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by openssl in
+    ``folder``; clients trust it by ``verify=`` the certificate's path."""
+    openssl = require_tool("openssl")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
-    def __init__(self, config):
+
+class ThreadedServer:
+    """The real cheroot server of ``gateway.server`` in a thread, on a free port;
+    over TLS where ``config`` has a certificate. ``ready=False``: return once it
+    listens, without asking it anything (its database may be locked)."""
+
+    def __init__(self, config, *, ready: bool = True):
         from gateway.server import make_server
 
         self.server = make_server(config, "127.0.0.1", 0)
         self.server.prepare()
         self.port = self.server.bind_addr[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.verify = str(config.tls_cert) if config.tls_cert else True
+        self.url = f"{'https' if config.tls_cert else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve, daemon=True)
         self.thread.start()
-        wait_for_http(self.url + "/healthz")
+        if ready:
+            wait_for_http(self.url + "/healthz", verify=self.verify)
 
     def stop(self):
         self.server.stop()
-        self.thread.join(10)
+        self.thread.join(HANG_SECONDS)
 
 
 class ServerProcess:
-    """``immoshare serve`` as its own process, for tests that kill or signal it."""
+    """``immoshare serve`` as its own process, for tests that kill or signal it.
 
-    def __init__(self, home: Path, port: int | None = None, env: dict | None = None):
+    ``tls``: (certificate, key) to serve HTTPS with. ``launcher``: the Python
+    arguments that run the CLI (``-c SCRIPT ARG`` to run it under a wrapper)."""
+
+    def __init__(
+        self,
+        home: Path,
+        port: int | None = None,
+        env: dict | None = None,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        launcher: tuple[str, ...] = ("-m", "gateway"),
+    ):
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.verify = str(tls[0]) if tls else True
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if tls:
+            serve += ["--cert", str(tls[0]), "--key", str(tls[1])]
         self.log = open(home / f"serve-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "--home",
-                str(home),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
+            [sys.executable, *launcher, "--home", str(home), *serve],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
-        wait_for_http(self.url + "/healthz")
+        try:
+            wait_for_http(
+                self.url + "/healthz", verify=self.verify, alive=lambda: self.proc.poll() is None
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self, sig=None):
         if self.proc.poll() is None:
@@ -151,5 +181,5 @@ class ServerProcess:
                 self.proc.terminate()
             else:
                 self.proc.send_signal(sig)
-            self.proc.wait(15)
+            self.proc.wait(HANG_SECONDS)
         self.log.close()

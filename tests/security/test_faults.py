@@ -8,17 +8,15 @@ import hashlib
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 import requests
 
-from gateway.server import make_server
 from tests.factories import make_agent
 from tests.security import rawhttp
-from tests.tools import HANG_SECONDS, free_port, require_capability, wait_for_http, wait_until
+from tests.tools import HANG_SECONDS, ServerProcess, ThreadedServer, require_capability, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -124,37 +122,19 @@ runpy.run_module("gateway", run_name="__main__")
 def test_disk_full_by_file_size_limit(world):
     """The same as a full disk for any user: the process may not write files over
     2 MiB (EFBIG, as on a FAT-formatted or quota-limited volume)."""
-    port = free_port()
-    log = open(world.home / "serve-fsize.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            SERVE_WITH_FILE_SIZE_LIMIT,
-            str(2 * MiB),
-            "--home",
-            str(world.home),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = ServerProcess(world.home, launcher=("-c", SERVE_WITH_FILE_SIZE_LIMIT, str(2 * MiB)))
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_http(url + "/healthz")
         folder = world.config.properties_dir / "obj-1"
-        r = requests.put(f"{url}/dav/obj-1/plan.pdf", data=b"n" * (3 * MiB), auth=world.agent)
+        r = requests.put(
+            f"{server.url}/dav/obj-1/plan.pdf", data=b"n" * (3 * MiB), auth=world.agent
+        )
         assert r.status_code == 507
         assert (folder / "plan.pdf").read_bytes() == b"%PDF-public-obj1"
         assert _no_upload_leftovers(folder)
-        ok = requests.put(f"{url}/dav/obj-1/plan.pdf", data=b"s" * MiB, auth=world.agent)
+        ok = requests.put(f"{server.url}/dav/obj-1/plan.pdf", data=b"s" * MiB, auth=world.agent)
         assert ok.status_code == 204 and (folder / "plan.pdf").read_bytes() == b"s" * MiB
     finally:
-        proc.terminate()
-        proc.wait(15)
-        log.close()
+        server.stop()
 
 
 # -- two writers -------------------------------------------------------------------
@@ -310,15 +290,6 @@ def test_reading_headers_takes_no_lock(start_server, world):
 # -- the database away -------------------------------------------------------------
 
 
-def _start_without_waiting(config):
-    """The real server; ready once it accepts TCP (its database may be locked)."""
-    server = make_server(config, "127.0.0.1", 0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    return server, thread
-
-
 def test_locked_database_gives_503_then_the_retry_succeeds(world):
     from gateway.db import database
 
@@ -327,8 +298,8 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("UPDATE agent SET name = name")
-    server, thread = _start_without_waiting(world.config)
-    url = f"http://127.0.0.1:{server.bind_addr[1]}"
+    server = ThreadedServer(world.config, ready=False)  # its database is locked
+    url = server.url
     try:
         answers = {}
 
@@ -365,7 +336,6 @@ def test_locked_database_gives_503_then_the_retry_succeeds(world):
         with contextlib.suppress(sqlite3.Error):
             holder.close()
         server.stop()
-        thread.join(10)
 
 
 @pytest.mark.postgres
