@@ -116,10 +116,10 @@ def tls_files(tmp_path_factory):
 
 @pytest.fixture
 def tls_server(world, tls_files):
-    """``immoshare serve --cert --key`` as its own process."""
+    """``immoshare serve --cert --key`` as its own process; header deadline 10 s."""
     running = ServerProcess(
         world.home,
-        env={"IMMOSHARE_HEADER_TIMEOUT": "3", "IMMOSHARE_RATE_LIMIT_FAILURES": "0"},
+        env={"IMMOSHARE_HEADER_TIMEOUT": "10", "IMMOSHARE_RATE_LIMIT_FAILURES": "0"},
         tls=tls_files,
     )
     yield running
