@@ -3,7 +3,6 @@ version it served (issue 4, acceptance 4)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
@@ -12,16 +11,13 @@ import requests
 
 from gateway.services import catalog
 from tests.factories import make_contact, make_grant, make_property
+from tests.tools import sha
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
 
 OLD = b"%PDF-1.7 Energieausweis 2019 " + b"a" * 50_000
 NEW = b"%PDF-1.7 Energieausweis 2024 " + b"b" * 60_000
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def replace_on_disk(target, data: bytes) -> None:

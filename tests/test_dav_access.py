@@ -7,6 +7,7 @@ import requests
 
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import basic
 
 pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
@@ -189,7 +190,7 @@ def test_broken_upload_leaves_old_version(server, setup, config):
 
     target = config.properties_dir / "obj-1" / "plan.pdf"
     target.write_bytes(b"old version")
-    credentials = requests.auth._basic_auth_str("anna", AGENT_PASSWORD)
+    credentials = basic("anna", AGENT_PASSWORD)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(
             b"PUT /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\n"

@@ -8,7 +8,6 @@ and their tracking events must be the ones WsgiDAV's path writes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
@@ -22,6 +21,7 @@ from gateway.server import Gateway
 from gateway.services import grants
 from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import basic
 from tests.tracking_tools import comparable
 
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
@@ -55,10 +55,6 @@ def site(config):
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
     return Gateway(config), granted
-
-
-def _auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def call(app, path: str, method: str = "GET", auth: str | None = None, **headers):
@@ -162,9 +158,9 @@ CASES = [
 def test_answers_as_wsgidav_does(site, monkeypatch, name, path, method, who, headers):
     app, granted = site
     auth = {
-        "contact": _auth(granted.username, granted.password),
-        "agent": _auth("anna", AGENT_PASSWORD),
-        "wrong": _auth(granted.username, "wrong"),
+        "contact": basic(granted.username, granted.password),
+        "agent": basic("anna", AGENT_PASSWORD),
+        "wrong": basic(granted.username, "wrong"),
         None: None,
     }[who]
     fast = call(app, path, method, auth, **headers)
@@ -174,7 +170,7 @@ def test_answers_as_wsgidav_does(site, monkeypatch, name, path, method, who, hea
 
 def test_conditional_get_with_the_current_etag_is_304(site, config, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     etag = etag_of(config.properties_dir / "obj-1" / "plan.pdf")
     fast = call(app, "/view/obj-1/plan.pdf", "GET", auth, if_none_match=etag)
     assert fast[0] == "304 Not Modified"
@@ -186,7 +182,7 @@ def test_conditional_get_with_the_current_etag_is_304(site, config, monkeypatch)
 
 def test_plain_reads_never_reach_wsgidav(site, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
 
     def no_wsgidav(environ, start_response):
         raise AssertionError("WsgiDAV was asked")
@@ -197,7 +193,7 @@ def test_plain_reads_never_reach_wsgidav(site, monkeypatch):
     assert call(app, "/view/obj-1/plan.pdf", "GET", auth, range="bytes=1-2")[2] == CONTENT[1:3]
     assert call(app, "/view/obj-1/big.bin", "GET", auth)[2] == BIG
     assert (
-        call(app, "/view/obj-1/plan.pdf", "GET", _auth(granted.username, "x"))[0]
+        call(app, "/view/obj-1/plan.pdf", "GET", basic(granted.username, "x"))[0]
         == "401 Not Authorized"
     )
 
@@ -213,7 +209,7 @@ def _fast_of(app) -> fast_get.FastGet:
 
 def test_a_read_is_tracked_as_through_wsgidav(site, config, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     call(app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
     via_wsgidav(monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
     fast, slow = events()
@@ -236,10 +232,10 @@ def test_a_read_is_tracked_as_through_wsgidav(site, config, monkeypatch):
 
 def test_ranges_big_files_and_agents_are_tracked(site, monkeypatch):
     app, granted = site
-    contact = _auth(granted.username, granted.password)
+    contact = basic(granted.username, granted.password)
     call(app, "/view/obj-1/plan.pdf", "GET", contact, range="bytes=100-199")
     call(app, "/view/obj-1/big.bin", "GET", contact)
-    call(app, "/dav/obj-1/plan.pdf", "GET", _auth("anna", AGENT_PASSWORD))
+    call(app, "/dav/obj-1/plan.pdf", "GET", basic("anna", AGENT_PASSWORD))
     ranged, big, agent = events()
     assert (ranged.status, ranged.bytes, ranged.complete, ranged.range_start) == (
         206,
@@ -257,7 +253,7 @@ def test_ranges_big_files_and_agents_are_tracked(site, monkeypatch):
 
 def test_head_and_refusals_are_no_access(site):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     call(app, "/view/obj-1/plan.pdf", "HEAD", auth)
     call(app, "/view/obj-2/secret.pdf", "GET", auth)
     call(app, "/view/obj-1/.DS_Store", "GET", auth)
@@ -266,7 +262,7 @@ def test_head_and_refusals_are_no_access(site):
 
 def test_a_cut_transfer_is_tracked_incomplete(site):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     # a client that takes the first block of the big file and hangs up
     environ = {
         "REQUEST_METHOD": "GET",
@@ -294,7 +290,7 @@ def test_a_cut_transfer_is_tracked_incomplete(site):
 
 def test_revocation_acts_on_the_next_request(site, config):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     assert call(app, "/view/obj-1/plan.pdf", "GET", auth)[0] == "200 OK"
     grants.revoke_access("obj-1", "4711")
     assert call(app, "/view/obj-1/plan.pdf", "GET", auth)[0] == "404 Not Found"
@@ -309,5 +305,5 @@ def test_consent_is_required_before_reading(config):
     make_contact("4712")
     granted = make_grant(config, "obj-3", "4712")
     app = Gateway(config)
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     assert call(app, "/view/obj-3/plan.pdf", "GET", auth)[0] == "404 Not Found"

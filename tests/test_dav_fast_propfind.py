@@ -10,7 +10,6 @@ asked is counted: plain requests must not reach it, everything unusual must.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import http.client
 import os
@@ -26,6 +25,7 @@ from gateway.server import Gateway
 from gateway.services import grants
 from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import basic
 
 FILES = {
     "plan.pdf": b"%PDF-plan",
@@ -78,15 +78,11 @@ def site(config):
     return Gateway(config), granted
 
 
-def _auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
 def _logins(granted) -> dict:
     return {
-        "contact": _auth(granted.username, granted.password),
-        "agent": _auth("anna", AGENT_PASSWORD),
-        "wrong": _auth(granted.username, "wrong"),
+        "contact": basic(granted.username, granted.password),
+        "agent": basic("anna", AGENT_PASSWORD),
+        "wrong": basic(granted.username, "wrong"),
         None: None,
     }
 

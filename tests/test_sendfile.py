@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from gateway import delivery
-from tests import tracking_tools
 from tests.factories import make_contact, make_grant, make_property
+from tests.tools import basic
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
@@ -99,7 +99,7 @@ def test_a_file_truncated_during_its_download_drops_the_connection(server, confi
     path = config.properties_dir / "obj-1" / "Rundgang.mp4"
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    auth = tracking_tools.basic(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     request = f"GET /view/obj-1/Rundgang.mp4 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
     sock.sendall((request + "\r\n").encode())
     data = b""
@@ -113,5 +113,5 @@ def test_a_file_truncated_during_its_download_drops_the_connection(server, confi
         received += len(chunk)
     sock.close()
     assert received < len(BIG)
-    [event] = tracking_tools.wait_for_events(1)
+    [event] = wait_for_events(1)
     assert event["complete"] is False and event["bytes"] < len(BIG)

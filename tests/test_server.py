@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import signal
@@ -17,7 +16,7 @@ import requests
 from gateway.server import make_server
 from gateway.services.home import open_home
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ServerProcess, ThreadedServer, certificate
+from tests.tools import ServerProcess, ThreadedServer, basic, certificate
 
 pytestmark = pytest.mark.server
 
@@ -55,9 +54,7 @@ def test_slow_tls_reader_costs_one_block_of_memory_not_copies(home):
     granted = make_grant(config, "obj-1", "4711")
     request = (
         b"GET /view/obj-1/big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        b"Authorization: Basic "
-        + base64.b64encode(f"{granted.username}:{granted.password}".encode())
-        + b"\r\n\r\n"
+        + f"Authorization: {basic(granted.username, granted.password)}\r\n\r\n".encode()
     )
     server = ThreadedServer(config)
     port = server.port

@@ -13,8 +13,7 @@ import requests
 
 from tests.factories import make_contact, make_grant, make_property
 from tests.security import rawhttp
-from tests.tools import HANG_SECONDS, ServerProcess
-from tests.tracking_tools import basic
+from tests.tools import HANG_SECONDS, ServerProcess, basic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

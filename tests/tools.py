@@ -7,6 +7,8 @@ each other (``tests/test_layers.py`` checks it).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import socket
@@ -98,6 +100,16 @@ def wait_for_http(url: str, *, verify=True, alive: Callable[[], bool] = lambda: 
         return True
 
     wait_until(answers, message=f"{url} never answered")
+
+
+def basic(user: str, password: str) -> str:
+    """The ``Authorization`` header value of HTTP Basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def sha(data: bytes) -> str:
+    """The sha256 of ``data`` in hex, as the catalog and the events name a version."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def certificate(folder: Path) -> tuple[Path, Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import socket
 import struct
 import time
@@ -27,10 +26,6 @@ def wait_for_events(count: int, timeout: float = 30.0, **match) -> list[dict]:
         if len(events) >= count or time.monotonic() > deadline:
             return events
         time.sleep(0.05)
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int:

@@ -6,9 +6,10 @@ the exact bytes on the wire.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import socket
+
+from tests.tools import basic  # noqa: F401 - offered beside request()
 
 
 @dataclasses.dataclass
@@ -20,10 +21,6 @@ class RawResponse:
     @property
     def raw(self) -> bytes:
         return "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode() + self.body
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def request(
