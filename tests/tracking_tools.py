@@ -8,6 +8,8 @@ import time
 
 from gateway.models import AccessEvent
 from gateway.services import tracking
+from tests.security import rawhttp
+from tests.tools import HANG_SECONDS
 
 
 def stored_events(**match) -> list[dict]:
@@ -33,13 +35,10 @@ def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int
     connection. Returns the body bytes read."""
     lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG_SECONDS)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, body = rawhttp.read_head(sock)
     assert head.split(b" ")[1] in (b"200", b"206"), head
     received = len(body)
     while received < keep:
