@@ -4,14 +4,13 @@ version it served (issue 4, acceptance 4)."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 import requests
 
 from gateway.services import catalog
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import sha
+from tests.tools import sha, wait_until
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
@@ -31,10 +30,8 @@ def catalogued(key: str) -> dict[str, str]:
     return {e.path: e.sha256 for e in catalog.catalog_entries(key)}
 
 
-def wait_for_catalog(key: str, expected: dict[str, str], timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while catalogued(key) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
+def wait_for_catalog(key: str, expected: dict[str, str]) -> dict[str, str]:
+    wait_until(lambda: catalogued(key) == expected, message=lambda: f"catalog: {catalogued(key)}")
     return catalogued(key)
 
 

@@ -7,7 +7,7 @@ import requests
 
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import basic
+from tests.tools import basic, wait_until
 
 pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
@@ -199,12 +199,10 @@ def test_broken_upload_leaves_old_version(server, setup, config):
             + b"y" * 5000
         )
     # the server notices the closed connection and drops the temporary file
-    import time
-
-    deadline = time.monotonic() + 10
-    while any(p.name.startswith(".~immoshare-upload-") for p in target.parent.iterdir()):
-        assert time.monotonic() < deadline, "temporary upload file left behind"
-        time.sleep(0.1)
+    wait_until(
+        lambda: not any(p.name.startswith(".~immoshare-upload-") for p in target.parent.iterdir()),
+        message="temporary upload file left behind",
+    )
     assert target.read_bytes() == b"old version"
     listing = propfind(server.url + "/dav/obj-1/", ("anna", AGENT_PASSWORD))
     assert ".~immoshare-upload-" not in listing.text

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 
 from gateway.models import AccessEvent
 from gateway.services import tracking
 from tests.security import rawhttp
-from tests.tools import HANG_SECONDS
+from tests.tools import HANG_SECONDS, wait_until
 
 
 def stored_events(**match) -> list[dict]:
@@ -18,16 +17,19 @@ def stored_events(**match) -> list[dict]:
     return [e for e in events if all(e[k] == v for k, v in match.items())]
 
 
-def wait_for_events(count: int, timeout: float = 30.0, **match) -> list[dict]:
-    """Wait until ``count`` matching events are stored. The server calls ``close()``
-    (which records the event) only after the client has the last byte."""
-    deadline = time.monotonic() + timeout
-    while True:
-        tracking.flush()
+def wait_for_events(count: int, **match) -> list[dict]:
+    """Wait until ``count`` matching events are stored, and return them all. The
+    server calls ``close()`` (which records the event) only after the client has the
+    last byte."""
+
+    def enough() -> list[dict] | None:
+        assert tracking.flush(), "the tracking writer did not store its events"
         events = stored_events(**match)
-        if len(events) >= count or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
+        return events if len(events) >= count else None
+
+    return wait_until(
+        enough, message=lambda: f"not {count} events {match}: {stored_events(**match)}"
+    )
 
 
 def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int:
