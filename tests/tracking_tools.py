@@ -11,6 +11,16 @@ from tests.security import rawhttp
 from tests.tools import HANG_SECONDS, wait_until
 
 
+def recorded_events(action: str | None = None) -> list[AccessEvent]:
+    """Every stored event (those of ``action``, if given), oldest first, once the
+    tracking writer has stored what was recorded so far."""
+    assert tracking.flush(), "the tracking writer did not store its events"
+    query = AccessEvent.select().order_by(AccessEvent.id)
+    if action:
+        query = query.where(AccessEvent.action == action)
+    return list(query)
+
+
 def stored_events(**match) -> list[dict]:
     """Events in the database as INTERFACE.md names them, those matching ``match``."""
     events = [tracking.public_event(e) for e in AccessEvent.select().order_by(AccessEvent.id)]
