@@ -8,6 +8,7 @@ import requests
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import basic, wait_until
+from tests.webdav_bodies import lock_body
 
 pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
@@ -247,13 +248,6 @@ def test_grants_link_base_url(config):
     assert grants.base_url(config) == "http://127.0.0.1:8080"
 
 
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna</D:owner></D:lockinfo>"
-)
-
-
 def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
     """A locked file survives a DELETE of its folder by someone without the token."""
     agent = ("anna", AGENT_PASSWORD)
@@ -265,7 +259,7 @@ def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
         "LOCK",
         server.url + "/dav/obj-1/Pl%C3%A4ne/locked.pdf",
         auth=agent,
-        data=LOCK_BODY,
+        data=lock_body("anna"),
         headers={"Timeout": "Second-600", "Depth": "0"},
     )
     assert lock.status_code == 200

@@ -24,6 +24,7 @@ from gateway.server import Gateway
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import basic
+from tests.webdav_bodies import lock_body
 from tests.wsgi_calls import Answer, call, without_lean_path
 
 FILES = {
@@ -347,13 +348,6 @@ def test_dead_properties_are_wsgidav_s(site, monkeypatch, wsgidav_calls):
     assert_same(fast, reference)
 
 
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna &amp; co</D:owner></D:lockinfo>"
-)
-
-
 @pytest.fixture(params=["memory", "redis"])
 def locking_site(request, config, site):
     """The site's gateway, with locks in memory or in Redis (several processes)."""
@@ -382,7 +376,7 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
         "LOCK",
         "/dav/obj-1/Grundrisse/OG.dwg",
         agent,
-        LOCK_BODY,
+        lock_body("anna &amp; co"),
         depth="0",
         timeout="Second-600",
     )

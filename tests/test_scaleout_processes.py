@@ -24,15 +24,11 @@ from gateway.models import AccessEvent, CatalogEntry
 from tests.contact_page import entry_names, find, make_share
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import ServerProcess, wait_until
+from tests.webdav_bodies import lock_body
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 AGENT = ("anna", AGENT_PASSWORD)
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna</D:owner></D:lockinfo>"
-)
 
 
 @pytest.fixture
@@ -72,7 +68,7 @@ def lock(url: str, depth: str = "0") -> requests.Response:
         "LOCK",
         url,
         auth=AGENT,
-        data=LOCK_BODY,
+        data=lock_body("anna"),
         headers={"Timeout": "Second-600", "Depth": depth, "Content-Type": "application/xml"},
     )
 
