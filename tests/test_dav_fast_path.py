@@ -22,7 +22,7 @@ from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant
 from tests.tools import basic
 from tests.tracking_tools import comparable
 from tests.tracking_tools import recorded_events as events
-from tests.wsgi_calls import call, without_lean_path
+from tests.wsgi_calls import call, logins, without_lean_path
 
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 BIG = os.urandom(3 * fast_get.BIG_BLOCK + 123)  # streamed in several blocks
@@ -140,12 +140,7 @@ CASES = [
 @pytest.mark.parametrize("name,path,method,who,headers", CASES, ids=[c[0] for c in CASES])
 def test_answers_as_wsgidav_does(site, monkeypatch, name, path, method, who, headers):
     app, granted = site
-    auth = {
-        "contact": basic(granted.username, granted.password),
-        "agent": basic("anna", AGENT_PASSWORD),
-        "wrong": basic(granted.username, "wrong"),
-        None: None,
-    }[who]
+    auth = logins(granted)[who]
     fast = call(app, method, path, auth, **headers)
     reference = via_wsgidav(monkeypatch, app, method, path, auth, **headers)
     assert fast == reference

@@ -22,10 +22,9 @@ from dav_provider import fast_propfind
 from dav_provider.fast_propfind import FastPropfind
 from gateway.server import Gateway
 from gateway.services import grants
-from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import basic
+from tests.factories import make_agent, make_contact, make_grant, make_property
 from tests.webdav_bodies import lock_body
-from tests.wsgi_calls import Answer, call, without_lean_path
+from tests.wsgi_calls import Answer, call, logins, without_lean_path
 
 FILES = {
     "plan.pdf": b"%PDF-plan",
@@ -76,15 +75,6 @@ def site(config):
     for number in range(MANY):
         (many / f"Unterlage {number:04d} & Co.pdf").write_bytes(b"%PDF")
     return Gateway(config), granted
-
-
-def _logins(granted) -> dict:
-    return {
-        "contact": basic(granted.username, granted.password),
-        "agent": basic("anna", AGENT_PASSWORD),
-        "wrong": basic(granted.username, "wrong"),
-        None: None,
-    }
 
 
 _MOVING = re.compile(rb"(<D:quota-(?:used|available)-bytes>)[0-9]+|Second-[0-9]+")
@@ -287,7 +277,7 @@ def test_answers_as_wsgidav_does(
     site, monkeypatch, wsgidav_calls, name, path, who, depth, body, headers, lean
 ):
     app, granted = site
-    auth = _logins(granted)[who]
+    auth = logins(granted)[who]
     fast = call(app, "PROPFIND", path, auth, body, depth=depth, **headers)
     assert bool(wsgidav_calls) is not lean
     reference = via_wsgidav(monkeypatch, app, "PROPFIND", path, auth, body, depth=depth, **headers)
@@ -314,7 +304,7 @@ def test_dead_properties_are_wsgidav_s(site, monkeypatch, wsgidav_calls):
     """A dead property set by PROPPATCH on a file makes every PROPFIND that shows the
     file WsgiDAV's, for allprop and by name; once removed, the lean path answers."""
     app, granted = site
-    agent = _logins(granted)["agent"]
+    agent = logins(granted)["agent"]
     patched = call(app, "PROPPATCH", "/dav/obj-1/Grundrisse/EG ü.pdf", agent, SET_AUTHOR)
     assert patched.status.startswith("207")
     for path, depth, body in [
@@ -331,7 +321,7 @@ def test_dead_properties_are_wsgidav_s(site, monkeypatch, wsgidav_calls):
     # the folder alone, and the same folder on the contacts' share, have none
     for path, depth, auth in [
         ("/dav/obj-1/Grundrisse/", "0", agent),
-        ("/view/obj-1/Grundrisse/", "1", _logins(granted)["contact"]),
+        ("/view/obj-1/Grundrisse/", "1", logins(granted)["contact"]),
     ]:
         wsgidav_calls.clear()
         fast = call(app, "PROPFIND", path, auth, depth=depth)
@@ -362,7 +352,7 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
     WsgiDAV; one that does not ask for it, and the contacts' share (the lock is on
     the agents' URL), stay on the lean path."""
     app, granted = locking_site
-    agent, contact = _logins(granted)["agent"], _logins(granted)["contact"]
+    agent, contact = logins(granted)["agent"], logins(granted)["contact"]
     lean = _lean_of(app)
     wsgidav, asked = lean.app, []
 
@@ -399,7 +389,7 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
 
 def test_revocation_acts_on_the_next_request(site, wsgidav_calls):
     app, granted = site
-    auth = _logins(granted)["contact"]
+    auth = logins(granted)["contact"]
     assert call(app, "PROPFIND", "/view/obj-1/", auth, depth="1").status == "207 Multi-Status"
     assert wsgidav_calls == []
     grants.revoke_access("obj-1", "4711")
@@ -409,12 +399,12 @@ def test_revocation_acts_on_the_next_request(site, wsgidav_calls):
 
 def test_hidden_names_never_reach_contacts(site):
     app, granted = site
-    listing = call(app, "PROPFIND", "/view/obj-1/", _logins(granted)["contact"], depth="1").body
+    listing = call(app, "PROPFIND", "/view/obj-1/", logins(granted)["contact"], depth="1").body
     for name in ("DS_Store", "._plan", ".hidden", "~%24Angebot", ".~lock", "upload", "Thumbs"):
         assert name.encode() not in listing
     for name in (b"link.pdf", b"twin-", b"Verkn", b"Leitung"):  # links, pipes: nobody
         assert name not in listing
-    agent = call(app, "PROPFIND", "/dav/obj-1/", _logins(granted)["agent"], depth="1").body
+    agent = call(app, "PROPFIND", "/dav/obj-1/", logins(granted)["agent"], depth="1").body
     assert b"/dav/obj-1/.DS_Store</D:href>" in agent and b"upload" not in agent
     assert b"link.pdf" not in agent and b"twin-" not in agent and b"Leitung" not in agent
 
@@ -436,7 +426,7 @@ def test_streamed_over_http(site, config):
     from tests.tools import ThreadedServer
 
     _, granted = site
-    auth = _logins(granted)["contact"]
+    auth = logins(granted)["contact"]
     running = ThreadedServer(config)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=30)

@@ -8,6 +8,9 @@ import io
 import re
 import sys
 
+from tests.factories import AGENT_PASSWORD
+from tests.tools import basic
+
 #: WsgiDAV's error pages say when they were made.
 _ERROR_PAGE_TIME = re.compile(rb"</a> - [0-9][0-9:. -]+")
 
@@ -82,3 +85,14 @@ def without_lean_path(lean_class: type, fallthrough: type[Exception]):
             return call(app, *args, **kwargs)
 
     return call_without
+
+
+def logins(granted) -> dict:
+    """The ``Authorization`` values the comparison cases name by who sends them: the
+    granted contact, the agent ``anna`` of ``tests.factories``, a wrong password, none."""
+    return {
+        "contact": basic(granted.username, granted.password),
+        "agent": basic("anna", AGENT_PASSWORD),
+        "wrong": basic(granted.username, "wrong"),
+        None: None,
+    }

@@ -61,14 +61,17 @@ class SlowDownload:
         """The connection ended before the whole body came."""
         return self.ended and self.received < self.length
 
-    def step(self) -> bool:
-        """Read a little, slowly; whether the connection has ended."""
+    def _read(self, size: int) -> None:
         try:
-            chunk = self.sock.recv(STEP)
+            chunk = self.sock.recv(size)
         except ConnectionResetError:
             chunk = b""
         self.received += len(chunk)
         self.ended = not chunk
+
+    def step(self) -> bool:
+        """Read a little, slowly; whether the connection has ended."""
+        self._read(STEP)
         time.sleep(0.02)  # the pace of a slow client, not a wait for anything
         return self.ended
 
@@ -89,12 +92,7 @@ class SlowDownload:
     def rest(self) -> None:
         """Read the rest as fast as it comes."""
         while not self.ended:
-            try:
-                chunk = self.sock.recv(1024 * 1024)
-            except ConnectionResetError:
-                chunk = b""
-            self.received += len(chunk)
-            self.ended = not chunk
+            self._read(1024 * 1024)
 
     def close(self) -> None:
         self.sock.close()
