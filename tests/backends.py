@@ -17,22 +17,15 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.tools import IN_CI, free_port
+from tests.tools import free_port, require_capability, wait_until
 
 #: The session time zone of the test cluster: not UTC, so a timestamp that goes
 #: through the server's zone instead of UTC shows up as a wrong hour.
 CLUSTER_TIMEZONE = "Europe/Berlin"
-
-
-def _missing(message: str):
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def find_postgres_bin() -> Path | None:
@@ -169,15 +162,15 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         self.client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answers() -> bool:
+            assert self.proc.poll() is None, "redis-server exited at start"
             try:
-                self.client.ping()
-                break
+                return self.client.ping()
             except redis.ConnectionError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+                return False
+
+        wait_until(answers, message="redis-server never answered")
 
     def flush(self) -> None:
         self.client.flushall()
@@ -194,7 +187,9 @@ def postgres_server():
     """One PostgreSQL cluster for the whole session."""
     bindir = find_postgres_bin()
     if bindir is None:
-        _missing("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
+        require_capability(
+            "PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)"
+        )
     server = PostgresServer(bindir)
     yield server
     server.stop()
@@ -213,7 +208,9 @@ def redis_server():
     """One Redis server for the whole session."""
     executable = shutil.which("redis-server")
     if executable is None:
-        _missing("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
+        require_capability(
+            "redis-server is not installed (Debian package redis-server; .ci/run installs it)"
+        )
     server = RedisServer(executable)
     yield server
     server.stop()

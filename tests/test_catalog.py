@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from gateway.services import catalog
 from tests.factories import make_property
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from tests.tools import sha
 
 
 def test_file_version_follows_the_file_on_disk(config):

@@ -3,25 +3,20 @@ version it served (issue 4, acceptance 4)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
 
 import pytest
 import requests
 
 from gateway.services import catalog
 from tests.factories import make_contact, make_grant, make_property
+from tests.tools import sha, wait_until
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
 
 OLD = b"%PDF-1.7 Energieausweis 2019 " + b"a" * 50_000
 NEW = b"%PDF-1.7 Energieausweis 2024 " + b"b" * 60_000
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def replace_on_disk(target, data: bytes) -> None:
@@ -35,10 +30,8 @@ def catalogued(key: str) -> dict[str, str]:
     return {e.path: e.sha256 for e in catalog.catalog_entries(key)}
 
 
-def wait_for_catalog(key: str, expected: dict[str, str], timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while catalogued(key) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
+def wait_for_catalog(key: str, expected: dict[str, str]) -> dict[str, str]:
+    wait_until(lambda: catalogued(key) == expected, message=lambda: f"catalog: {catalogued(key)}")
     return catalogued(key)
 
 

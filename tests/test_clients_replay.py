@@ -18,6 +18,7 @@ import pytest
 
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import require_tool
+from tests.webdav_bodies import lock_body
 
 pytestmark = pytest.mark.server
 
@@ -34,11 +35,6 @@ FINDER_PROPFIND = (
     '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>'
     "<D:getlastmodified/><D:getcontentlength/><D:creationdate/><D:resourcetype/>"
     "</D:prop></D:propfind>"
-)
-LOCK_BODY = (
-    '<?xml version="1.0" encoding="utf-8" ?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
-    "<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>"
-    "<D:href>{owner}</D:href></D:owner></D:lockinfo>"
 )
 WIN32_TIMES = (
     '<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" '
@@ -148,7 +144,7 @@ def test_windows_explorer_mounts_and_copies_a_file_in(curl, people, config):
         WINDOWS_UA,
         auth=agent,
         headers=["Timeout: Second-3600", "Depth: 0"],
-        body=LOCK_BODY.format(owner="WIN10\\anna"),
+        body=lock_body("<D:href>WIN10\\anna</D:href>"),
     )
     assert status == 200
     token = headers["lock-token"]
@@ -187,7 +183,7 @@ def test_windows_explorer_mounts_and_copies_a_file_in(curl, people, config):
             "/view/obj-1/Expos%C3%A9.pdf",
             WINDOWS_UA,
             auth=contact,
-            body=LOCK_BODY.format(owner="x"),
+            body=lock_body("<D:href>x</D:href>"),
         )[0]
         == 405
     )
@@ -231,7 +227,7 @@ def test_macos_finder_mounts_and_copies_a_file_in(curl, people, config):
         FINDER_UA,
         auth=agent,
         headers=["Timeout: Second-600", "Depth: 0"],
-        body=LOCK_BODY.format(owner="http://www.apple.com/webdav_fs/"),
+        body=lock_body("<D:href>http://www.apple.com/webdav_fs/</D:href>"),
     )
     assert status == 200
     token = headers["lock-token"]

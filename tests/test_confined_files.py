@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from dav_provider.paths import ConfinedFiles
+from tests.tools import require_capability
 
 
 @pytest.fixture(params=["openat2", "portable"])
@@ -60,9 +61,10 @@ def test_no_way_out_and_nothing_missing_opens(files, parts):
     assert files.open(parts) is None
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="openat2 is Linux's")
 def test_linux_opens_in_one_call(tmp_path):
+    if sys.platform != "linux":
+        require_capability("openat2 is Linux's")
     major, minor = (int(n) for n in platform.release().split(".")[:2])
     if (major, minor) < (5, 6):
-        pytest.skip("openat2 came with Linux 5.6")
+        require_capability("openat2 came with Linux 5.6")
     assert ConfinedFiles(str(tmp_path)).in_one_call

@@ -7,6 +7,8 @@ import requests
 
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import basic, wait_until
+from tests.webdav_bodies import lock_body
 
 pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
@@ -189,7 +191,7 @@ def test_broken_upload_leaves_old_version(server, setup, config):
 
     target = config.properties_dir / "obj-1" / "plan.pdf"
     target.write_bytes(b"old version")
-    credentials = requests.auth._basic_auth_str("anna", AGENT_PASSWORD)
+    credentials = basic("anna", AGENT_PASSWORD)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(
             b"PUT /dav/obj-1/plan.pdf HTTP/1.1\r\nHost: x\r\n"
@@ -198,12 +200,10 @@ def test_broken_upload_leaves_old_version(server, setup, config):
             + b"y" * 5000
         )
     # the server notices the closed connection and drops the temporary file
-    import time
-
-    deadline = time.monotonic() + 10
-    while any(p.name.startswith(".~immoshare-upload-") for p in target.parent.iterdir()):
-        assert time.monotonic() < deadline, "temporary upload file left behind"
-        time.sleep(0.1)
+    wait_until(
+        lambda: not any(p.name.startswith(".~immoshare-upload-") for p in target.parent.iterdir()),
+        message="temporary upload file left behind",
+    )
     assert target.read_bytes() == b"old version"
     listing = propfind(server.url + "/dav/obj-1/", ("anna", AGENT_PASSWORD))
     assert ".~immoshare-upload-" not in listing.text
@@ -248,13 +248,6 @@ def test_grants_link_base_url(config):
     assert grants.base_url(config) == "http://127.0.0.1:8080"
 
 
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna</D:owner></D:lockinfo>"
-)
-
-
 def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
     """A locked file survives a DELETE of its folder by someone without the token."""
     agent = ("anna", AGENT_PASSWORD)
@@ -266,7 +259,7 @@ def test_delete_of_folder_keeps_a_locked_file(server, setup, config):
         "LOCK",
         server.url + "/dav/obj-1/Pl%C3%A4ne/locked.pdf",
         auth=agent,
-        data=LOCK_BODY,
+        data=lock_body("anna"),
         headers={"Timeout": "Second-600", "Depth": "0"},
     )
     assert lock.status_code == 200

@@ -8,7 +8,6 @@ and their tracking events must be the ones WsgiDAV's path writes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
@@ -17,12 +16,13 @@ import sys
 import pytest
 
 from dav_provider import fast_get
-from gateway.models import AccessEvent
 from gateway.server import Gateway
 from gateway.services import grants
-from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import basic
 from tests.tracking_tools import comparable
+from tests.tracking_tools import recorded_events as events
+from tests.wsgi_calls import call, logins, without_lean_path
 
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 BIG = os.urandom(3 * fast_get.BIG_BLOCK + 123)  # streamed in several blocks
@@ -57,29 +57,8 @@ def site(config):
     return Gateway(config), granted
 
 
-def _auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def call(app, path: str, method: str = "GET", auth: str | None = None, **headers):
-    """One request straight into the WSGI app: (status, headers without Date, body)."""
-    status, hdrs, chunks = wsgi_calls.request(app, method, path, auth, **headers)
-    return status, hdrs, b"".join(chunks)
-
-
-def via_wsgidav(monkeypatch, app, *args, **kwargs):
-    """The same request with the fast path off."""
-    with monkeypatch.context() as patch:
-        patch.setattr(fast_get.FastGet, "_serve", _fall_through)
-        return call(app, *args, **kwargs)
-
-
-def _fall_through(self, *args):
-    raise fast_get.Fallthrough
-
-
-def events() -> list[AccessEvent]:
-    return list(AccessEvent.select().order_by(AccessEvent.id))
+#: The same request with the fast path off: WsgiDAV's answer.
+via_wsgidav = without_lean_path(fast_get.FastGet, fast_get.Fallthrough)
 
 
 def etag_of(path) -> str:
@@ -161,43 +140,38 @@ CASES = [
 @pytest.mark.parametrize("name,path,method,who,headers", CASES, ids=[c[0] for c in CASES])
 def test_answers_as_wsgidav_does(site, monkeypatch, name, path, method, who, headers):
     app, granted = site
-    auth = {
-        "contact": _auth(granted.username, granted.password),
-        "agent": _auth("anna", AGENT_PASSWORD),
-        "wrong": _auth(granted.username, "wrong"),
-        None: None,
-    }[who]
-    fast = call(app, path, method, auth, **headers)
-    reference = via_wsgidav(monkeypatch, app, path, method, auth, **headers)
+    auth = logins(granted)[who]
+    fast = call(app, method, path, auth, **headers)
+    reference = via_wsgidav(monkeypatch, app, method, path, auth, **headers)
     assert fast == reference
 
 
 def test_conditional_get_with_the_current_etag_is_304(site, config, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     etag = etag_of(config.properties_dir / "obj-1" / "plan.pdf")
-    fast = call(app, "/view/obj-1/plan.pdf", "GET", auth, if_none_match=etag)
-    assert fast[0] == "304 Not Modified"
+    fast = call(app, "GET", "/view/obj-1/plan.pdf", auth, if_none_match=etag)
+    assert fast.status == "304 Not Modified"
     assert fast == via_wsgidav(
-        monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth, if_none_match=etag
+        monkeypatch, app, "GET", "/view/obj-1/plan.pdf", auth, if_none_match=etag
     )
     assert events() == []  # a 304 is no access
 
 
 def test_plain_reads_never_reach_wsgidav(site, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
 
     def no_wsgidav(environ, start_response):
         raise AssertionError("WsgiDAV was asked")
 
     monkeypatch.setattr(_fast_of(app), "app", no_wsgidav)
-    assert call(app, "/view/obj-1/plan.pdf", "GET", auth)[2] == CONTENT
-    assert call(app, "/view/obj-1/plan.pdf", "HEAD", auth)[2] == b""
-    assert call(app, "/view/obj-1/plan.pdf", "GET", auth, range="bytes=1-2")[2] == CONTENT[1:3]
-    assert call(app, "/view/obj-1/big.bin", "GET", auth)[2] == BIG
+    assert call(app, "GET", "/view/obj-1/plan.pdf", auth).body == CONTENT
+    assert call(app, "HEAD", "/view/obj-1/plan.pdf", auth).body == b""
+    assert call(app, "GET", "/view/obj-1/plan.pdf", auth, range="bytes=1-2").body == CONTENT[1:3]
+    assert call(app, "GET", "/view/obj-1/big.bin", auth).body == BIG
     assert (
-        call(app, "/view/obj-1/plan.pdf", "GET", _auth(granted.username, "x"))[0]
+        call(app, "GET", "/view/obj-1/plan.pdf", basic(granted.username, "x")).status
         == "401 Not Authorized"
     )
 
@@ -216,9 +190,9 @@ def _fast_of(app) -> fast_get.FastGet:
 
 def test_a_read_is_tracked_as_through_wsgidav(site, config, monkeypatch):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
-    call(app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
-    via_wsgidav(monkeypatch, app, "/view/obj-1/plan.pdf", "GET", auth, user_agent="Finder")
+    auth = basic(granted.username, granted.password)
+    call(app, "GET", "/view/obj-1/plan.pdf", auth, user_agent="Finder")
+    via_wsgidav(monkeypatch, app, "GET", "/view/obj-1/plan.pdf", auth, user_agent="Finder")
     fast, slow = events()
     assert comparable(fast) == comparable(slow)
     assert (fast.contact, fast.agent, fast.channel, fast.action, fast.path) == (
@@ -239,10 +213,10 @@ def test_a_read_is_tracked_as_through_wsgidav(site, config, monkeypatch):
 
 def test_ranges_big_files_and_agents_are_tracked(site, monkeypatch):
     app, granted = site
-    contact = _auth(granted.username, granted.password)
-    call(app, "/view/obj-1/plan.pdf", "GET", contact, range="bytes=100-199")
-    call(app, "/view/obj-1/big.bin", "GET", contact)
-    call(app, "/dav/obj-1/plan.pdf", "GET", _auth("anna", AGENT_PASSWORD))
+    contact = basic(granted.username, granted.password)
+    call(app, "GET", "/view/obj-1/plan.pdf", contact, range="bytes=100-199")
+    call(app, "GET", "/view/obj-1/big.bin", contact)
+    call(app, "GET", "/dav/obj-1/plan.pdf", basic("anna", AGENT_PASSWORD))
     ranged, big, agent = events()
     assert (ranged.status, ranged.bytes, ranged.complete, ranged.range_start) == (
         206,
@@ -260,16 +234,16 @@ def test_ranges_big_files_and_agents_are_tracked(site, monkeypatch):
 
 def test_head_and_refusals_are_no_access(site):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
-    call(app, "/view/obj-1/plan.pdf", "HEAD", auth)
-    call(app, "/view/obj-2/secret.pdf", "GET", auth)
-    call(app, "/view/obj-1/.DS_Store", "GET", auth)
+    auth = basic(granted.username, granted.password)
+    call(app, "HEAD", "/view/obj-1/plan.pdf", auth)
+    call(app, "GET", "/view/obj-2/secret.pdf", auth)
+    call(app, "GET", "/view/obj-1/.DS_Store", auth)
     assert events() == []
 
 
 def test_a_cut_transfer_is_tracked_incomplete(site):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     # a client that takes the first block of the big file and hangs up
     environ = {
         "REQUEST_METHOD": "GET",
@@ -297,11 +271,11 @@ def test_a_cut_transfer_is_tracked_incomplete(site):
 
 def test_revocation_acts_on_the_next_request(site, config):
     app, granted = site
-    auth = _auth(granted.username, granted.password)
-    assert call(app, "/view/obj-1/plan.pdf", "GET", auth)[0] == "200 OK"
+    auth = basic(granted.username, granted.password)
+    assert call(app, "GET", "/view/obj-1/plan.pdf", auth).status == "200 OK"
     grants.revoke_access("obj-1", "4711")
-    assert call(app, "/view/obj-1/plan.pdf", "GET", auth)[0] == "404 Not Found"
-    assert call(app, "/view/obj-1/plan.pdf", "HEAD", auth)[0] == "404 Not Found"
+    assert call(app, "GET", "/view/obj-1/plan.pdf", auth).status == "404 Not Found"
+    assert call(app, "HEAD", "/view/obj-1/plan.pdf", auth).status == "404 Not Found"
     assert len(events()) == 1
 
 
@@ -312,5 +286,5 @@ def test_consent_is_required_before_reading(config):
     make_contact("4712")
     granted = make_grant(config, "obj-3", "4712")
     app = Gateway(config)
-    auth = _auth(granted.username, granted.password)
-    assert call(app, "/view/obj-3/plan.pdf", "GET", auth)[0] == "404 Not Found"
+    auth = basic(granted.username, granted.password)
+    assert call(app, "GET", "/view/obj-3/plan.pdf", auth).status == "404 Not Found"

@@ -10,8 +10,6 @@ asked is counted: plain requests must not reach it, everything unusual must.
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import http.client
 import os
 import re
@@ -24,8 +22,9 @@ from dav_provider import fast_propfind
 from dav_provider.fast_propfind import FastPropfind
 from gateway.server import Gateway
 from gateway.services import grants
-from tests import wsgi_calls
-from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.factories import make_agent, make_contact, make_grant, make_property
+from tests.webdav_bodies import lock_body
+from tests.wsgi_calls import Answer, call, logins, without_lean_path
 
 FILES = {
     "plan.pdf": b"%PDF-plan",
@@ -76,33 +75,6 @@ def site(config):
     for number in range(MANY):
         (many / f"Unterlage {number:04d} & Co.pdf").write_bytes(b"%PDF")
     return Gateway(config), granted
-
-
-def _auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def _logins(granted) -> dict:
-    return {
-        "contact": _auth(granted.username, granted.password),
-        "agent": _auth("anna", AGENT_PASSWORD),
-        "wrong": _auth(granted.username, "wrong"),
-        None: None,
-    }
-
-
-@dataclasses.dataclass
-class Answer:
-    status: str
-    headers: list  # without Date
-    body: bytes
-    chunks: int
-
-
-def call(app, path: str, auth=None, body: bytes = b"", method="PROPFIND", **headers) -> Answer:
-    """One request straight into the WSGI app."""
-    status, hdrs, chunks = wsgi_calls.request(app, method, path, auth, body, **headers)
-    return Answer(status, hdrs, b"".join(chunks), len(chunks))
 
 
 _MOVING = re.compile(rb"(<D:quota-(?:used|available)-bytes>)[0-9]+|Second-[0-9]+")
@@ -161,15 +133,8 @@ def wsgidav_calls(site, monkeypatch):
     return counted
 
 
-def via_wsgidav(monkeypatch, app, *args, **kwargs) -> Answer:
-    """The same request with the lean path off."""
-    with monkeypatch.context() as patch:
-        patch.setattr(FastPropfind, "_serve", _fall_through)
-        return call(app, *args, **kwargs)
-
-
-def _fall_through(self, *args):
-    raise fast_propfind.Fallthrough
+#: The same request with the lean path off: WsgiDAV's answer.
+via_wsgidav = without_lean_path(FastPropfind, fast_propfind.Fallthrough)
 
 
 def assert_same(fast: Answer, reference: Answer) -> None:
@@ -315,10 +280,10 @@ def test_answers_as_wsgidav_does(
     site, monkeypatch, wsgidav_calls, name, path, who, depth, body, headers, lean
 ):
     app, granted = site
-    auth = _logins(granted)[who]
-    fast = call(app, path, auth, body, depth=depth, **headers)
+    auth = logins(granted)[who]
+    fast = call(app, "PROPFIND", path, auth, body, depth=depth, **headers)
     assert bool(wsgidav_calls) is not lean
-    reference = via_wsgidav(monkeypatch, app, path, auth, body, depth=depth, **headers)
+    reference = via_wsgidav(monkeypatch, app, "PROPFIND", path, auth, body, depth=depth, **headers)
     assert_same(fast, reference)
 
 
@@ -342,8 +307,8 @@ def test_dead_properties_are_wsgidav_s(site, monkeypatch, wsgidav_calls):
     """A dead property set by PROPPATCH on a file makes every PROPFIND that shows the
     file WsgiDAV's, for allprop and by name; once removed, the lean path answers."""
     app, granted = site
-    agent = _logins(granted)["agent"]
-    patched = call(app, "/dav/obj-1/Grundrisse/EG ü.pdf", agent, SET_AUTHOR, method="PROPPATCH")
+    agent = logins(granted)["agent"]
+    patched = call(app, "PROPPATCH", "/dav/obj-1/Grundrisse/EG ü.pdf", agent, SET_AUTHOR)
     assert patched.status.startswith("207")
     for path, depth, body in [
         ("/dav/obj-1/Grundrisse/", "1", b""),
@@ -351,34 +316,29 @@ def test_dead_properties_are_wsgidav_s(site, monkeypatch, wsgidav_calls):
         ("/dav/obj-1/Grundrisse/EG ü.pdf", "0", ALLPROP),
     ]:
         wsgidav_calls.clear()
-        fast = call(app, path, agent, body, depth=depth)
+        fast = call(app, "PROPFIND", path, agent, body, depth=depth)
         assert len(wsgidav_calls) == 1, path
         assert b"Anna &amp; Co" in fast.body
-        assert_same(fast, via_wsgidav(monkeypatch, app, path, agent, body, depth=depth))
+        assert_same(fast, via_wsgidav(monkeypatch, app, "PROPFIND", path, agent, body, depth=depth))
 
     # the folder alone, and the same folder on the contacts' share, have none
     for path, depth, auth in [
         ("/dav/obj-1/Grundrisse/", "0", agent),
-        ("/view/obj-1/Grundrisse/", "1", _logins(granted)["contact"]),
+        ("/view/obj-1/Grundrisse/", "1", logins(granted)["contact"]),
     ]:
         wsgidav_calls.clear()
-        fast = call(app, path, auth, depth=depth)
+        fast = call(app, "PROPFIND", path, auth, depth=depth)
         assert wsgidav_calls == [], path
-        assert_same(fast, via_wsgidav(monkeypatch, app, path, auth, depth=depth))
+        assert_same(fast, via_wsgidav(monkeypatch, app, "PROPFIND", path, auth, depth=depth))
 
-    call(app, "/dav/obj-1/Grundrisse/EG ü.pdf", agent, REMOVE_AUTHOR, method="PROPPATCH")
+    call(app, "PROPPATCH", "/dav/obj-1/Grundrisse/EG ü.pdf", agent, REMOVE_AUTHOR)
     wsgidav_calls.clear()
-    fast = call(app, "/dav/obj-1/Grundrisse/", agent, AUTHOR, depth="1")
+    fast = call(app, "PROPFIND", "/dav/obj-1/Grundrisse/", agent, AUTHOR, depth="1")
     assert wsgidav_calls == []
-    reference = via_wsgidav(monkeypatch, app, "/dav/obj-1/Grundrisse/", agent, AUTHOR, depth="1")
+    reference = via_wsgidav(
+        monkeypatch, app, "PROPFIND", "/dav/obj-1/Grundrisse/", agent, AUTHOR, depth="1"
+    )
     assert_same(fast, reference)
-
-
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna &amp; co</D:owner></D:lockinfo>"
-)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -395,7 +355,7 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
     WsgiDAV; one that does not ask for it, and the contacts' share (the lock is on
     the agents' URL), stay on the lean path."""
     app, granted = locking_site
-    agent, contact = _logins(granted)["agent"], _logins(granted)["contact"]
+    agent, contact = logins(granted)["agent"], logins(granted)["contact"]
     lean = _lean_of(app)
     wsgidav, asked = lean.app, []
 
@@ -406,10 +366,10 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
     monkeypatch.setattr(lean, "app", counting)
     locked = call(
         app,
+        "LOCK",
         "/dav/obj-1/Grundrisse/OG.dwg",
         agent,
-        LOCK_BODY,
-        method="LOCK",
+        lock_body("anna &amp; co"),
         depth="0",
         timeout="Second-600",
     )
@@ -423,31 +383,31 @@ def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
         ("/view/obj-1/Grundrisse/", "1", b"", contact, False),
     ]:
         asked.clear()
-        fast = call(app, path, auth, body, depth=depth)
+        fast = call(app, "PROPFIND", path, auth, body, depth=depth)
         assert bool(asked) is by_wsgidav, path
         if by_wsgidav and path.endswith("OG.dwg"):
             assert b"<D:activelock>" in fast.body and b"anna &amp; co" in fast.body
-        assert_same(fast, via_wsgidav(monkeypatch, app, path, auth, body, depth=depth))
+        assert_same(fast, via_wsgidav(monkeypatch, app, "PROPFIND", path, auth, body, depth=depth))
 
 
 def test_revocation_acts_on_the_next_request(site, wsgidav_calls):
     app, granted = site
-    auth = _logins(granted)["contact"]
-    assert call(app, "/view/obj-1/", auth, depth="1").status == "207 Multi-Status"
+    auth = logins(granted)["contact"]
+    assert call(app, "PROPFIND", "/view/obj-1/", auth, depth="1").status == "207 Multi-Status"
     assert wsgidav_calls == []
     grants.revoke_access("obj-1", "4711")
-    assert call(app, "/view/obj-1/", auth, depth="1").status == "404 Not Found"
-    assert call(app, "/view/obj-1/plan.pdf", auth, depth="0").status == "404 Not Found"
+    assert call(app, "PROPFIND", "/view/obj-1/", auth, depth="1").status == "404 Not Found"
+    assert call(app, "PROPFIND", "/view/obj-1/plan.pdf", auth, depth="0").status == "404 Not Found"
 
 
 def test_hidden_names_never_reach_contacts(site):
     app, granted = site
-    listing = call(app, "/view/obj-1/", _logins(granted)["contact"], depth="1").body
+    listing = call(app, "PROPFIND", "/view/obj-1/", logins(granted)["contact"], depth="1").body
     for name in ("DS_Store", "._plan", ".hidden", "~%24Angebot", ".~lock", "upload", "Thumbs"):
         assert name.encode() not in listing
     for name in (b"link.pdf", b"twin-", b"Verkn", b"Leitung"):  # links, pipes: nobody
         assert name not in listing
-    agent = call(app, "/dav/obj-1/", _logins(granted)["agent"], depth="1").body
+    agent = call(app, "PROPFIND", "/dav/obj-1/", logins(granted)["agent"], depth="1").body
     assert b"/dav/obj-1/.DS_Store</D:href>" in agent and b"upload" not in agent
     assert b"link.pdf" not in agent and b"twin-" not in agent and b"Leitung" not in agent
 
@@ -469,7 +429,7 @@ def test_streamed_over_http(site, config):
     from tests.tools import ThreadedServer
 
     _, granted = site
-    auth = _logins(granted)["contact"]
+    auth = logins(granted)["contact"]
     running = ThreadedServer(config)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=30)

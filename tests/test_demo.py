@@ -1,5 +1,5 @@
-"""``make demo`` on this checkout: serves within 30 s and prints working logins and the
-agent's preview link."""
+"""``make demo`` on this checkout serves and prints working logins and the agent's
+preview link."""
 
 from __future__ import annotations
 
@@ -45,9 +45,7 @@ def test_make_demo_serves_and_prints_working_logins():
         start_new_session=True,
     )
     try:
-        started = time.monotonic()
         text = read_until(proc, re.compile(r"Contact Max Mustermann.*\n.*password: \S+\n"), 30)
-        assert time.monotonic() - started < 30
         agent = re.search(r"Agent WebDAV:\s+(\S+)\s+user: (\S+)\s+password: (\S+)", text)
         contacts = re.findall(
             r"link (\S+)\n\s+WebDAV \(read-only\): (\S+)\s+user: (\S+)\s+"

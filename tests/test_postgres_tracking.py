@@ -11,12 +11,12 @@ back every later writer, so nothing after an invisible event is ever visible.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from gateway.db import database
 from gateway.services import export, tracking
+from tests.tools import wait_until
 
 pytestmark = [pytest.mark.postgres]
 
@@ -76,9 +76,10 @@ def test_a_slow_commit_holds_back_later_writers_so_no_consumer_skips(config):
     with database.connection_context():
         # Until the fast writer queues behind the slow one's lock (or, were appends
         # not serialised, commits), poll as a consumer would.
-        deadline = time.monotonic() + 30
-        while fast.is_alive() and _waiting_for_a_lock() == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(
+            lambda: not fast.is_alive() or _waiting_for_a_lock() > 0,
+            message="the later writer neither waited for a lock nor finished",
+        )
         page = export.page_after(cursor, 100)
         seen += page.events
         cursor = page.next

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
-import time
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ from gateway.models import AccessEvent
 from gateway.services import tracking
 from gateway.services.home import open_home
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ThreadedServer
+from tests.tools import ThreadedServer, wait_until
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
@@ -126,9 +125,7 @@ def test_retention_days_prunes_old_events_when_the_server_starts(home):
         )
     server = ThreadedServer(config)
     try:
-        deadline = time.monotonic() + 20
-        while AccessEvent.select().count() > 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: AccessEvent.select().count() <= 1, message="old events were not pruned")
     finally:
         server.stop()
     assert [e.id for e in AccessEvent.select()] == [3]

@@ -13,7 +13,6 @@ import io
 import json
 import re
 import threading
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,16 +23,12 @@ from gateway.db import database
 from gateway.models import AccessEvent, CatalogEntry
 from tests.contact_page import entry_names, find, make_share
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import ServerProcess
+from tests.tools import ServerProcess, wait_until
+from tests.webdav_bodies import lock_body
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 AGENT = ("anna", AGENT_PASSWORD)
-LOCK_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-    b"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
-    b"<D:owner>anna</D:owner></D:lockinfo>"
-)
 
 
 @pytest.fixture
@@ -73,7 +68,7 @@ def lock(url: str, depth: str = "0") -> requests.Response:
         "LOCK",
         url,
         auth=AGENT,
-        data=LOCK_BODY,
+        data=lock_body("anna"),
         headers={"Timeout": "Second-600", "Depth": depth, "Content-Type": "application/xml"},
     )
 
@@ -230,11 +225,15 @@ def test_downloads_through_both_processes_form_one_chain_each_event_seen_once(no
         bodies = list(pool.map(download, range(downloads)))
     assert bodies == [b"%PDF-plan v1"] * downloads
     # Each process appends its events from a journal, a moment after the response.
-    deadline = time.monotonic() + 60
-    while len(_stored_ids()) < downloads and time.monotonic() < deadline:
-        time.sleep(0.1)
-    writers_done.set()
-    consumer.join(120)
+    try:
+        wait_until(
+            lambda: len(_stored_ids()) >= downloads,
+            timeout=60,
+            message=lambda: f"{len(_stored_ids())} of {downloads} events stored",
+        )
+    finally:
+        writers_done.set()
+        consumer.join(120)
     assert not consumer_errors, consumer_errors
 
     stored = _stored_ids()
@@ -335,7 +334,8 @@ def test_two_processes_watching_one_folder_keep_one_catalog(request, config):
 
     expected = _on_disk(folder)
     assert len(expected) == 70
-    deadline = time.monotonic() + 60
-    while _catalog() != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _catalog() == expected
+    wait_until(
+        lambda: _catalog() == expected,
+        timeout=60,
+        message=lambda: f"catalog and disk differ: {set(_catalog().items()) ^ expected.items()}",
+    )

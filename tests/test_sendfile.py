@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from gateway import delivery
-from tests import tracking_tools
 from tests.factories import make_contact, make_grant, make_property
+from tests.security import rawhttp
+from tests.tools import HANG_SECONDS, basic
 from tests.tracking_tools import wait_for_events
 
 pytestmark = pytest.mark.server
@@ -97,21 +98,17 @@ def test_a_file_truncated_during_its_download_drops_the_connection(server, confi
     """The Content-Length promised the whole file: the server must not keep the
     connection as if the body had ended, and the access is incomplete."""
     path = config.properties_dir / "obj-1" / "Rundgang.mp4"
-    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    auth = tracking_tools.basic(granted.username, granted.password)
+    auth = basic(granted.username, granted.password)
     request = f"GET /view/obj-1/Rundgang.mp4 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
     sock.sendall((request + "\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    received = len(data.partition(b"\r\n\r\n")[2])
+    received = len(rawhttp.read_head(sock)[1])
     with open(path, "r+b") as fh:
         fh.truncate(1024 * 1024)  # an editor rewriting the file in place
-    sock.settimeout(30)
     while chunk := sock.recv(1024 * 1024):  # ends when the server drops the connection
         received += len(chunk)
     sock.close()
     assert received < len(BIG)
-    [event] = tracking_tools.wait_for_events(1)
+    [event] = wait_for_events(1)
     assert event["complete"] is False and event["bytes"] < len(BIG)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import signal
 import socket
 import ssl
-import subprocess
-import threading
 import time
 import tracemalloc
 
@@ -19,14 +16,12 @@ import requests
 from gateway.server import make_server
 from gateway.services.home import open_home
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ServerProcess, require_tool
+from tests.tools import ServerProcess, ThreadedServer, basic, certificate
 
 pytestmark = pytest.mark.server
 
 
 def test_pool_sized_for_200_concurrent_downloads(config):
-    from gateway.server import make_server
-
     server = make_server(config, "127.0.0.1", 0)
     assert server.requests.min >= 200
     assert server.keep_alive_conn_limit >= 200
@@ -51,7 +46,7 @@ def test_slow_tls_reader_costs_one_block_of_memory_not_copies(home):
     block itself. cheroot's own writer copied the rest of the block for every piece,
     holding the GIL that every other download needs (issue 6): a 1 GiB download over
     TLS took twice the CPU."""
-    cert, key = _certificate(home.parent)
+    cert, key = certificate(home.parent)
     config = open_home(home, {"tls_cert": str(cert), "tls_key": str(key)})
     body = os.urandom(3 * MiB)
     make_property(config, "obj-1", "Musterstraße 5", files={"big.bin": body})
@@ -59,15 +54,10 @@ def test_slow_tls_reader_costs_one_block_of_memory_not_copies(home):
     granted = make_grant(config, "obj-1", "4711")
     request = (
         b"GET /view/obj-1/big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        b"Authorization: Basic "
-        + base64.b64encode(f"{granted.username}:{granted.password}".encode())
-        + b"\r\n\r\n"
+        + f"Authorization: {basic(granted.username, granted.password)}\r\n\r\n".encode()
     )
-    server = make_server(config, "127.0.0.1", 0)
-    server.prepare()  # listening from here on
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    port = server.bind_addr[1]
+    server = ThreadedServer(config)
+    port = server.port
     try:
         _tls_get(port, cert, request.replace(b"GET", b"HEAD"))  # the password check first
         tracemalloc.start()
@@ -79,25 +69,11 @@ def test_slow_tls_reader_costs_one_block_of_memory_not_copies(home):
             tracemalloc.stop()
     finally:
         server.stop()
-        thread.join(10)
     assert head.startswith(b"HTTP/1.1 200")
     assert (length, digest) == (len(body), hashlib.sha256(body).hexdigest())
     # the block going out and the one read after it (2 MiB); cheroot's writer added a
     # copy of the block's rest for the send (3 MiB)
     assert peak - before < 2.5 * MiB, f"{(peak - before) / MiB:.2f} MiB"
-
-
-def _certificate(folder):
-    openssl = require_tool("openssl")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def _tls_get(port, cert, request, slowly=False):

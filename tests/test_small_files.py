@@ -4,7 +4,6 @@ never where a fresh confined open would refuse them."""
 from __future__ import annotations
 
 import os
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +13,7 @@ from dav_provider import small_files
 from dav_provider.paths import ConfinedFiles
 from dav_provider.small_files import SETTLED_SECONDS, SmallFiles
 from tests.factories import make_contact, make_grant, make_property
+from tests.tools import wait_until_unchanged_for
 
 PLAN = b"%PDF-1.7 Grundriss EG " * 100
 
@@ -142,10 +142,11 @@ def test_the_server_never_sends_a_changed_file_s_old_bytes(server, config):
     contact = (granted.username, granted.password)
     dav_url = server.url + "/view/obj-1/expose.txt"
     web_url = server.url + urlsplit(granted.link).path + "/download/expose.txt"
-    time.sleep(SETTLED_SECONDS + 0.2)  # settled: now it is kept once read
+    path = config.properties_dir / "obj-1" / "expose.txt"
+    wait_until_unchanged_for([path], SETTLED_SECONDS)  # settled: now it is kept once read
     for _ in range(2):
         assert requests.get(dav_url, auth=contact).content == b"Preis 450.000"
         assert requests.get(web_url).content == b"Preis 450.000"
-    rewrite_keeping_size_and_mtime(config.properties_dir / "obj-1" / "expose.txt", b"Preis 399.000")
+    rewrite_keeping_size_and_mtime(path, b"Preis 399.000")
     assert requests.get(dav_url, auth=contact).content == b"Preis 399.000"
     assert requests.get(web_url).content == b"Preis 399.000"

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tracking_tools import basic, read_part_and_hang_up, stored_events, wait_for_events
+from tests.tools import basic
+from tests.tracking_tools import read_part_and_hang_up, stored_events, wait_for_events
 
 pytestmark = pytest.mark.server
 

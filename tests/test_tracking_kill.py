@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ServerProcess
-from tests.tracking_tools import basic
+from tests.security import rawhttp
+from tests.tools import HANG_SECONDS, ServerProcess, basic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -59,16 +59,14 @@ def test_download_then_sigkill_the_event_is_there_after_restart(home, granted, c
 
 def test_sigkill_mid_download_leaves_an_incomplete_event_once(home, granted, cli):
     server = ServerProcess(home)
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
         sock.sendall(
             (
                 "GET /view/obj-1/Film.mp4 HTTP/1.1\r\nHost: localhost\r\n"
                 f"Authorization: {basic(granted.username, granted.password)}\r\n\r\n"
             ).encode()
         )
-        received = 0
-        while received < 1024 * 1024:
-            received += len(sock.recv(65536))
+        rawhttp.read_at_least(sock, 1024 * 1024)
         server.stop(signal.SIGKILL)  # mid-file: close() never runs
     restarted = ServerProcess(home)
     restarted.stop()
@@ -93,11 +91,9 @@ def test_sigkill_mid_web_download_leaves_an_incomplete_event(
     """The contact page journals its transfers before the first byte, as WebDAV does."""
     server = ServerProcess(home)
     token = granted.link.rsplit("/", 1)[1]
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
         sock.sendall(f"GET /s/{token}/{route} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-        received = 0
-        while received < 1024 * 1024:
-            received += len(sock.recv(65536))
+        rawhttp.read_at_least(sock, 1024 * 1024)
         server.stop(signal.SIGKILL)
     restarted = ServerProcess(home)
     restarted.stop()

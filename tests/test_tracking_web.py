@@ -3,7 +3,6 @@ ones (issue 4, acceptance 1 and 2)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from urllib.parse import quote
@@ -12,6 +11,7 @@ import pytest
 import requests
 
 from tests.factories import make_contact, make_grant, make_property
+from tests.tools import sha
 from tests.tracking_tools import read_part_and_hang_up, wait_for_events
 
 pytestmark = pytest.mark.server
@@ -23,10 +23,6 @@ FILES = {
     "Grundrisse/Keller.pdf": b"%PDF-1.7 Keller " + b"k" * 70_000,
     "notizen.txt": "Besichtigung am Montag, Schlüssel beim Hausmeister".encode(),
 }
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ import pytest
 from gateway.server import Gateway
 from gateway.services import grants
 from tests.factories import make_contact, make_grant, make_property
-from tests.test_dav_fast_path import call, events
 from tests.tracking_tools import comparable
+from tests.tracking_tools import recorded_events as events
+from tests.wsgi_calls import call, without_lean_path
 from webui import fast_file
 
 PDF = b"%PDF-1.4 " + bytes(range(256)) * 20
@@ -60,20 +61,12 @@ def site(config):
     return Gateway(config), link, consent_link
 
 
-def via_web_app(monkeypatch, app, *args, **kwargs):
-    """The same request with the lean path off."""
-    with monkeypatch.context() as patch:
-        patch.setattr(fast_file.FastFile, "_serve", _fall_through)
-        return call(app, *args, **kwargs)
-
-
-def _fall_through(self, *args):
-    raise fast_file._Fallthrough
+#: The same request with the lean path off: the web app's answer.
+via_web_app = without_lean_path(fast_file.FastFile, fast_file._Fallthrough)
 
 
 def normalised(answer):
-    status, headers, body = answer
-    return status, sorted(headers), body
+    return answer.status, sorted(answer.headers), answer.body
 
 
 CASES = [
@@ -115,8 +108,8 @@ CASES = [
 def test_answers_as_the_web_app_does(site, monkeypatch, name, action, method, headers):
     app, link, _ = site
     path = f"{link}/{action}"
-    fast = call(app, path, method, **headers)
-    reference = via_web_app(monkeypatch, app, path, method, **headers)
+    fast = call(app, method, path, **headers)
+    reference = via_web_app(monkeypatch, app, method, path, **headers)
     assert normalised(fast) == normalised(reference)
 
 
@@ -129,20 +122,20 @@ def test_link_states_answer_as_the_web_app_does(site, config, monkeypatch):
         "preview link": f"/p/{token}/download/plan.pdf",
     }
     for name, path in cases.items():
-        fast = call(app, path, "GET")
-        assert normalised(fast) == normalised(via_web_app(monkeypatch, app, path, "GET")), name
-    assert call(app, cases["consent not given"], "GET")[0].startswith("303")
+        fast = call(app, "GET", path)
+        assert normalised(fast) == normalised(via_web_app(monkeypatch, app, "GET", path)), name
+    assert call(app, "GET", cases["consent not given"]).status.startswith("303")
 
     grants.revoke_access("obj-1", "4711")
-    revoked = call(app, f"{link}/download/plan.pdf", "GET")
-    assert revoked[0].startswith("404")
+    revoked = call(app, "GET", f"{link}/download/plan.pdf")
+    assert revoked.status.startswith("404")
     assert normalised(revoked) == normalised(
-        via_web_app(monkeypatch, app, f"{link}/download/plan.pdf", "GET")
+        via_web_app(monkeypatch, app, "GET", f"{link}/download/plan.pdf")
     )
     assert [e.action for e in events()] == ["denied", "denied"]
 
     make_grant(config, "obj-1", "4711", expires=datetime.date(2000, 1, 1))
-    assert call(app, f"{link}/download/plan.pdf", "GET")[0].startswith("404")
+    assert call(app, "GET", f"{link}/download/plan.pdf").status.startswith("404")
 
 
 def test_plain_file_urls_never_reach_the_web_app(site, monkeypatch):
@@ -152,23 +145,23 @@ def test_plain_file_urls_never_reach_the_web_app(site, monkeypatch):
         raise AssertionError("the web app was asked")
 
     monkeypatch.setattr(app.web, "app", no_web_app)
-    assert call(app, f"{link}/download/plan.pdf", "GET")[2] == PDF
-    assert call(app, f"{link}/open/Grundrisse/EG ü.pdf", "GET")[2] == PDF[:300]
-    assert call(app, f"{link}/download/big.bin", "GET")[2] == BIG
-    assert call(app, f"{link}/download/plan.pdf", "HEAD")[2] == b""
-    status, headers, _ = call(app, f"{link}/open/notes.txt", "GET")
+    assert call(app, "GET", f"{link}/download/plan.pdf").body == PDF
+    assert call(app, "GET", f"{link}/open/Grundrisse/EG ü.pdf").body == PDF[:300]
+    assert call(app, "GET", f"{link}/download/big.bin").body == BIG
+    assert call(app, "HEAD", f"{link}/download/plan.pdf").body == b""
+    headers = call(app, "GET", f"{link}/open/notes.txt").headers
     assert ("Content-Type", "text/plain; charset=utf-8") in headers  # once, not twice
     assert dict(headers)["Content-Disposition"] == "inline; filename=notes.txt"
     name = "Exposé Müller.pdf"
-    disposition = dict(call(app, f"{link}/download/{name}", "GET")[1])["Content-Disposition"]
+    disposition = dict(call(app, "GET", f"{link}/download/{name}").headers)["Content-Disposition"]
     assert disposition.endswith("filename*=UTF-8''" + quote(name, safe="!#$&+-.^_`|~"))
 
 
 def test_a_download_is_tracked_as_through_the_web_app(site, monkeypatch):
     app, link, _ = site
     for action in ("download/plan.pdf", "open/plan.pdf", "download/big.bin"):
-        call(app, f"{link}/{action}", "GET", user_agent="Firefox")
-        via_web_app(monkeypatch, app, f"{link}/{action}", "GET", user_agent="Firefox")
+        call(app, "GET", f"{link}/{action}", user_agent="Firefox")
+        via_web_app(monkeypatch, app, "GET", f"{link}/{action}", user_agent="Firefox")
     rows = [comparable(e) for e in events()]
     assert rows[0] == rows[1] and rows[2] == rows[3] and rows[4] == rows[5]
     download, opened, big = rows[0], rows[2], rows[4]

@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import threading
-import time
 
 import pytest
 import requests
@@ -19,7 +18,7 @@ from gateway.models import ConsentRecord
 from gateway.services import confirmations, consent
 from gateway.services.home import open_home
 from tests.contact_page import make_share
-from tests.tools import ThreadedServer, free_port
+from tests.tools import ThreadedServer, free_port, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -82,13 +81,6 @@ def consent_through_the_form(server, share, agb=False):
         return session.get(server.url + share.link).text
 
 
-def wait_for(predicate, what):
-    deadline = time.monotonic() + 30
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} did not happen"
-        time.sleep(0.05)
-
-
 def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config, inbox, cli):
     consent.add_text("agb", "Allgemeine Geschäftsbedingungen der Muster GmbH.\n\n§ 1 Provision.")
     share = make_share(mail_config, requires_consent=True, email="erika@example.de")
@@ -108,7 +100,9 @@ def test_confirmation_arrives_with_statements_and_texts(mail_server, mail_config
     assert "§ 1 Provision." in body
     assert texts.widerruf.sha256 in body
 
-    wait_for(lambda: ConsentRecord.get().mail_state == "sent", "recording the sent mail")
+    wait_until(
+        lambda: ConsentRecord.get().mail_state == "sent", message="the sent mail was not recorded"
+    )
     record = ConsentRecord.get()
     assert record.mail_message_id == message["Message-ID"]
     assert record.mail_sha256 == hashlib.sha256(raw).hexdigest()
@@ -121,7 +115,10 @@ def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config
     share = make_share(mail_config, requires_consent=True, email="erika@example.de")
     page = consent_through_the_form(mail_server, share)  # nothing listens on smtp_port yet
     assert 'data-testid="entry"' in page
-    wait_for(lambda: ConsentRecord.get().mail_state == "retrying", "the first attempt")
+    wait_until(
+        lambda: ConsentRecord.get().mail_state == "retrying",
+        message="the first attempt did not happen",
+    )
     record = ConsentRecord.get()
     assert record.mail_attempts == 1 and record.mail_error
     users = json.loads(cli("users", "obj-1", "--json").output)

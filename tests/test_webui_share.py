@@ -15,10 +15,10 @@ import pytest
 import requests
 from PIL import Image
 
-from gateway.models import AccessEvent
-from gateway.services import branding, grants, tracking
+from gateway.services import branding, grants
 from tests.contact_page import FILES, VISIBLE_FILES, entries, entry_names, find, make_share
 from tests.factories import make_grant
+from tests.tracking_tools import recorded_events as events
 
 pytestmark = pytest.mark.server
 
@@ -47,16 +47,6 @@ def settle(session, server):
     """One more request on the same connection: the server has closed (and so
     tracked) every earlier response on it before it answers."""
     session.get(server.url + "/healthz")
-
-
-def events(action=None):
-    """Recorded events; waits for the tracking writer where it batches in the
-    background."""
-    getattr(tracking, "flush", lambda: None)()
-    query = AccessEvent.select().order_by(AccessEvent.id)
-    if action:
-        query = query.where(AccessEvent.action == action)
-    return list(query)
 
 
 # --- links -----------------------------------------------------------------------

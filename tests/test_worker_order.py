@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 from gateway.worker_order import LastIdleFirst
+from tests.tools import HANG_SECONDS, wait_until
 
 
 def test_the_last_thread_to_wait_is_woken_first():
@@ -15,21 +15,22 @@ def test_the_last_thread_to_wait_is_woken_first():
     served: list[str] = []
 
     def worker(name: str) -> None:
-        served.append(f"{name}:{pending.get(timeout=10)}")
+        served.append(f"{name}:{pending.get(timeout=HANG_SECONDS)}")
 
     threads = []
     for name in ("first", "second", "third"):
         thread = threading.Thread(target=worker, args=(name,))
         thread.start()
         threads.append(thread)
-        while len(pending.not_empty._waiters) < len(threads):  # waiting, in this order
-            time.sleep(0.001)
-    for job in ("a", "b", "c"):
+        wait_until(  # each waits before the next starts: they wait in this order
+            lambda: len(pending.not_empty._waiters) == len(threads),
+            message=f"{name} never waited",
+        )
+    for done, job in enumerate("abc", start=1):
         pending.put(job)
-        while len(served) < "abc".index(job) + 1:
-            time.sleep(0.001)
+        wait_until(lambda done=done: len(served) == done, message=f"job {job} was never taken")
     for thread in threads:
-        thread.join(10)
+        thread.join(HANG_SECONDS)
     assert served == ["third:a", "second:b", "first:c"]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import zipfile
 import zlib
 from urllib.parse import urlsplit
@@ -15,11 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from gateway.server import make_server
 from gateway.services import catalog, tracking
 from gateway.services.home import open_home
 from tests.factories import make_contact, make_grant, make_property
-from tests.test_server import _certificate
+from tests.tools import ThreadedServer, certificate
 from tests.tracking_tools import read_part_and_hang_up, stored_events, wait_for_events
 from webui.zipping import CATALOG_CRC_FROM
 
@@ -124,20 +122,13 @@ def test_a_member_changed_after_cataloguing_is_read_and_crcd(server, config, lin
 def test_the_iterated_zip_over_tls_has_the_same_bytes(server, home, config, link, calls):
     catalog.scan_all(config)
     plain = fetch_zip(server.url + link + "/zip")
-    cert, key = _certificate(home.parent)
-    tls_server = make_server(
-        open_home(home, {"tls_cert": str(cert), "tls_key": str(key)}), "127.0.0.1", 0
-    )
-    tls_server.prepare()
-    thread = threading.Thread(target=tls_server.serve, daemon=True)
-    thread.start()
+    cert, key = certificate(home.parent)
+    tls_server = ThreadedServer(open_home(home, {"tls_cert": str(cert), "tls_key": str(key)}))
     calls.clear()
     try:
-        port = tls_server.bind_addr[1]
-        tls = fetch_zip(f"https://127.0.0.1:{port}{link}/zip", verify=str(cert))
+        tls = fetch_zip(tls_server.url + link + "/zip", verify=tls_server.verify)
     finally:
         tls_server.stop()
-        thread.join(10)
     assert tls == plain
     assert calls.sendfile == 0 and calls.pread == sum(map(len, FILES.values()))
 

@@ -1,7 +1,14 @@
-"""Finding the external tools tests drive, and the real-server helpers."""
+"""What test modules share: the external tools and capabilities they need, waiting
+with a deadline, and the real server in a thread or its own process.
+
+Test modules (``test_*.py``) import helpers from modules like this one, never from
+each other (``tests/test_layers.py`` checks it).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import resource
 import shutil
@@ -10,24 +17,69 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
+#: How long a wait may take before it counts as a hang. Generous: it only catches
+#: hangs; how fast things happen is measured in ``bench/``, not asserted here.
+HANG_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+def require_capability(reason: str) -> None:
+    """The machine lacks something the test needs (a tool, root, a mount): skip the
+    test here, but fail it in CI, which must run every test."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def require_tool(name: str) -> str:
     """Path of ``name``; skips the test when missing, but fails it in CI."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian package; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        require_capability(f"{name} is not installed (Debian package; .ci/run installs it)")
     return path
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = HANG_SECONDS,
+    message: str | Callable[[], str] = "the condition never held",
+    interval: float = 0.02,
+) -> T:
+    """Call ``predicate`` until it returns something true, and return that. Fails with
+    ``message`` (a string, or a function called then for the details) once ``timeout``
+    seconds have passed: the deadline only catches hangs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"after {timeout:g} s: {message() if callable(message) else message}"
+            )
+        time.sleep(interval)
+
+
+def wait_until_unchanged_for(paths, seconds: float) -> None:
+    """Wait until none of ``paths`` has changed (its mtime or ctime) for ``seconds``:
+    the server trusts what it keeps of a file or folder only once it is that quiet."""
+
+    def quiet() -> bool:
+        newest = max(max(os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns) for p in paths)
+        return newest < time.time_ns() - int(seconds * 1e9)
+
+    wait_until(quiet, message=f"{paths} kept changing")
 
 
 def free_port() -> int:
@@ -36,40 +88,77 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+def wait_for_http(url: str, *, verify=True, alive: Callable[[], bool] = lambda: True) -> None:
+    """Wait until ``url`` answers at all; fails early once ``alive()`` says the server
+    process has gone."""
+
+    def answers() -> bool:
+        assert alive(), f"the server of {url} exited before it answered"
         try:
-            requests.get(url, timeout=2)
-            return
+            requests.get(url, timeout=HANG_SECONDS, verify=verify)
         except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    wait_until(answers, message=f"{url} never answered")
+
+
+def basic(user: str, password: str) -> str:
+    """The ``Authorization`` header value of HTTP Basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def sha(data: bytes) -> str:
+    """The sha256 of ``data`` in hex, as the catalog and the events name a version."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by openssl in
+    ``folder``; clients trust it by ``verify=`` the certificate's path."""
+    openssl = require_tool("openssl")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 class ThreadedServer:
-    """The real cheroot server of ``gateway.server`` in a thread, on a free port."""
+    """The real cheroot server of ``gateway.server`` in a thread, on a free port;
+    over TLS where ``config`` has a certificate. ``ready=False``: return once it
+    listens, without asking it anything (its database may be locked)."""
 
-    def __init__(self, config):
+    def __init__(self, config, *, ready: bool = True):
         from gateway.server import make_server
 
         self.server = make_server(config, "127.0.0.1", 0)
         self.server.prepare()
         self.port = self.server.bind_addr[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.verify = str(config.tls_cert) if config.tls_cert else True
+        self.url = f"{'https' if config.tls_cert else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve, daemon=True)
         self.thread.start()
-        wait_for_http(self.url + "/healthz")
+        if ready:
+            wait_for_http(self.url + "/healthz", verify=self.verify)
 
     def stop(self):
         self.server.stop()
-        self.thread.join(10)
+        self.thread.join(HANG_SECONDS)
 
 
 class ServerProcess:
     """``immoshare serve`` as its own process, for tests that kill or signal it or
-    measure it; ``open_files`` lowers its limit of open descriptors."""
+    measure it.
+
+    ``host``: the address it listens on. ``tls``: (certificate, key) to serve HTTPS
+    with. ``launcher``: the Python arguments that run the CLI (``-c SCRIPT ARG`` to
+    run it under a wrapper). ``open_files`` lowers its limit of open descriptors."""
 
     def __init__(
         self,
@@ -78,32 +167,33 @@ class ServerProcess:
         env: dict | None = None,
         host: str = "127.0.0.1",
         *,
+        tls: tuple[Path, Path] | None = None,
+        launcher: tuple[str, ...] = ("-m", "gateway"),
         open_files: int | None = None,
     ):
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.verify = str(tls[0]) if tls else True
+        serve = ["serve", "--host", host, "--port", str(self.port)]
+        if tls:
+            serve += ["--cert", str(tls[0]), "--key", str(tls[1])]
         self.log_path = home / f"serve-{self.port}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "--home",
-                str(home),
-                "serve",
-                "--host",
-                host,
-                "--port",
-                str(self.port),
-            ],
+            [sys.executable, *launcher, "--home", str(home), *serve],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
         if open_files is not None:  # before it serves anything
             resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (open_files, open_files))
-        wait_for_http(self.url + "/healthz")
+        try:
+            wait_for_http(
+                self.url + "/healthz", verify=self.verify, alive=lambda: self.proc.poll() is None
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def open_files(self) -> int:
@@ -116,7 +206,7 @@ class ServerProcess:
                 self.proc.terminate()
             else:
                 self.proc.send_signal(sig)
-            self.proc.wait(15)
+            self.proc.wait(HANG_SECONDS)
         self.log.close()
 
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import socket
 import struct
-import time
 
 from gateway.models import AccessEvent
 from gateway.services import tracking
+from tests.security import rawhttp
+from tests.tools import HANG_SECONDS, wait_until
+
+
+def recorded_events(action: str | None = None) -> list[AccessEvent]:
+    """Every stored event (those of ``action``, if given), oldest first, once the
+    tracking writer has stored what was recorded so far."""
+    assert tracking.flush(), "the tracking writer did not store its events"
+    query = AccessEvent.select().order_by(AccessEvent.id)
+    if action:
+        query = query.where(AccessEvent.action == action)
+    return list(query)
 
 
 def stored_events(**match) -> list[dict]:
@@ -17,20 +27,19 @@ def stored_events(**match) -> list[dict]:
     return [e for e in events if all(e[k] == v for k, v in match.items())]
 
 
-def wait_for_events(count: int, timeout: float = 30.0, **match) -> list[dict]:
-    """Wait until ``count`` matching events are stored. The server calls ``close()``
-    (which records the event) only after the client has the last byte."""
-    deadline = time.monotonic() + timeout
-    while True:
-        tracking.flush()
+def wait_for_events(count: int, **match) -> list[dict]:
+    """Wait until ``count`` matching events are stored, and return them all. The
+    server calls ``close()`` (which records the event) only after the client has the
+    last byte."""
+
+    def enough() -> list[dict] | None:
+        assert tracking.flush(), "the tracking writer did not store its events"
         events = stored_events(**match)
-        if len(events) >= count or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
+        return events if len(events) >= count else None
 
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return wait_until(
+        enough, message=lambda: f"not {count} events {match}: {stored_events(**match)}"
+    )
 
 
 def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int:
@@ -38,13 +47,10 @@ def read_part_and_hang_up(port: int, path: str, headers: dict, keep: int) -> int
     connection. Returns the body bytes read."""
     lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG_SECONDS)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, body = rawhttp.read_head(sock)
     assert head.split(b" ")[1] in (b"200", b"206"), head
     received = len(body)
     while received < keep:

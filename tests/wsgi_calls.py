@@ -3,9 +3,13 @@ send it (no sockets): they compare an answer with and without the lean path."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import sys
+
+from tests.factories import AGENT_PASSWORD
+from tests.tools import basic
 
 #: WsgiDAV's error pages say when they were made.
 _ERROR_PAGE_TIME = re.compile(rb"</a> - [0-9][0-9:. -]+")
@@ -48,3 +52,47 @@ def request(app, method: str, path: str, auth=None, body: bytes = b"", **headers
     status, hdrs = started[-1]
     chunks = [_ERROR_PAGE_TIME.sub(b"</a> - TIME", chunk) for chunk in chunks]
     return status, [(n, v) for n, v in hdrs if n.lower() != "date"], chunks
+
+
+@dataclasses.dataclass
+class Answer:
+    """One answer: status line, headers without ``Date``, the whole body, and the
+    number of chunks it came in (a streamed answer has several; not compared)."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    chunks: int = dataclasses.field(default=1, compare=False)
+
+
+def call(app, method: str, path: str, auth=None, body: bytes = b"", **headers) -> Answer:
+    """One request straight into the WSGI app (see :func:`request`)."""
+    status, hdrs, chunks = request(app, method, path, auth, body, **headers)
+    return Answer(status, hdrs, b"".join(chunks), len(chunks))
+
+
+def without_lean_path(lean_class: type, fallthrough: type[Exception]):
+    """``call(monkeypatch, app, ...)`` with the lean path ``lean_class`` handing every
+    request on (it raises ``fallthrough``, as it does for what it does not serve): the
+    answer of the stack behind it, which the lean path's answer must equal."""
+
+    def hand_on(self, *args):
+        raise fallthrough
+
+    def call_without(monkeypatch, app, *args, **kwargs) -> Answer:
+        with monkeypatch.context() as patch:
+            patch.setattr(lean_class, "_serve", hand_on)
+            return call(app, *args, **kwargs)
+
+    return call_without
+
+
+def logins(granted) -> dict:
+    """The ``Authorization`` values the comparison cases name by who sends them: the
+    granted contact, the agent ``anna`` of ``tests.factories``, a wrong password, none."""
+    return {
+        "contact": basic(granted.username, granted.password),
+        "agent": basic("anna", AGENT_PASSWORD),
+        "wrong": basic(granted.username, "wrong"),
+        None: None,
+    }

@@ -19,7 +19,7 @@ import pytest
 from gateway.services import grants
 from gateway.services.home import open_home
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import ThreadedServer
+from tests.tools import ServerProcess, ThreadedServer, certificate
 
 SECRETS = (
     b"SECRET-OBJ2",
@@ -104,6 +104,24 @@ def server(config, world):
     """The real server, started once the world exists: granting while a server writes
     (catalog, tracking) can hit SQLite's "database is locked"."""
     running = ThreadedServer(config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 and its key."""
+    return certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(world, tls_files):
+    """``immoshare serve --cert --key`` as its own process; header deadline 10 s."""
+    running = ServerProcess(
+        world.home,
+        env={"IMMOSHARE_HEADER_TIMEOUT": "10", "IMMOSHARE_RATE_LIMIT_FAILURES": "0"},
+        tls=tls_files,
+    )
     yield running
     running.stop()
 

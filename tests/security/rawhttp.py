@@ -6,9 +6,10 @@ the exact bytes on the wire.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import socket
+
+from tests.tools import basic  # noqa: F401 - offered beside request()
 
 
 @dataclasses.dataclass
@@ -21,10 +22,6 @@ class RawResponse:
     @property
     def raw(self) -> bytes:
         return "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode() + self.body
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def request(
@@ -75,3 +72,35 @@ def parse(data: bytes) -> RawResponse:
         parsed[name.strip().lower()] = value.strip()
     _, status, reason = (status_line.split(" ", 2) + [""])[:3]
     return RawResponse(int(status), parsed, payload, reason)
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The status line and headers of an answer on ``sock``, and the first body bytes
+    that came with them. Fails if the connection ends before the headers do."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection ended within the headers: {data[:300]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def header(head: bytes, name: str) -> str | None:
+    """The value of header ``name`` (any case) in ``head``, or None."""
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.decode("latin-1").partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def read_at_least(sock: socket.socket, count: int) -> int:
+    """Receive until ``count`` bytes have come; returns how many did. Fails if the
+    connection ends first."""
+    received = 0
+    while received < count:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection ended after {received} of {count} bytes"
+        received += len(chunk)
+    return received

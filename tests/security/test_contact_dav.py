@@ -6,12 +6,10 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.webdav_bodies import lock_body
+
 pytestmark = pytest.mark.server
 
-LOCK_BODY = (
-    b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
-    b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"
-)
 PROPPATCH_BODY = (
     b'<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x">'
     b"<D:set><D:prop><Z:x>1</Z:x></D:prop></D:set></D:propertyupdate>"
@@ -30,9 +28,9 @@ def _writes(url):
         ("MOVE", "plan.pdf", {"Destination": url.replace("/view/", "/dav/") + "m.pdf"}, b""),
         ("PROPPATCH", "plan.pdf", {}, PROPPATCH_BODY),
         ("PROPPATCH", "", {}, PROPPATCH_BODY),
-        ("LOCK", "plan.pdf", {"Timeout": "Second-60"}, LOCK_BODY),
-        ("LOCK", "", {"Timeout": "Second-60"}, LOCK_BODY),
-        ("LOCK", "new-locked.txt", {"Timeout": "Second-60"}, LOCK_BODY),
+        ("LOCK", "plan.pdf", {"Timeout": "Second-60"}, lock_body()),
+        ("LOCK", "", {"Timeout": "Second-60"}, lock_body()),
+        ("LOCK", "new-locked.txt", {"Timeout": "Second-60"}, lock_body()),
         ("UNLOCK", "plan.pdf", {"Lock-Token": "<opaquelocktoken:x>"}, b""),
     ]
 

@@ -6,17 +6,15 @@ page that relied on inline script would be broken, not protected.
 
 from __future__ import annotations
 
+import select
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 
 from tests.security import rawhttp
 from tests.security.htmlcheck import active_content
-from tests.tools import free_port, require_tool
+from tests.tools import HANG_SECONDS
 
 pytestmark = pytest.mark.server
 
@@ -81,83 +79,8 @@ def test_rate_limited_answers_carry_the_headers_too(start_server, world):
     _assert_headers("429", blocked, tls=False)
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    openssl = require_tool("openssl")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            str(folder / "key.pem"),
-            "-out",
-            str(folder / "cert.pem"),
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return folder / "cert.pem", folder / "key.pem"
-
-
-@pytest.fixture
-def tls_server(world, certificate):
-    """``immoshare serve --cert --key`` as its own process."""
-    cert, key = certificate
-    port = free_port()
-    log = open(world.home / "serve-tls.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--home",
-            str(world.home),
-            "serve",
-            "--port",
-            str(port),
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "IMMOSHARE_HEADER_TIMEOUT": "3",
-            "IMMOSHARE_RATE_LIMIT_FAILURES": "0",
-        },
-    )
-    url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url + "/healthz", verify=str(cert), timeout=2)
-            break
-        except requests.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < deadline, "TLS server did not start"
-            time.sleep(0.1)
-    yield url, port, str(cert)
-    proc.terminate()
-    proc.wait(15)
-    log.close()
-
-
 def test_serve_with_cert_and_key_speaks_tls_with_hsts(world, tls_server):
-    url, port, cert = tls_server
+    url, port, cert = tls_server.url, tls_server.port, tls_server.verify
     # verify= on each call: a session's verify loses to REQUESTS_CA_BUNDLE
     assert requests.get(url + "/healthz", verify=cert).text == "ok"
     page = requests.get(f"{url}/s/{world.link}", verify=cert)
@@ -171,7 +94,7 @@ def test_serve_with_cert_and_key_speaks_tls_with_hsts(world, tls_server):
     for label, r in _html_responses(url, world, verify=cert):
         _assert_headers(label, r, tls=True)
     # plain HTTP on the TLS port is never served
-    plain = socket.create_connection(("127.0.0.1", port), timeout=10)
+    plain = socket.create_connection(("127.0.0.1", port), timeout=HANG_SECONDS)
     plain.sendall(f"GET /s/{world.link} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     answer = b""
     try:
@@ -186,15 +109,16 @@ def test_serve_with_cert_and_key_speaks_tls_with_hsts(world, tls_server):
 def test_silent_tls_clients_do_not_block_the_others(world, tls_server):
     """A TCP connection that never starts the TLS handshake must not stall accepting
     (cheroot does the handshake in its accepting thread); it is dropped at the
-    header deadline like a slowloris client."""
-    url, port, cert = tls_server
-    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+    header deadline like a slowloris client. Were the handshakes done one after
+    another, the request below would be answered only after every silent connection
+    had been dropped: it must be answered while they are all still open."""
+    silent = [socket.create_connection(("127.0.0.1", tls_server.port)) for _ in range(5)]
     try:
-        started = time.monotonic()
-        r = requests.get(url + "/healthz", verify=cert, timeout=20)
-        assert r.text == "ok" and time.monotonic() - started < 10
+        r = requests.get(tls_server.url + "/healthz", verify=tls_server.verify, timeout=30)
+        dropped, _, _ = select.select(silent, [], [], 0)
+        assert r.text == "ok" and dropped == [], "answered only after dropping silent clients"
         for sock in silent:
-            sock.settimeout(20)
+            sock.settimeout(HANG_SECONDS)
             try:
                 assert sock.recv(1) == b""  # closed by the server
             except ConnectionResetError:
@@ -204,8 +128,8 @@ def test_silent_tls_clients_do_not_block_the_others(world, tls_server):
             sock.close()
 
 
-def test_cert_without_key_is_a_usage_error(cli, certificate):
-    cert, _ = certificate
+def test_cert_without_key_is_a_usage_error(cli, tls_files):
+    cert, _ = tls_files
     result = cli("serve", "--port", "0", "--cert", str(cert))
     assert result.exit_code == 2 and "--key" in result.output
 

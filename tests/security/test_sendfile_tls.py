@@ -7,13 +7,11 @@ import os
 
 import requests
 
-from tests.security.test_headers_tls import certificate, tls_server  # noqa: F401 - fixtures
-
 BIG = os.urandom(12 * 1024 * 1024 + 5)
 
 
-def test_large_downloads_over_tls_are_byte_exact(world, tls_server):  # noqa: F811
-    url, _, cert = tls_server
+def test_large_downloads_over_tls_are_byte_exact(world, tls_server):
+    url, cert = tls_server.url, tls_server.verify
     (world.home / "properties" / "obj-1" / "Rundgang.mp4").write_bytes(BIG)
     dav = requests.get(url + "/view/obj-1/Rundgang.mp4", auth=world.contact, verify=cert)
     assert dav.status_code == 200 and dav.content == BIG
