@@ -43,6 +43,7 @@ from webui.zipping import ZipDownload, plan
 
 MAX_QUERY_CHARS = 200
 PARTIAL_HEADER = "X-Immoshare-Partial"  # live search fetches only re-render the results
+THUMBNAIL_RETRY_AFTER = 5  # seconds; a tile's thumbnail that is not made in time
 
 
 def _tree(app, viewer: Viewer) -> ShareTree:
@@ -274,8 +275,11 @@ def thumbnail(app, request: Request, prefix: str, token: str, path: str) -> Resp
     located = _tree(app, viewer).locate(path, FILE)
     if located is None or not thumbnails.has_thumbnail(located[1][-1]):
         return app.not_found(request)
-    image = thumbnails.thumbnail(app.config, located[0], os.stat(located[0]))
-    if image is None:  # not a readable image or PDF: a plain document icon
+    try:
+        image = thumbnails.thumbnail(app.config, located[0], os.stat(located[0]))
+    except thumbnails.ThumbnailBusy:
+        return Response("busy", status=503, headers={"Retry-After": str(THUMBNAIL_RETRY_AFTER)})
+    if image is None:  # not a readable image or PDF, or too big: a plain document icon
         return redirect(static_url("file.svg"), 302)
     return Response(image.read_bytes(), content_type="image/jpeg")
 

@@ -196,8 +196,8 @@ def known_crc32(
 ) -> int | None:
     """The CRC-32 of ``rel_path`` if ``stat`` is its catalogued version, else None.
 
-    Never reads the file: a zip asks for every member before its first byte and
-    reads (and CRCs) itself whatever the catalog cannot vouch for.
+    Never reads the file: a zip asks for each big member as it opens it, and reads
+    (and CRCs) itself whatever the catalog cannot vouch for.
     """
     rel_path = rel_path.strip("/")
     key = _memo_key(config, property_key, rel_path)
