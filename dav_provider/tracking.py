@@ -6,7 +6,7 @@ it puts a :class:`DavAccess` record into ``environ``; the domain controller fill
 the principal, and ``GatewayFile.get_content`` calls ``mark_file`` when a real file
 body is about to be sent. HEAD, OPTIONS, PROPFIND, 304, 412 and 416 never reach
 ``get_content``, so they are no accesses. The body is counted like a web download
-(``gateway.delivery``): journaled before its first byte, finished on close with the
+(``gateway.serving.delivery``): journaled before its first byte, finished on close with the
 bytes sent and the range's start; ``complete`` only when the whole file went out
 (``tracking.settle_transfer``, the rule of web downloads too). Agents' reads are
 recorded with ``agent`` set.
@@ -19,9 +19,9 @@ import logging
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
 from gateway.config import Config
-from gateway.delivery import CountingBody
 from gateway.services import catalog, tracking
 from gateway.services.access import visible_property_keys
+from gateway.serving.delivery import CountingBody
 
 log = logging.getLogger("immoshare.tracking")
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from gateway import delivery
+from gateway.serving import delivery
 from tests import tracking_tools
 from tests.factories import make_contact, make_grant, make_property
 from tests.tracking_tools import wait_for_events

@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 
-from gateway.worker_order import LastIdleFirst
+from gateway.serving.worker_order import LastIdleFirst
 
 
 def test_the_last_thread_to_wait_is_woken_first():

@@ -9,8 +9,8 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.config import Config
 from gateway.db import database
-from gateway.edge import DATABASE_ERRORS
 from gateway.services.confirmations import ConfirmationWorker
+from gateway.serving.edge import DATABASE_ERRORS
 from webui import api
 from webui.context import page_context
 from webui.fast_file import FastFile
@@ -71,7 +71,7 @@ class WebApp:
         except HTTPException as exc:
             return exc.get_response(request.environ)
         except DATABASE_ERRORS:
-            raise  # gateway.edge answers 503 + Retry-After, and the client retries (issue 5)
+            raise  # the edge answers 503 + Retry-After, and the client retries
         except Exception:  # noqa: BLE001 - one calm page; the URL (a token) is not logged
             log.exception("error answering a web request")
             return self.render("errors/500.html", status=500, **page_context(self, request))

@@ -28,9 +28,9 @@ from markupsafe import Markup
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway.delivery import CountingBody, tracked_body
 from gateway.services import access, catalog, consent, thumbnails, tracking, web_events
 from gateway.services.properties import storage_folder
+from gateway.serving.delivery import CountingBody, tracked_body
 from webui import tree as tree_module
 from webui.consent_form import show_form
 from webui.context import page_context, query_link, remember_choices, view_choice

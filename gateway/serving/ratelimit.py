@@ -1,7 +1,7 @@
 """Counting failed attempts per client and refusing more once there were too many.
 
 Wrong passwords, unknown link tokens and bad API keys each count against the client's
-address (see :func:`gateway.clientaddr.limit_key`). After ``limit`` failures within
+address (see :func:`gateway.serving.clientaddr.limit_key`). After ``limit`` failures within
 ``window`` seconds of the first one, that client gets 429 with ``Retry-After`` until
 the window ends; other clients are not affected.
 
