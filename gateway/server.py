@@ -1,5 +1,10 @@
-"""Composition root: load the home, build the WebDAV and web apps, dispatch by path,
-run cheroot, stop cleanly on SIGTERM/SIGINT."""
+"""Composition root: the whole WSGI stack (:func:`build_site`), the threads that run
+beside it (:class:`BackgroundWorkers`), the cheroot server (:func:`make_server`), and
+serving until SIGTERM/SIGINT (:func:`serve`).
+
+The one module that imports every layer: the domain, ``gateway.serving``, and both
+adapters (``dav_provider``, ``webui``), which never import each other.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from gateway.config import Config
 from gateway.db import is_pooled
 from gateway.errors import SetupError
 from gateway.services import listening
+from gateway.services.confirmations import ConfirmationWorker
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.serving.clientaddr import parse_networks
 from gateway.serving.edge import Edge
@@ -28,36 +34,51 @@ from gateway.serving.ratelimit import MemoryStore, RateLimiter
 from gateway.serving.transport import harden
 from gateway.serving.worker_order import wake_last_idle_first
 from gateway.watcher import CatalogWatcher
-from webui import create_app
+from webui.app import WebApp
+from webui.fast_file import FastFile
 
 log = logging.getLogger("immoshare")
 
 
-class Gateway:
-    """The one WSGI callable: ``/dav`` and ``/view`` to WsgiDAV, ``OPTIONS /`` to the
-    Windows probe answer, everything else to the web app."""
+def build_site(config: Config, workers: BackgroundWorkers | None = None, *, bare: bool = False):
+    """The whole request pipeline as one WSGI app. Each line wraps the one above it,
+    so a request passes them from the bottom up.
 
-    def __init__(self, config: Config):
-        self.config = config
-        # Each cheroot worker keeps its own database connection (peewee opens it on
-        # first use): the pool is fixed, so connections are bounded, and no request
-        # pays for connecting. On PostgreSQL, make_server shares a smaller pool.
-        dav_app = build_dav_app(
-            config.properties_dir,
-            trash_dir=config.trash_dir,
-            block_size=config.block_size,
-            max_upload_bytes=config.max_upload_bytes,
-            lock_storage=_lock_storage(config),
-        )
-        # Plain file GET/HEAD and PROPFIND of depth 0 or 1 are answered by lean paths,
-        # the rest by WsgiDAV (issue 6).
-        lean = FastGet(FastPropfind(dav_app), block_size=config.block_size)
-        self.dav = DavGuard(lean, max_upload_bytes=config.max_upload_bytes)
-        # Our own bodies for every answer of 400 and above, the guard's included.
-        self.dav = DavErrorPages(self.dav)
-        # Outermost, so that its close() runs when a client hangs up (issue 4).
-        self.dav = track_dav(self.dav, config)
-        self.web = create_app(config)
+    ``bare`` stops at the dispatch by path (no pool release, no edge): for tests that
+    call the site in-process and look inside it (``.dav``, ``.web``).
+    """
+    mail = workers.mail if workers is not None else ConfirmationWorker(config)
+    # WebDAV, for agents (/dav) and contacts (/view):
+    dav = build_dav_app(
+        config.properties_dir,
+        trash_dir=config.trash_dir,
+        block_size=config.block_size,
+        max_upload_bytes=config.max_upload_bytes,
+        lock_storage=_lock_storage(config),
+    )
+    dav = FastPropfind(dav)  # PROPFIND of depth 0 or 1 by a lean path (README, "Speed")
+    dav = FastGet(dav, block_size=config.block_size)  # plain file GET and HEAD, likewise
+    dav = DavGuard(dav, max_upload_bytes=config.max_upload_bytes)  # bounds, 503s, sandbox
+    dav = DavErrorPages(dav)  # our bodies for every answer of 400 and above
+    dav = track_dav(dav, config)  # outermost, so its close() runs when a client hangs up
+    # The web: contact pages, the API, health; personal links' files by a lean path.
+    web = FastFile(WebApp(config, mail), config)
+    site = Gateway(dav, web)  # by path: /dav and /view, OPTIONS /, everything else
+    if bare:
+        return site
+    if is_pooled():  # PostgreSQL: no connection held while a body streams
+        site = release_between_chunks(site)
+    # Client address, rate limits, header bounds, security headers, 503s (README, "Security").
+    return Edge(site, limiter=_rate_limiter(config), trusted_proxies=_trusted_proxies(config))
+
+
+class Gateway:
+    """The dispatch by path: ``/dav`` and ``/view`` to the WebDAV stack, ``OPTIONS /``
+    to the Windows probe answer, everything else to the web."""
+
+    def __init__(self, dav, web):
+        self.dav = dav
+        self.web = web
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -68,8 +89,44 @@ class Gateway:
         return self.web(environ, start_response)
 
 
+class BackgroundWorkers:
+    """Every thread that runs beside the request workers, started before the socket
+    listens and stopped after the last request:
+
+    - the tracking writer (with the daily clean-ups: retention, trash), first, so that
+      journals of a killed process are replayed before anything new is recorded, and
+      last to stop, so that every event is stored;
+    - the catalog watcher;
+    - the mail worker for consent confirmations, kicked at start to resume any a
+      restart interrupted (and after each consent by the web app);
+    - a webhook delivery queue belongs here too: started in :meth:`start`, stopped
+      in :meth:`stop` before the tracking writer.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.mail = ConfirmationWorker(config)
+        self._watcher: CatalogWatcher | None = None
+
+    def start(self) -> None:
+        if self._watcher is not None:
+            return
+        start_tracking(self.config)
+        self._watcher = CatalogWatcher(self.config)
+        self._watcher.start()
+        self.mail.kick()
+
+    def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return
+        watcher.stop()
+        stop_tracking()  # the mail worker is a daemon thread that ends when idle
+
+
 def _lock_storage(config: Config):
-    """WebDAV locks in Redis when several processes serve the home (issue 7)."""
+    """WebDAV locks in Redis when several processes serve the home (README, "Scaling
+    out")."""
     if not config.redis_url:
         return None
     try:
@@ -81,15 +138,32 @@ def _lock_storage(config: Config):
     return RedisLockStorage(config.redis_url)
 
 
+def _rate_limiter(config: Config) -> RateLimiter:
+    """Failure counters in memory, or in Redis when several processes serve the home."""
+    if config.redis_url:
+        from gateway.serving.ratelimit_redis import RedisCounterStore
+
+        store = RedisCounterStore(config.redis_url)
+    else:
+        store = MemoryStore()
+    return RateLimiter(store, limit=config.rate_limit_failures, window=config.rate_limit_window)
+
+
+def _trusted_proxies(config: Config) -> tuple:
+    try:
+        return parse_networks(config.trusted_proxies)
+    except ValueError as exc:
+        raise SetupError(f"setting trusted_proxies: {exc}") from None
+
+
 def make_server(config: Config, host: str, port: int) -> wsgi.Server:
     """A cheroot server sized for 200 concurrent downloads (one thread each)."""
-    limit_arenas()  # before the worker threads exist (gateway.serving.malloc, issue 6)
-    app = Gateway(config)
-    app = release_between_chunks(app) if is_pooled() else app
+    limit_arenas()  # before the worker threads exist (gateway.serving.malloc)
+    workers = BackgroundWorkers(config)
     server = GatewayServer(
-        config,
+        workers,
         (host, port),
-        _edge(config, app),
+        build_site(config, workers),
         numthreads=config.threads,
         max=config.threads,
         request_queue_size=256,
@@ -98,55 +172,26 @@ def make_server(config: Config, host: str, port: int) -> wsgi.Server:
         server_name="immoshare",
     )
     server.keep_alive_conn_limit = max(256, config.threads)
-    harden(server, config)
+    harden(server, config)  # sendfile, header deadline and bounds, TLS
     return server
 
 
 class GatewayServer(wsgi.Server):
-    """cheroot's server plus what runs beside it (issue 4): the tracking writer starts
-    before the socket listens (replaying journals of a killed process first), the
-    catalog watcher with it; both stop after the workers, so every event is stored."""
+    """cheroot's server with the :class:`BackgroundWorkers` started before the socket
+    listens and stopped after the request workers."""
 
-    def __init__(self, config: Config, *args, **kwargs):
+    def __init__(self, workers: BackgroundWorkers, *args, **kwargs):
         super().__init__(*args, **kwargs)
         wake_last_idle_first(self.requests)
-        self.config = config
-        self._watcher: CatalogWatcher | None = None
+        self.workers = workers
 
     def prepare(self):
-        if self._watcher is None:
-            start_tracking(self.config)
-            self._watcher = CatalogWatcher(self.config)
-            self._watcher.start()
+        self.workers.start()
         super().prepare()
 
     def stop(self):
         super().stop()
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()
-            stop_tracking()
-
-
-def _counter_store(config: Config):
-    """Failure counters in Redis when several processes serve the home (issue 7)."""
-    if not config.redis_url:
-        return MemoryStore()
-    from gateway.serving.ratelimit_redis import RedisCounterStore
-
-    return RedisCounterStore(config.redis_url)
-
-
-def _edge(config: Config, app) -> Edge:
-    """Rate limits, security headers, proxies and 503s around the whole site (issue 5)."""
-    try:
-        trusted = parse_networks(config.trusted_proxies)
-    except ValueError as exc:
-        raise SetupError(f"setting trusted_proxies: {exc}") from None
-    limiter = RateLimiter(
-        _counter_store(config), limit=config.rate_limit_failures, window=config.rate_limit_window
-    )
-    return Edge(app, limiter=limiter, trusted_proxies=trusted)
+        self.workers.stop()
 
 
 def serve(config: Config, host: str, port: int, on_ready=None) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from dav_provider import fast_get
 from gateway.models import AccessEvent
-from gateway.server import Gateway
+from gateway.server import build_site
 from gateway.services import grants
 from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
@@ -54,7 +54,7 @@ def site(config):
     os.mkfifo(folder / "pipe.pdf")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
-    return Gateway(config), granted
+    return build_site(config, bare=True), granted
 
 
 def _auth(user: str, password: str) -> str:
@@ -311,6 +311,6 @@ def test_consent_is_required_before_reading(config):
     )
     make_contact("4712")
     granted = make_grant(config, "obj-3", "4712")
-    app = Gateway(config)
+    app = build_site(config, bare=True)
     auth = _auth(granted.username, granted.password)
     assert call(app, "/view/obj-3/plan.pdf", "GET", auth)[0] == "404 Not Found"

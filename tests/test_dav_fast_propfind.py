@@ -22,7 +22,7 @@ from lxml import etree
 
 from dav_provider import fast_propfind
 from dav_provider.fast_propfind import FastPropfind
-from gateway.server import Gateway
+from gateway.server import build_site
 from gateway.services import grants
 from tests import wsgi_calls
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
@@ -75,7 +75,7 @@ def site(config):
     many.mkdir()
     for number in range(MANY):
         (many / f"Unterlage {number:04d} & Co.pdf").write_bytes(b"%PDF")
-    return Gateway(config), granted
+    return build_site(config, bare=True), granted
 
 
 def _auth(user: str, password: str) -> str:
@@ -387,7 +387,7 @@ def locking_site(request, config, site):
     if request.param == "memory":
         return site
     redis_url = request.getfixturevalue("redis_url")
-    return Gateway(config.with_overrides(redis_url=redis_url)), site[1]
+    return build_site(config.with_overrides(redis_url=redis_url), bare=True), site[1]
 
 
 def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):
