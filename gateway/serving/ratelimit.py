@@ -6,8 +6,8 @@ address (see :func:`gateway.serving.clientaddr.limit_key`). After ``limit`` fail
 the window ends; other clients are not affected.
 
 The counters live behind :class:`CounterStore`: :class:`MemoryStore` for one process;
-several processes sharing a home (issue 7) plug in a Redis store with the same two
-methods (``INCR`` + ``EXPIRE`` on the first hit, ``GET`` + ``TTL`` to peek).
+several processes sharing a home (README, "Scaling out") plug in a Redis store with the
+same two methods (``INCR`` + ``EXPIRE`` on the first hit, ``GET`` + ``TTL`` to peek).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Failure counters of the rate limiter in Redis, shared by every gateway process (issue 7).
+"""Failure counters of the rate limiter in Redis, shared by every gateway process.
 
 The same :class:`gateway.serving.ratelimit.CounterStore` as ``MemoryStore``: with several
 processes behind a load balancer, a client spreading wrong passwords over them is
