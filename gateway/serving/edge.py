@@ -13,7 +13,9 @@ forget a header or a limit:
   (:mod:`gateway.serving.header_numbers`);
 - every response says ``nosniff``; every HTML response carries a strict
   Content-Security-Policy (no inline script, ``frame-ancestors 'none'``); HTTPS
-  responses carry ``Strict-Transport-Security``;
+  responses carry ``Strict-Transport-Security``. This is the one place these are
+  written; the adapters add only their own (WebDAV's sandbox for files, the
+  personal links' ``no-store`` and ``no-referrer``);
 - a database that is locked or unreachable gives 503 with ``Retry-After``, and the
   worker's broken connection is dropped so the client's retry reconnects.
 """
