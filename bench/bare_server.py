@@ -23,9 +23,9 @@ import threading
 from pathlib import Path
 
 from bench.servers import PASSWORD, USER
-from gateway.delivery import BIG_BLOCK, CountingBody, FileBlocks
 from gateway.server import make_server
 from gateway.services.home import init_home, open_home
+from gateway.serving.delivery import BIG_BLOCK, CountingBody, FileBlocks
 
 NOT_FOUND = [b"not found\n"]
 

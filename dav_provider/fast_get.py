@@ -49,10 +49,10 @@ from dav_provider.paths import (
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
 from gateway import security
-from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
-from gateway.edge import DATABASE_ERRORS
 from gateway.errors import MalformedCredentials
 from gateway.services import access
+from gateway.serving.delivery import BIG_BLOCK, FileBlocks, FileShrank
+from gateway.serving.edge import DATABASE_ERRORS
 
 AGENT_SHARE = "/dav"
 CONTACT_SHARE = "/view"

@@ -59,9 +59,9 @@ from dav_provider.paths import (
     hidden_names,
     listed_members,
 )
-from gateway.edge import DATABASE_ERRORS
 from gateway.numbers import whole_number_or_none
 from gateway.services import access
+from gateway.serving.edge import DATABASE_ERRORS
 
 #: Resources per chunk of a streamed answer (about 200 kB for allprop of files).
 CHUNK_ENTRIES = 256

@@ -33,8 +33,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from wsgidav.dav_error import HTTP_SERVICE_UNAVAILABLE, DAVError
 from wsgidav.error_printer import ErrorPrinter as WsgiDavErrorPrinter
 
-from gateway.edge import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, drop_connection
 from gateway.numbers import whole_number_or_none
+from gateway.serving.edge import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, drop_connection
 
 #: Largest PROPFIND/PROPPATCH/LOCK body. Clients send a few kB; litmus under 10 kB.
 MAX_XML_BYTES = 1024 * 1024
@@ -106,7 +106,7 @@ class DavGuard:
                 )
 
         length = whole_number_or_none(environ.get("CONTENT_LENGTH") or "0")
-        if length is None:  # gateway.header_numbers refused it already, in the server
+        if length is None:  # gateway.serving.header_numbers refused it already, in the server
             return _respond(start_response, "400 Bad Request", b"bad Content-Length\n")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if method == "PUT":

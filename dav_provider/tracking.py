@@ -6,7 +6,7 @@ it puts a :class:`DavAccess` record into ``environ``; the domain controller fill
 the principal, and ``GatewayFile.get_content`` calls ``mark_file`` when a real file
 body is about to be sent. HEAD, OPTIONS, PROPFIND, 304, 412 and 416 never reach
 ``get_content``, so they are no accesses. The body is counted like a web download
-(``gateway.delivery``): journaled before its first byte, finished on close with the
+(``gateway.serving.delivery``): journaled before its first byte, finished on close with the
 bytes sent and the range's start; ``complete`` only when the whole file went out
 (``tracking.settle_transfer``, the rule of web downloads too). Agents' reads are
 recorded with ``agent`` set.
@@ -19,9 +19,9 @@ import logging
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
 from gateway.config import Config
-from gateway.delivery import CountingBody
 from gateway.services import catalog, tracking
 from gateway.services.access import visible_property_keys
+from gateway.serving.delivery import CountingBody, tracked_body
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -76,23 +76,10 @@ class DavAccess:
         return self.event
 
     def body(self, body) -> CountingBody:
-        counting: CountingBody | None = None
-
-        def first_chunk() -> None:
-            if self._settle() is not None:
-                tracking.begin_event(self.event, progress=lambda: counting.sent)
-
-        def finished(sent: int, exhausted: bool) -> None:
-            if self._settle() is None:
-                return
-            tracking.settle_transfer(self.event, sent, exhausted=exhausted)
-            tracking.record_event(self.event)
-
-        counting = CountingBody(body, finished, first_chunk, still_allowed=self.still_allowed)
-        return counting
+        return tracked_body(body, self._settle, still_allowed=self.still_allowed)
 
     def still_allowed(self) -> bool:
-        """A contact's download stops once the property is no longer theirs (issue 5)."""
+        """A contact's download stops once the property is no longer theirs."""
         if self.event is None or self.principal is None or self.principal.is_agent:
             return True
         return self.event.property in visible_property_keys(self.principal)

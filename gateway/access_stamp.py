@@ -1,5 +1,5 @@
 """A stamp that changes whenever who-may-see-what changes, readable without a
-system call by every process on the host (issue 6).
+system call by every process on the host (README, "Speed").
 
 A WebDAV GET asks the database for the login, the grant and the consent; that query
 lets go of the GIL several times, which under 16 connections cost more than the

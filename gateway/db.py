@@ -3,7 +3,7 @@
 Every request and command runs inside ``database.connection_context()``; cheroot is
 threaded and peewee keeps one connection per thread. On PostgreSQL the connections
 come from a bounded pool and go back to it between the chunks of a response
-(``release_between_chunks``), so 200 worker threads streaming files hold none.
+(``gateway.serving.pool_release``), so 200 worker threads streaming files hold none.
 """
 
 from __future__ import annotations
@@ -183,63 +183,6 @@ def _postgres(url: str) -> GatewayPostgresDatabase:
 
 def is_pooled() -> bool:
     return isinstance(database.obj, PooledPostgresqlDatabase)
-
-
-def release_between_chunks(app):
-    """Wrap a WSGI app to hand this thread's pooled connection back after the call,
-    after each chunk of the body and after ``close()``.
-
-    A download holds its worker thread for minutes; this way it holds no database
-    connection meanwhile. Nothing is given back inside a transaction. Meant for pooled
-    databases only: SQLite keeps its per-thread connections.
-    """
-
-    def app_releasing(environ, start_response):
-        try:
-            body = app(environ, start_response)
-        finally:
-            _release()
-        return _ReleasingBody(body)
-
-    return app_releasing
-
-
-class _ReleasingBody:
-    def __init__(self, body):
-        self._body = body
-        self._iterator = iter(body)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        try:
-            return next(self._iterator)
-        finally:
-            _release()
-
-    @property
-    def sendfile_to(self):
-        """The wrapped body's ``sendfile`` sender, handing the connection back after
-        each slice as ``__next__`` does after each chunk; without it a pooled database
-        would cost every download its ``sendfile``."""
-        send = getattr(self._body, "sendfile_to", None)
-        if send is None:
-            return None
-        return lambda sock: send(sock, after_slice=_release)
-
-    def close(self):
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            _release()
-
-
-def _release() -> None:
-    if not database.is_closed() and not database.in_transaction():
-        database.close()
 
 
 def is_postgres() -> bool:

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from dav_provider import fast_get
-from gateway.server import Gateway
+from gateway.server import build_site
 from gateway.services import grants
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import basic
@@ -54,7 +54,7 @@ def site(config):
     os.mkfifo(folder / "pipe.pdf")
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
-    return Gateway(config), granted
+    return build_site(config, bare=True), granted
 
 
 #: The same request with the fast path off: WsgiDAV's answer.
@@ -285,6 +285,6 @@ def test_consent_is_required_before_reading(config):
     )
     make_contact("4712")
     granted = make_grant(config, "obj-3", "4712")
-    app = Gateway(config)
+    app = build_site(config, bare=True)
     auth = basic(granted.username, granted.password)
     assert call(app, "GET", "/view/obj-3/plan.pdf", auth).status == "404 Not Found"

@@ -20,7 +20,7 @@ from lxml import etree
 
 from dav_provider import fast_propfind
 from dav_provider.fast_propfind import FastPropfind
-from gateway.server import Gateway
+from gateway.server import build_site
 from gateway.services import grants
 from tests.factories import make_agent, make_contact, make_grant, make_property
 from tests.webdav_bodies import lock_body
@@ -74,7 +74,7 @@ def site(config):
     many.mkdir()
     for number in range(MANY):
         (many / f"Unterlage {number:04d} & Co.pdf").write_bytes(b"%PDF")
-    return Gateway(config), granted
+    return build_site(config, bare=True), granted
 
 
 _MOVING = re.compile(rb"(<D:quota-(?:used|available)-bytes>)[0-9]+|Second-[0-9]+")
@@ -347,7 +347,7 @@ def locking_site(request, config, site):
     if request.param == "memory":
         return site
     redis_url = request.getfixturevalue("redis_url")
-    return Gateway(config.with_overrides(redis_url=redis_url)), site[1]
+    return build_site(config.with_overrides(redis_url=redis_url), bare=True), site[1]
 
 
 def test_locks_are_described_by_wsgidav(locking_site, monkeypatch):

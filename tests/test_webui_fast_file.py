@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from gateway.server import Gateway
+from gateway.server import build_site
 from gateway.services import grants
 from tests.factories import make_contact, make_grant, make_property
 from tests.tracking_tools import comparable
@@ -58,7 +58,7 @@ def site(config):
     (folder / "twin-a.pdf").write_bytes(b"twin")
     os.link(folder / "twin-a.pdf", folder / "twin-b.pdf")
     os.mkfifo(folder / "pipe.pdf")
-    return Gateway(config), link, consent_link
+    return build_site(config, bare=True), link, consent_link
 
 
 #: The same request with the lean path off: the web app's answer.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from gateway.worker_order import LastIdleFirst
+from gateway.serving.worker_order import LastIdleFirst
 from tests.tools import HANG_SECONDS, wait_until
 
 

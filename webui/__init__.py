@@ -1,5 +1,5 @@
-"""Contact pages, the CRM API and health: the web side of immoshare."""
+"""Contact pages, the CRM API and health: the web side of immoshare.
 
-from webui.app import create_app
-
-__all__ = ["create_app"]
+``webui.app.WebApp`` behind ``webui.fast_file.FastFile``, put together by
+``gateway.server.build_site``.
+"""

@@ -1,4 +1,9 @@
-"""The WSGI application of the web side: dispatch, error pages, headers, DB scope."""
+"""The WSGI application of the web side: dispatch, error pages, personal-link headers.
+
+The security headers of every HTML page (Content-Security-Policy and the rest) are
+written by the edge (``gateway.serving.edge``) for the whole site; the composition
+root (``gateway.server``) builds this app and starts the mail worker it hands in.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,10 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.config import Config
 from gateway.db import database
-from gateway.edge import DATABASE_ERRORS
 from gateway.services.confirmations import ConfirmationWorker
+from gateway.serving.edge import DATABASE_ERRORS
 from webui import api
 from webui.context import page_context
-from webui.fast_file import FastFile
 from webui.rendering import make_environment
 from webui.routes import URL_MAP
 
@@ -22,25 +26,12 @@ log = logging.getLogger("immoshare.web")
 PERSONAL_PREFIXES = ("/s/", "/p/")
 PERSONAL_HEADERS = (("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"))
 
-SECURITY_HEADERS = (
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
-)
-
 
 class WebApp:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, confirmations: ConfirmationWorker):
         self.config = config
         self.templates = make_environment()
-        # Sends consent confirmations; started now to resume any a restart interrupted.
-        self.confirmations = ConfirmationWorker(config)
-        self.confirmations.kick()
+        self.confirmations = confirmations  # kicked after each consent
 
     def render(self, template: str, status: int = 200, **context) -> Response:
         body = self.templates.get_template(template).render(**context)
@@ -71,7 +62,7 @@ class WebApp:
         except HTTPException as exc:
             return exc.get_response(request.environ)
         except DATABASE_ERRORS:
-            raise  # gateway.edge answers 503 + Retry-After, and the client retries (issue 5)
+            raise  # the edge answers 503 + Retry-After, and the client retries
         except Exception:  # noqa: BLE001 - one calm page; the URL (a token) is not logged
             log.exception("error answering a web request")
             return self.render("errors/500.html", status=500, **page_context(self, request))
@@ -79,16 +70,8 @@ class WebApp:
     def __call__(self, environ, start_response):
         request = Request(environ)
         response = self.dispatch(request)
-        if response.mimetype == "text/html":
-            for name, value in SECURITY_HEADERS:
-                response.headers.setdefault(name, value)
         if request.path.startswith(PERSONAL_PREFIXES):
             for name, value in PERSONAL_HEADERS:
                 response.headers[name] = value
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response(environ, start_response)
-
-
-def create_app(config: Config):
-    """The web side: file URLs of personal links take the lean path, the rest the app."""
-    return FastFile(WebApp(config), config)

@@ -105,7 +105,7 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
                 consent.WIDERRUF: whole_number_or_none(request.form.get("widerruf_version")),
                 consent.AGB: whole_number_or_none(request.form.get("agb_version")),
             },
-            ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.edge)
+            ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.serving.edge)
             user_agent=request.user_agent.string,
         )
     except consent.TextsChanged:

@@ -35,9 +35,9 @@ from werkzeug.http import dump_options_header, http_date, quote_etag
 from dav_provider import small_files
 from dav_provider.paths import is_hidden_from_contacts, split_share_path
 from gateway.config import Config
-from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
-from gateway.edge import DATABASE_ERRORS
 from gateway.services import access, catalog, web_events
+from gateway.serving.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
+from gateway.serving.edge import DATABASE_ERRORS
 from webui.files import content_disposition, etag_of, inline_type
 
 PREFIX = "/s/"

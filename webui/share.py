@@ -28,9 +28,9 @@ from markupsafe import Markup
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway.delivery import CountingBody, tracked_body
 from gateway.services import access, catalog, consent, thumbnails, tracking, web_events
 from gateway.services.properties import storage_folder
+from gateway.serving.delivery import tracked_body
 from webui import tree as tree_module
 from webui.consent_form import show_form
 from webui.context import page_context, query_link, remember_choices, view_choice
@@ -111,7 +111,7 @@ def build_view(share: ShareTree, request: Request, folder: str) -> View | None:
 
 class Row(NamedTuple):
     """One entry as the page shows it. Worked out here rather than in the template:
-    there, these calls took most of a 2,000-file page's time (issue 6)."""
+    there, these calls took most of a 2,000-file page's time."""
 
     entry: tree_module.Entry
     is_folder: bool
@@ -156,7 +156,7 @@ def _size_and_date(lang: str, size: int, mtime: float) -> str:
 
 def _entries_html(app, viewer: Viewer, view: View, rows: list[Row], keep: dict, t) -> Markup:
     """The list's items, rendered apart from the page: inside it, every piece of them
-    went up through four template levels (issue 6)."""
+    went up through four template levels."""
     html = app.templates.get_template("share/_entries.html").render(
         rows=rows, viewer=viewer, view=view, keep=keep, t=t
     )
@@ -211,7 +211,7 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
 
 
 def _still_allowed(viewer: Viewer):
-    """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
+    """Asked while a contact's file or zip streams: a revoke or expiry cuts it."""
 
     if viewer.grant is None:
         return None
@@ -232,7 +232,7 @@ def _file(app, request: Request, prefix: str, token: str, path: str, *, inline: 
     response = send_file(request, handle, name, inline=inline, block_size=app.config.block_size)
     if request.method == "GET" and response.status_code in (200, 206):
         # The event (with the version's hash) exists before the first byte, and is
-        # journaled then, so a download survives even a killed server (issue 4).
+        # journaled then, so a download survives even a killed server.
         info = os.fstat(handle.fileno())
         who = visitor(app, request, viewer.grant)
         path = "/".join(parts)
@@ -292,14 +292,11 @@ def zip_name(viewer: Viewer, view: View) -> str:
     return (_UNSAFE_IN_NAME.sub(" ", base).strip(" .") or viewer.property.key)[:150] + ".zip"
 
 
-def _track_zip(app, who, view: View, download: ZipDownload, total: int):
-    """One ``zip`` event, journaled before the first byte, plus one ``download`` per
-    member that started, each with its own bytes and completeness."""
-    zip_event = web_events.new_event(who, "zip", view.folder, status=200, size=total)
+def _record_members(app, who, download: ZipDownload):
+    """The zip's settle hook: one ``download`` per member that started, each with its
+    own bytes and completeness, after the ``zip`` event itself."""
 
-    def finished(sent: int, exhausted: bool) -> None:
-        tracking.settle_transfer(zip_event, sent, exhausted=exhausted)
-        tracking.record_event(zip_event)
+    def record(sent: int, exhausted: bool) -> None:
         for member in download.members:
             if not member.started:
                 continue
@@ -316,7 +313,7 @@ def _track_zip(app, who, view: View, download: ZipDownload, total: int):
             tracking.settle_transfer(event, member.sent, exhausted=member.complete)
             tracking.record_event(event)
 
-    return finished, lambda: tracking.begin_event(zip_event)
+    return record
 
 
 def zip_all(app, request: Request, prefix: str, token: str) -> Response:
@@ -343,10 +340,13 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         download.close()
         body = []
     else:
-        finished, first_chunk = _track_zip(
-            app, visitor(app, request, viewer.grant), view, download, total
+        who = visitor(app, request, viewer.grant)
+        body = tracked_body(
+            download,
+            web_events.new_event(who, "zip", view.folder, status=200, size=total),
+            settle=_record_members(app, who, download),
+            still_allowed=_still_allowed(viewer),
         )
-        body = CountingBody(download, finished, first_chunk, still_allowed=_still_allowed(viewer))
     response = Response(body, mimetype="application/zip", direct_passthrough=True)
     response.content_length = total
     value, options = content_disposition("attachment", zip_name(viewer, view))

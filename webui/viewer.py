@@ -40,7 +40,7 @@ class Viewer:
 
 def visitor(app, request: Request, grant: Grant) -> web_events.Visitor:
     """The request's contact; ``REMOTE_ADDR`` is already the client's behind trusted
-    proxies (``gateway.edge``)."""
+    proxies (``gateway.serving.edge``)."""
     return web_events.visitor(app.config, grant, request.remote_addr, request.user_agent.string)
 
 

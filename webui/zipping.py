@@ -42,7 +42,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 
-from gateway.delivery import FileBlocks
+from gateway.serving.delivery import FileBlocks
 from webui.tree import Entry
 
 _DATA_DESCRIPTOR = 0x08
@@ -112,7 +112,7 @@ class ZipDownload:
     one open now.
 
     Iterate it for the bytes, or let it send itself: ``send_some`` (see
-    ``gateway.delivery.CountingBody``). Both give the same bytes.
+    ``gateway.serving.delivery.CountingBody``). Both give the same bytes.
     ``known_crc(path, stat)`` is the catalog's CRC-32 of that version, or None.
     ``members`` are those still there when the zip started.
     """

@@ -1,7 +1,7 @@
 """Tracking events: one append path for web and WebDAV, chained by hashes.
 
 Every adapter builds an :class:`Event` and hands it to :func:`record_event` (or, for
-a file body, to ``gateway.delivery.tracked_body``, which calls :func:`begin_event`
+a file body, to ``gateway.serving.delivery.tracked_body``, which calls :func:`begin_event`
 before the first byte and :func:`record_event` on close). Fields are fixed by
 INTERFACE.md. What this module owns:
 

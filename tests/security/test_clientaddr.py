@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.clientaddr import apply_forwarded, client_address, limit_key, parse_networks
-from gateway.ratelimit import MemoryStore, RateLimiter
+from gateway.serving.clientaddr import apply_forwarded, client_address, limit_key, parse_networks
+from gateway.serving.ratelimit import MemoryStore, RateLimiter
 
 PROXIES = parse_networks(["10.0.0.0/8", "::1"])
 

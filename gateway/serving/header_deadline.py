@@ -7,7 +7,7 @@ watcher thread shuts down any that is still reading when its deadline passes, wh
 ends the blocked read and frees the worker. The thread runs only while something is
 being watched, so idle servers (and stopped test servers) keep no thread.
 
-Registering takes no lock (issue 6): every request registers and unregisters, and a
+Registering takes no lock: every request registers and unregisters, and a
 lock held by a thread that is waiting for the GIL stalls all the others behind it
 (with 200 downloads starting at once, each one in turn). Setting and popping a dict
 item are atomic under the GIL; each registration has its own key, so the watcher

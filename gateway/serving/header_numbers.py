@@ -4,7 +4,7 @@ WsgiDAV, werkzeug and our lean paths parse ``Content-Length``, ``Range``,
 ``Timeout``, ``X-OC-Mtime`` and the date headers with ``int()`` and ``strptime``;
 a number of 5,000 digits, a year of 99999 or a superscript digit made each of them
 raise, and the answer was a 500. :func:`refuse_or_clean` runs once for every
-request, in ``gateway.edge``, before any of them:
+request, in ``gateway.serving.edge``, before any of them:
 
 - a number header that is malformed or beyond :data:`gateway.numbers.MAX_DIGITS`
   digits (``Content-Length``, ``X-OC-Mtime``, the positions of ``Range``, the

@@ -1,4 +1,4 @@
-"""Work goes to the worker thread that went idle last (issue 6).
+"""Work goes to the worker thread that went idle last (README, "Speed").
 
 cheroot's 200 worker threads wait on one ``queue.Queue``, whose condition wakes
 waiters in the order they began waiting: every new request went to the thread idle

@@ -5,14 +5,17 @@ Plain WSGI around the whole site (web pages, WebDAV, API), so nothing behind it 
 forget a header or a limit:
 
 - ``REMOTE_ADDR`` and ``wsgi.url_scheme`` are the client's, from ``X-Forwarded-*``
-  of trusted proxies only (:mod:`gateway.clientaddr`);
+  of trusted proxies only (:mod:`gateway.serving.clientaddr`);
 - a client with too many failed attempts (wrong password, unknown link token, bad API
-  key) gets 429 with ``Retry-After`` before anything is looked up (:mod:`gateway.ratelimit`);
+  key) gets 429 with ``Retry-After`` before anything is looked up
+  (:mod:`gateway.serving.ratelimit`);
 - a number header out of bounds gets 400 before anything parses it
-  (:mod:`gateway.header_numbers`);
+  (:mod:`gateway.serving.header_numbers`);
 - every response says ``nosniff``; every HTML response carries a strict
   Content-Security-Policy (no inline script, ``frame-ancestors 'none'``); HTTPS
-  responses carry ``Strict-Transport-Security``;
+  responses carry ``Strict-Transport-Security``. This is the one place these are
+  written; the adapters add only their own (WebDAV's sandbox for files, the
+  personal links' ``no-store`` and ``no-referrer``);
 - a database that is locked or unreachable gives 503 with ``Retry-After``, and the
   worker's broken connection is dropped so the client's retry reconnects.
 """
@@ -24,10 +27,10 @@ import sys
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
-from gateway import header_numbers
-from gateway.clientaddr import apply_forwarded, limit_key
 from gateway.db import database
-from gateway.ratelimit import RateLimiter
+from gateway.serving import header_numbers
+from gateway.serving.clientaddr import apply_forwarded, limit_key
+from gateway.serving.ratelimit import RateLimiter
 
 #: Raised by peewee when the database is locked, gone, or its pool is exhausted.
 DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)

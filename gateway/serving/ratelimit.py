@@ -1,13 +1,13 @@
 """Counting failed attempts per client and refusing more once there were too many.
 
 Wrong passwords, unknown link tokens and bad API keys each count against the client's
-address (see :func:`gateway.clientaddr.limit_key`). After ``limit`` failures within
+address (see :func:`gateway.serving.clientaddr.limit_key`). After ``limit`` failures within
 ``window`` seconds of the first one, that client gets 429 with ``Retry-After`` until
 the window ends; other clients are not affected.
 
 The counters live behind :class:`CounterStore`: :class:`MemoryStore` for one process;
-several processes sharing a home (issue 7) plug in a Redis store with the same two
-methods (``INCR`` + ``EXPIRE`` on the first hit, ``GET`` + ``TTL`` to peek).
+several processes sharing a home (README, "Scaling out") plug in a Redis store with the
+same two methods (``INCR`` + ``EXPIRE`` on the first hit, ``GET`` + ``TTL`` to peek).
 """
 
 from __future__ import annotations

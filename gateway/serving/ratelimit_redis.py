@@ -1,6 +1,6 @@
-"""Failure counters of the rate limiter in Redis, shared by every gateway process (issue 7).
+"""Failure counters of the rate limiter in Redis, shared by every gateway process.
 
-The same :class:`gateway.ratelimit.CounterStore` as ``MemoryStore``: with several
+The same :class:`gateway.serving.ratelimit.CounterStore` as ``MemoryStore``: with several
 processes behind a load balancer, a client spreading wrong passwords over them is
 counted once. When Redis does not answer, the counters fail open (nothing counted,
 nobody refused, one warning per outage) rather than refusing every login while
@@ -26,7 +26,7 @@ return {count, redis.call('PTTL', KEYS[1])}
 
 
 class RedisCounterStore:
-    """:class:`gateway.ratelimit.CounterStore` in Redis under ``prefix``."""
+    """:class:`gateway.serving.ratelimit.CounterStore` in Redis under ``prefix``."""
 
     def __init__(self, url: str, *, prefix: str = "immoshare:ratelimit:"):
         self._redis = redis.Redis.from_url(url)

@@ -1,4 +1,4 @@
-"""Fewer glibc malloc arenas for the server process (issue 6).
+"""Fewer glibc malloc arenas for the server process (README, "Speed").
 
 glibc gives threads that contend for the heap their own arena (up to eight per CPU)
 and keeps what a request freed inside it. With 200 worker threads, each big request

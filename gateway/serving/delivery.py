@@ -7,8 +7,9 @@ ends): it has been handed to the socket by then. "Sent" is what the kernel took,
 so a client that hangs up mid-file may be credited up to a socket buffer more than
 it received.
 
-``tracked_body`` wires a body to the tracking service: the event is journaled
-before its first byte goes out and finished with the bytes sent on close.
+``tracked_body`` wires a body to the tracking service, the one way every tracked
+transfer (WebDAV GET, web download, zip) is counted: the event is journaled before
+its first byte goes out and recorded with the bytes sent on close.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ BIG_BLOCK = 1024 * 1024
 #: their pace on a fast link.
 SENDFILE_SLICE = 8 * 1024 * 1024
 
-#: How often a running transfer asks ``still_allowed`` (issue 5: a revoke stops it
-#: within a second).
+#: How often a running transfer asks ``still_allowed``: a revoke stops a running
+#: download within a second (README, "Security").
 RECHECK_SECONDS = 0.5
 
 
@@ -210,8 +211,9 @@ def _quietly(callback: Callable, *args) -> None:
 
 def tracked_body(
     body: Iterable[bytes],
-    event: tracking.Event,
+    event: tracking.Event | Callable[[], tracking.Event | None],
     *,
+    settle: Callable[[int, bool], None] | None = None,
     still_allowed: Callable[[], bool] | None = None,
 ) -> CountingBody:
     """Count ``body`` as the transfer of ``event`` (with ``size`` and, for a 206,
@@ -220,15 +222,26 @@ def tracked_body(
     Before the first byte: ``begin_event`` (journaled, survives a kill). On close:
     ``bytes`` and ``complete`` by ``tracking.settle_transfer`` (complete only when
     the whole file went out), then ``record_event``.
+
+    ``event`` may be a function that returns the event, or None for nothing to
+    record, when asked at the first chunk and on close: WebDAV learns the status and
+    range only as the body starts. ``settle(sent, exhausted)`` runs on close after
+    the event is recorded, for what else the transfer did (a zip's members).
     """
     counting: CountingBody | None = None
 
     def first_chunk() -> None:
-        tracking.begin_event(event, progress=lambda: counting.sent)
+        current = event() if callable(event) else event
+        if current is not None:
+            tracking.begin_event(current, progress=lambda: counting.sent)
 
     def finished(sent: int, exhausted: bool) -> None:
-        tracking.settle_transfer(event, sent, exhausted=exhausted)
-        tracking.record_event(event)
+        current = event() if callable(event) else event
+        if current is not None:
+            tracking.settle_transfer(current, sent, exhausted=exhausted)
+            tracking.record_event(current)
+        if settle is not None:
+            settle(sent, exhausted)
 
     counting = CountingBody(body, finished, first_chunk, still_allowed=still_allowed)
     return counting
