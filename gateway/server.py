@@ -34,6 +34,7 @@ from gateway.header_deadline import HeaderDeadline
 from gateway.malloc import limit_arenas
 from gateway.ratelimit import MemoryStore, RateLimiter
 from gateway.services import listening
+from gateway.services.retention import start_daily_cleanups
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
 from gateway.worker_order import wake_last_idle_first
@@ -122,10 +123,12 @@ class GatewayServer(wsgi.Server):
         wake_last_idle_first(self.requests)
         self.config = config
         self._watcher: CatalogWatcher | None = None
+        self._cleanups = None
 
     def prepare(self):
         if self._watcher is None:
             start_tracking(self.config)
+            self._cleanups = start_daily_cleanups(self.config)
             self._watcher = CatalogWatcher(self.config)
             self._watcher.start()
         super().prepare()
@@ -135,6 +138,8 @@ class GatewayServer(wsgi.Server):
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop()
+            if self._cleanups is not None:
+                self._cleanups.stop()
             stop_tracking()
 
 
