@@ -10,6 +10,9 @@ from gateway.models import ConsentRecord, Grant, Property
 from gateway.services import grant_rule, grants
 from tests.factories import make_contact, make_grant, make_property
 
+#: Both dialects: the SQL text differs between SQLite and PostgreSQL.
+pytestmark = pytest.mark.each_database
+
 TODAY = datetime.date(2030, 6, 15)
 YESTERDAY = TODAY - datetime.timedelta(days=1)
 TOMORROW = TODAY + datetime.timedelta(days=1)
