@@ -221,8 +221,8 @@ class LinkState:
 
 def link_state(token: str) -> LinkState | None:
     """The state of the grant behind ``token`` (None: no such link) in one query
-        whose SQL is built once: the contact page's file URLs ask it on every request
-    , where :func:`resolve_link` builds and loads three models."""
+    whose SQL is built once: the contact page's file URLs ask it on every request,
+    where :func:`resolve_link` builds and loads three models."""
     row = _fetch_one("link", True, utc_now().date(), False, hash_token(token), reuse=True)
     if row is None:
         return None
