@@ -1,4 +1,4 @@
-"""The benchmark of issue 6: immoshare beside copyparty, stock WsgiDAV and nginx.
+"""The benchmark: immoshare beside copyparty, stock WsgiDAV and nginx.
 
 ``python -m bench`` generates its data under ``bench/.work/``, starts every server on
 loopback over the same folder, runs each case several times alternating the servers

@@ -1,4 +1,4 @@
-"""Case 9 (issue 7): what scale-out costs per request — two ``immoshare serve``
+"""Case 9: what scale-out costs per request — two ``immoshare serve``
 processes on PostgreSQL and Redis against the bench's one process on SQLite.
 
 Both setups serve the same share folder: the scale-out home's ``properties/`` is a
@@ -175,9 +175,7 @@ def _page_request(setup: Setup) -> tuple[str, dict]:
     headers = {"Cookie": cookie.split(";", 1)[0]} if cookie else {}
     href = parse_page(got.body.decode("utf-8", "replace")).downloads.get(data.SMALL.split("/")[-1])
     if got.status != 200 or href is None:
-        raise LookupError(
-            f"the contact page (HTTP {got.status}) has no data-testid=download link (issue 3)"
-        )
+        raise LookupError(f"the contact page (HTTP {got.status}) has no data-testid=download link")
     parts = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://127.0.0.1{setup.link}/", href))
     return parts.path + (f"?{parts.query}" if parts.query else ""), headers
 

@@ -102,7 +102,7 @@ def case_tracking(bench: Bench) -> list[Row]:
     show = Row("8", f"tracking show --property over {n:,} events", "ms", Target("<", 300))
     missing = _missing_commands()
     if missing:
-        export.skipped = f"`immoshare tracking` has no {missing} command yet (issue 4)"
+        export.skipped = f"`immoshare tracking` has no {missing} command yet"
         return [export]
     home = bench.work / "tracking-home"
     marker = home / "bench-events.json"

@@ -1,4 +1,4 @@
-"""Cases on immoshare's contact page (issue 3): 2 (download URL rate), 5 (zip versus
+"""Cases on immoshare's contact page: 2 (download URL rate), 5 (zip versus
 reading the files, peak memory) and 6 (page of a big share, search).
 
 The URLs are found on the page itself through the ``data-testid`` hooks, so the
@@ -55,9 +55,7 @@ def case_page_download(bench: Bench) -> list[Row]:
     page, links, cookie = _page(bench, "files")
     href = links.downloads.get(data.SMALL.split("/")[-1])
     if page.status != 200 or href is None:
-        row.skipped = (
-            f"the contact page (HTTP {page.status}) has no data-testid=download link yet (issue 3)"
-        )
+        row.skipped = f"the contact page (HTTP {page.status}) has no data-testid=download link yet"
         return [row]
     path = _absolute(bench, "files", href)
     got = client.fetch(
@@ -105,9 +103,7 @@ def case_zip(bench: Bench) -> list[Row]:
     rows = [zip_rate, read_rate, ratio, peak]
     page, links, cookie = _page(bench, data.ZIP)
     if page.status != 200 or links.zip is None:
-        zip_rate.skipped = (
-            f"the contact page (HTTP {page.status}) has no data-testid=zip link yet (issue 3)"
-        )
+        zip_rate.skipped = f"the contact page (HTTP {page.status}) has no data-testid=zip link yet"
         return [zip_rate]
     zip_paths = {"immoshare": _absolute(bench, data.ZIP, links.zip)}
     names = bench.data.names(data.ZIP)
@@ -167,7 +163,7 @@ def case_page_and_search(bench: Bench) -> list[Row]:
     if page.status != 200 or links.entries != p.page_files:
         page_row.skipped = (
             f"the contact page (HTTP {page.status}) shows {links.entries} "
-            f"data-testid=entry of {p.page_files} files (issue 3)"
+            f"data-testid=entry of {p.page_files} files"
         )
     else:
         for _, server in bench.turns(("immoshare", "copyparty")):
@@ -178,9 +174,7 @@ def case_page_and_search(bench: Bench) -> list[Row]:
             page_row.add(server.name, ms)
     _, listing, cookie = _page(bench, data.LISTING)
     if listing.search_form is None:
-        search_row.skipped = (
-            "the contact page has no data-testid=search input in a GET form (issue 3)"
-        )
+        search_row.skipped = "the contact page has no data-testid=search input in a GET form"
         return [page_row, search_row]
     action, name = listing.search_form
     query = urllib.parse.urlencode({name: "Unterlage-0099"})

@@ -21,14 +21,6 @@ class AccessDenied(GatewayError):
     """Revoked, expired or otherwise no longer valid access. Shown like NotFound."""
 
 
-class ConsentRequired(GatewayError):
-    """The property requires consent that the grant has not given yet."""
-
-
-class InvalidCredentials(GatewayError):
-    """A user name and password that do not match."""
-
-
 class MalformedCredentials(InvalidInput):
     """Credentials that cannot be read at all (not a well-formed Basic value)."""
 

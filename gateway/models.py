@@ -200,7 +200,7 @@ class CatalogEntry(BaseModel):
     # Changes on every write or replace and cannot be set back like mtime.
     ctime_ns = pw.BigIntegerField(null=True)
     # CRC-32 of the same version, so a zip can send the file by sendfile without
-    # reading it (issue 6). Unsigned 32 bits: too big for PostgreSQL's integer.
+    # reading it. Unsigned 32 bits: too big for PostgreSQL's integer.
     crc32 = pw.BigIntegerField(null=True)
 
     class Meta:

@@ -201,6 +201,17 @@ class VerificationCache:
             self._entries[key] = now + self._ttl
 
 
+#: The longest user agent stored; longer ones are cut (``AccessEvent.user_agent`` and
+#: ``ConsentRecord.user_agent`` hold as much).
+USER_AGENT_LIMIT = 512
+
+
+def cut_user_agent(user_agent: str | None) -> str | None:
+    """The user agent as stored: at most :data:`USER_AGENT_LIMIT` characters, None
+    when there is none."""
+    return user_agent[:USER_AGENT_LIMIT] if user_agent else None
+
+
 @functools.lru_cache(maxsize=4096)
 def shorten_ip(ip: str | None, mode: str) -> str | None:
     """Apply the ``ip_privacy`` setting: ``shorten`` (IPv4 /24, IPv6 /48), ``full``, ``drop``.

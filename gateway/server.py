@@ -25,6 +25,7 @@ from gateway.db import is_pooled
 from gateway.errors import SetupError
 from gateway.services import listening
 from gateway.services.confirmations import ConfirmationWorker
+from gateway.services.retention import start_daily_cleanups
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.serving.clientaddr import parse_networks
 from gateway.serving.edge import Edge
@@ -93,9 +94,9 @@ class BackgroundWorkers:
     """Every thread that runs beside the request workers, started before the socket
     listens and stopped after the last request:
 
-    - the tracking writer (with the daily clean-ups: retention, trash), first, so that
-      journals of a killed process are replayed before anything new is recorded, and
-      last to stop, so that every event is stored;
+    - the tracking writer, first, so that journals of a killed process are replayed
+      before anything new is recorded, and last to stop, so that every event is stored;
+    - the daily clean-ups (tracking retention, the trash), stopped before the writer;
     - the catalog watcher;
     - the mail worker for consent confirmations, kicked at start to resume any a
       restart interrupted (and after each consent by the web app);
@@ -107,11 +108,13 @@ class BackgroundWorkers:
         self.config = config
         self.mail = ConfirmationWorker(config)
         self._watcher: CatalogWatcher | None = None
+        self._cleanups = None
 
     def start(self) -> None:
         if self._watcher is not None:
             return
         start_tracking(self.config)
+        self._cleanups = start_daily_cleanups(self.config)
         self._watcher = CatalogWatcher(self.config)
         self._watcher.start()
         self.mail.kick()
@@ -121,6 +124,8 @@ class BackgroundWorkers:
         if watcher is None:
             return
         watcher.stop()
+        if self._cleanups is not None:
+            self._cleanups.stop()
         stop_tracking()  # the mail worker is a daemon thread that ends when idle
 
 

@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL and Redis servers for the scale-out tests (issue 7).
+"""Throwaway PostgreSQL and Redis servers for the scale-out tests.
 
 Each starts once per test session on a free loopback port in a temporary folder and
 is torn down at the end; tests get a fresh database (``CREATE DATABASE``) or a flushed

@@ -15,13 +15,13 @@ from tests.tools import ThreadedServer
 pytest_plugins = ["tests.backends"]
 
 
-#: Modules that always run on both databases, marked or not: the core that issue 7
-#: promises on PostgreSQL too (WebDAV access and tracking).
+#: Modules that always run on both databases, marked or not: the core that must
+#: hold on PostgreSQL too (WebDAV access and tracking).
 EACH_DATABASE_MODULES = re.compile(r"tests\.test_(dav_access|tracking_\w+)")
 
 
 def pytest_generate_tests(metafunc):
-    """Tests marked ``each_database`` run on SQLite and again on PostgreSQL (issue 7)."""
+    """Tests marked ``each_database`` run on SQLite and again on PostgreSQL."""
     each = metafunc.definition.get_closest_marker(
         "each_database"
     ) or EACH_DATABASE_MODULES.fullmatch(metafunc.module.__name__)

@@ -1,4 +1,4 @@
-"""Reused access answers never outlive a change (issue 6, on the promise of issue 2).
+"""Reused access answers never outlive a change.
 
 A server process on SQLite reuses the answer to "may this login see this property"
 until a change to the access tables is committed by any process. These tests warm

@@ -1,5 +1,5 @@
 """The catalog follows files changed directly on disk, and every event names the
-version it served (issue 4, acceptance 4)."""
+version it served."""
 
 from __future__ import annotations
 

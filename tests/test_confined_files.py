@@ -1,5 +1,5 @@
 """Opening a share's file confined: no way out of the folder, with ``openat2`` and
-with the portable way (issue 2's path promise, issue 6's one-call open)."""
+with the portable way."""
 
 from __future__ import annotations
 

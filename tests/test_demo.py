@@ -64,7 +64,7 @@ def test_make_demo_serves_and_prints_working_logins():
         dav_url, user, password = agent.groups()
         listing = requests.request(
             "PROPFIND", dav_url + "musterstrasse-5/", auth=(user, password), headers={"Depth": "1"}
-        )  # infinity is refused (issue 5)
+        )  # infinity is refused
         assert listing.status_code == 207
         for name in ("Grundrisse", "Energieausweis", "Lageplan", "Fotos"):
             assert name in listing.text

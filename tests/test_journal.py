@@ -1,4 +1,4 @@
-"""The tracking journal under concurrent writers and file rotation (issue 4, issue 6).
+"""The tracking journal under concurrent writers and file rotation.
 
 Request threads write journal lines without holding the recorder's lock; these tests
 check what that must not break: every finished event reaches the database exactly

@@ -1,6 +1,18 @@
-"""The domain knows nothing of HTTP, wsgidav.yaml is what the server runs, and the
-tests keep their own rules: test modules do not import each other, and no test
-asserts a duration."""
+"""Which of our packages each layer may import, checked on every module; wsgidav.yaml
+is what the server runs; and the tests keep their own rules: test modules do not
+import each other, and no test asserts a duration.
+
+The layers (README, "Development"): the **domain** in the middle (``gateway/*.py``,
+``gateway/services/``, ``gateway/shipped/``) knows nothing of HTTP; **serving**
+(``gateway/serving/``) is what both HTTP adapters share; the adapters **dav**
+(``dav_provider/``), **web** (``webui/``) and **cli** (``gateway/cli/``) call the
+domain and never each other; ``gateway/server.py`` is the **composition root**, the
+one place that builds the whole stack. ``gateway/demo.py`` (the real server on a
+throw-away home) and ``gateway/__main__.py`` (``python -m gateway``) belong to the
+composition too: they wire the layers together, and of the layers only the CLI module
+of ``serve`` and ``demo`` reaches them. The table is written by package prefixes, so
+modules that move between packages are judged by where they end up.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +21,183 @@ from pathlib import Path
 
 from tests.tools import REPO
 
+DOMAIN, SERVING, COMPOSITION = "domain", "serving", "composition"
+DAV, WEB, CLI = "dav", "web", "cli"
+
+#: Module name prefixes of each layer; the longest match wins (``gateway.serving``
+#: before ``gateway``).
+LAYER_PREFIXES = {
+    "gateway.server": COMPOSITION,
+    "gateway.demo": COMPOSITION,
+    "gateway.__main__": COMPOSITION,
+    "gateway.serving": SERVING,
+    "gateway.cli": CLI,
+    "gateway": DOMAIN,
+    "dav_provider": DAV,
+    "webui": WEB,
+}
+
+#: Which layers a module of each layer may import.
+MAY_IMPORT = {
+    DOMAIN: {DOMAIN},
+    SERVING: {DOMAIN, SERVING},
+    DAV: {DOMAIN, SERVING, DAV},
+    WEB: {DOMAIN, SERVING, WEB},
+    CLI: {DOMAIN, CLI},
+    COMPOSITION: {DOMAIN, SERVING, DAV, WEB, CLI, COMPOSITION},
+}
+
+#: The one CLI module that may reach the composition: ``serve`` and ``demo`` start
+#: the server (``gateway.server``, ``gateway.demo``).
+CLI_MODULE_THAT_SERVES = "gateway.cli.admin"
+
+#: Third-party HTTP packages: only where HTTP is spoken.
 HTTP_PACKAGES = {"wsgidav", "werkzeug", "jinja2", "cheroot"}
+MAY_USE_HTTP = {SERVING, DAV, WEB, COMPOSITION}
+
+#: Imports that break the table today, each removed by moving the module it names
+#: into its right layer: the share rules (``dav_provider.paths``) into the domain,
+#: the small-file cache into ``gateway/serving/``. Once those moves are merged this
+#: list must be empty (the test below fails on an entry that no longer happens);
+#: nothing is ever added to it.
+KNOWN_VIOLATIONS = {
+    # the share rules go to gateway/shares.py, the cache to gateway/serving/
+    ("webui.fast_file", "dav_provider.paths"),
+    ("webui.fast_file", "dav_provider.small_files"),
+    ("webui.tree", "dav_provider.paths"),
+}
+
+OUR_PACKAGES = ("gateway", "dav_provider", "webui")
 
 
-def imported_roots(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    roots = set()
-    for node in ast.walk(tree):
+def module_name(path: Path, root: Path = REPO) -> str:
+    """``webui/app.py`` -> ``webui.app``; a package keeps its ``__init__`` so that its
+    relative imports resolve against the package itself."""
+    return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of one of our modules, None for anything else."""
+    for prefix in sorted(LAYER_PREFIXES, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return LAYER_PREFIXES[prefix]
+    return None
+
+
+def imported_modules(source: str, module: str) -> set[str]:
+    """Every module ``source`` imports; ``from m import n`` gives ``m.n`` (a submodule
+    or a name in ``m``: :func:`_importable_part` tells). Relative imports are
+    resolved against ``module``."""
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: -node.level]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module
+            imported |= {f"{name}.{alias.name}" for alias in node.names}
+    return imported
 
 
-def test_domain_imports_no_http_library():
-    offenders = {}
-    for path in (REPO / "gateway").rglob("*.py"):
-        if path.name == "server.py" and path.parent.name == "gateway":
-            continue  # the composition root
-        if path.parent.name == "serving":
-            continue  # the serving layer: what the HTTP adapters share
-        bad = imported_roots(path) & (HTTP_PACKAGES | {"dav_provider", "webui"})
-        if bad:
-            offenders[str(path.relative_to(REPO))] = sorted(bad)
-    assert offenders == {}
+def violations(module: str, source: str) -> set[tuple[str, str]]:
+    """``(module, imported)`` pairs of ``source`` that the table forbids."""
+    layer = layer_of(module)
+    if layer is None:
+        return set()
+    found = set()
+    for name in imported_modules(source, module):
+        root = name.split(".")[0]
+        if root in HTTP_PACKAGES:
+            if layer not in MAY_USE_HTTP:
+                found.add((module, root))
+            continue
+        target = layer_of(name)
+        if target is None or target in MAY_IMPORT[layer]:
+            continue
+        if layer == CLI and module == CLI_MODULE_THAT_SERVES and target == COMPOSITION:
+            continue
+        found.add((module, _importable_part(name)))
+    return found
+
+
+def _importable_part(name: str) -> str:
+    """``from gateway.edge import Edge`` names ``gateway.edge.Edge``: report the module."""
+    parts = name.split(".")
+    while len(parts) > 1 and not _exists(parts):
+        parts.pop()
+    return ".".join(parts)
+
+
+def _exists(parts: list[str]) -> bool:
+    path = REPO.joinpath(*parts)
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def our_modules(root: Path = REPO):
+    for package in OUR_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            yield module_name(path, root), path
+
+
+def tree_violations(root: Path = REPO) -> set[tuple[str, str]]:
+    found = set()
+    for module, path in our_modules(root):
+        found |= violations(module, path.read_text(encoding="utf-8"))
+    return found
+
+
+def test_every_module_imports_only_what_its_layer_may():
+    assert tree_violations() - KNOWN_VIOLATIONS == set()
+
+
+def test_the_allow_list_holds_only_violations_that_still_exist():
+    """When a move removes a violation, its entry goes too: the list only shrinks."""
+    assert KNOWN_VIOLATIONS - tree_violations() == set()
+
+
+def test_every_module_has_a_layer():
+    assert [m for m, _ in our_modules() if layer_of(m) is None] == []
+
+
+def test_the_check_catches_an_adapter_importing_the_other():
+    """The check itself: a web module that imports the WebDAV adapter fails it, in
+    every spelling of the import."""
+    for source in (
+        "import dav_provider\n",
+        "from dav_provider.paths import split_path\n",
+        "from dav_provider import paths\n",
+        "def lazy():\n    import dav_provider.fast_get\n",
+    ):
+        assert violations("webui.made_up", source), source
+    assert violations("dav_provider.made_up", "from webui import share\n")
+    assert violations("webui.made_up", "from .tree import entries\n") == set()
+    assert violations("webui.__init__", "from .app import build_web_app\n") == set()
+
+
+def test_the_check_catches_the_domain_reaching_out():
+    assert violations("gateway.services.made_up", "from gateway.serving import edge\n")
+    assert violations("gateway.made_up", "import webui.app\n")
+    assert violations("gateway.made_up", "from cheroot import wsgi\n")
+    assert violations("gateway.services.made_up", "from . import tracking\n") == set()
+    assert violations("gateway.cli.made_up", "from gateway.server import serve\n")
+    assert violations("gateway.cli.admin", "from gateway.server import serve\n") == set()
+    assert violations("gateway.cli.admin", "from dav_provider import app\n")
+    assert violations("gateway.serving.made_up", "from werkzeug import Request\n") == set()
+    assert violations("gateway.serving.made_up", "import webui\n")
+
+
+def test_the_check_finds_a_forbidden_import_in_a_file_of_a_tree(tmp_path):
+    """The walk over files: a web module written with ``import dav_provider`` into a
+    tree is found, with its module name."""
+    for package in OUR_PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "webui" / "bad.py").write_text('"""Bad."""\n\nimport dav_provider\n')
+    (tmp_path / "webui" / "good.py").write_text("from gateway import urls\n")
+    assert tree_violations(tmp_path) == {("webui.bad", "dav_provider")}
 
 
 def test_wsgidav_yaml_is_the_running_configuration(config):
@@ -56,6 +220,7 @@ def test_wsgidav_yaml_is_the_running_configuration(config):
 
 
 # -- the tests' own house ------------------------------------------------------------
+
 
 TESTS = REPO / "tests"
 #: Calls that read a clock; the difference of a reading and an earlier value is a duration.

@@ -1,4 +1,4 @@
-"""immoshare on PostgreSQL: setting up, time stamps, and the connection pool (issue 7).
+"""immoshare on PostgreSQL: setting up, time stamps, and the connection pool.
 
 The test cluster runs in the Europe/Berlin time zone on purpose: a moment that went
 through the server's zone instead of UTC would come back an hour or two off.

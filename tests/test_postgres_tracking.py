@@ -1,4 +1,4 @@
-"""The tracking chain on PostgreSQL under concurrent writers (issue 7).
+"""The tracking chain on PostgreSQL under concurrent writers.
 
 On PostgreSQL two transactions can commit in the other order than they drew their
 ids. A consumer polling "events after my cursor" would then move its cursor past an

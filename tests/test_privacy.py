@@ -1,6 +1,5 @@
 """GDPR: export everything about a contact, erase it with its events kept under a
-pseudonym, and IP addresses stored as the privacy setting says (issue 4,
-acceptance 7)."""
+pseudonym, and IP addresses stored as the privacy setting says."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Offer templates: the personal link goes into text and HTML letters (issue 4,
-acceptance 8), and what cannot be filled in is a clear error."""
+"""Offer templates: the personal link goes into text and HTML letters, and what cannot
+be filled in is a clear error."""
 
 from __future__ import annotations
 

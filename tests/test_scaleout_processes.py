@@ -1,4 +1,4 @@
-"""Two ``immoshare serve`` processes on one home, PostgreSQL and Redis (issue 7).
+"""Two ``immoshare serve`` processes on one home, PostgreSQL and Redis.
 
 Every test here starts real servers: a throwaway PostgreSQL and Redis
 (``tests/backends.py``) and two gateway processes A and B sharing the home folder,

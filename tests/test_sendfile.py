@@ -1,4 +1,4 @@
-"""Large file bodies leave by ``sendfile`` (``gateway.sendfile``), byte-exact and
+"""Large file bodies leave by ``sendfile`` (the server's sendfile gateway), byte-exact and
 tracked like any other body; small ones, HEAD and TLS keep cheroot's own loop."""
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_slow_tls_reader_costs_one_block_of_memory_not_copies(home):
     """Over TLS (no sendfile there) a file goes out in 1 MiB blocks. A client that
     reads slowly takes each block in many pieces; the server must send them from the
     block itself. cheroot's own writer copied the rest of the block for every piece,
-    holding the GIL that every other download needs (issue 6): a 1 GiB download over
+    holding the GIL that every other download needs: a 1 GiB download over
     TLS took twice the CPU."""
     cert, key = certificate(home.parent)
     config = open_home(home, {"tls_cert": str(cert), "tls_key": str(key)})

@@ -1,4 +1,4 @@
-"""Small files kept in memory (issue 6) are served only while they are unchanged, and
+"""Small files kept in memory are served only while they are unchanged, and
 never where a fresh confined open would refuse them."""
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """Tamper evidence: `tracking verify` checks the hash chain and names the first
-broken event after rows are changed, deleted or swapped in the database
-(issue 4, acceptance 5)."""
+broken event after rows are changed, deleted or swapped in the database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WebDAV reads become tracking events with the bytes really sent (issue 4)."""
+"""WebDAV reads become tracking events with the bytes really sent."""
 
 from __future__ import annotations
 

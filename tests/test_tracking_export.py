@@ -1,5 +1,5 @@
 """The CRM export: cursor paging over the API and the CLI, exactly once and in
-order while several writers append (issue 4, acceptance 6), bearer keys."""
+order while several writers append, bearer keys."""
 
 from __future__ import annotations
 

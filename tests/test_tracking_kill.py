@@ -1,5 +1,5 @@
 """Nothing lost: a server killed with SIGKILL still has every access it started
-serving once it runs again (issue 4, acceptance 3)."""
+serving once it runs again."""
 
 from __future__ import annotations
 

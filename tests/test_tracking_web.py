@@ -1,5 +1,5 @@
 """Contact-page accesses become the events INTERFACE.md describes, beside WebDAV
-ones (issue 4, acceptance 1 and 2)."""
+ones."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The contact page and its search keep each folder's listing between requests
-(issue 6), yet show the changes an agent makes: added, removed, renamed, replaced and
+"""The contact page and its search keep each folder's listing between requests,
+yet show the changes an agent makes: added, removed, renamed, replaced and
 rewritten files, in the top folder and in subfolders, by this process or another
 one, while the listing is warm.
 

@@ -1,4 +1,4 @@
-"""The server hands work to the worker thread that went idle last (issue 6)."""
+"""The server hands work to the worker thread that went idle last."""
 
 from __future__ import annotations
 

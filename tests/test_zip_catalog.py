@@ -1,4 +1,4 @@
-"""The catalog's CRC-32 (issue 6): computed in the sha256's read, named only for the
+"""The catalog's CRC-32: computed in the sha256's read, named only for the
 catalogued version, filled in for rows from before it by the next scan."""
 
 from __future__ import annotations

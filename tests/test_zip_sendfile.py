@@ -1,5 +1,5 @@
 """The contact page's zip sends catalogued members by ``sendfile`` with the catalog's
-CRC-32 (issue 6), reads and CRCs the rest (and small ones, for which reading costs
+CRC-32, reads and CRCs the rest (and small ones, for which reading costs
 less than asking the catalog), and gives the same bytes when iterated (TLS);
 hang-ups, ZIP64 and files changed after cataloguing stay correct."""
 

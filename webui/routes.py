@@ -6,16 +6,17 @@ function ``handler(app, request, **values)``.
 
 from werkzeug.routing import Map, Rule
 
+from gateway import urls
 from webui import consent_form, share, static
 
 READ = ["GET", "HEAD"]
 # The contact page (/s/) and its preview (/p/) share every URL; see webui/share.py.
-LINK = "/<any(s, p):prefix>/<token>"
+LINK = f"/<any({urls.SHARE[1:]}, {urls.PREVIEW[1:]}):prefix>/<token>"
 
 URL_MAP = Map(
     [
-        Rule("/healthz", endpoint="healthz", methods=["GET", "HEAD"]),
-        Rule("/api/v1/events", endpoint="api_events", methods=["GET"]),
+        Rule(urls.HEALTH, endpoint="healthz", methods=["GET", "HEAD"]),
+        Rule(f"{urls.API}/events", endpoint="api_events", methods=["GET"]),
         Rule(LINK, endpoint=share.page, methods=READ),
         Rule(LINK + "/", endpoint=share.page, methods=READ),
         Rule(LINK + "/browse/<path:folder>", endpoint=share.page, methods=READ),
@@ -25,7 +26,7 @@ URL_MAP = Map(
         Rule(LINK + "/zip", endpoint=share.zip_all, methods=READ),
         Rule(LINK + "/consent", endpoint=consent_form.submit, methods=["POST"]),
         Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
-        Rule("/static/<path:name>", endpoint=static.serve_static, methods=READ),
+        Rule(f"{urls.STATIC}/<path:name>", endpoint=static.serve_static, methods=READ),
         Rule("/branding/<name>", endpoint=static.serve_logo, methods=READ),
     ],
     strict_slashes=False,

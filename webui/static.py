@@ -16,6 +16,7 @@ from importlib.resources.abc import Traversable
 
 from werkzeug.wrappers import Request, Response
 
+from gateway import urls
 from gateway.services import branding
 
 FOREVER = "public, max-age=31536000, immutable"
@@ -61,7 +62,7 @@ def static_url(name: str) -> str:
     found = _static_files().get(name)
     if found is None:
         raise ValueError(f"no static file {name!r}")
-    return f"/static/{name}?v={found.version}"
+    return f"{urls.STATIC}/{name}?v={found.version}"
 
 
 def serve_static(app, request: Request, name: str) -> Response:

@@ -36,7 +36,7 @@ class CliContext:
 
 #: Which module of ``gateway.cli`` defines each command. A command's module (and the
 #: services it needs) is imported only when that command runs or help lists them
-#: all: ``immoshare tracking show`` does not load the web app, PIL or argon2 (issue 6).
+#: all: ``immoshare tracking show`` does not load the web app, PIL or argon2.
 COMMAND_MODULES = {
     "agent": "agents",
     "apikey": "apikeys",

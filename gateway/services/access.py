@@ -18,7 +18,13 @@ from gateway.db import database
 from gateway.errors import AccessDenied, NotFound
 from gateway.models import Agent, ConsentRecord, Contact, Credential, Grant, Property
 from gateway.security import VerificationCache, hash_token
-from gateway.services.grants import grant_is_live
+from gateway.services.grant_rule import (
+    consent_satisfied_sql,
+    grant_is_live,
+    grant_opens,
+    grant_opens_sql,
+    live_sql,
+)
 
 _verified = VerificationCache()
 
@@ -58,7 +64,7 @@ def authenticate_for_property(
     """:func:`authenticate_agent` or :func:`authenticate_contact` (``kind``), and
     whether ``key`` is among the principal's :func:`visible_property_keys`, in one
     query: the WebDAV lean paths ask both on every request, and each query lets go
-    of the GIL once more (issue 6)."""
+    of the GIL once more."""
     if kind == "agent":
         row = _fetch_one("agent_property", key, 1, user, reuse=True)
         stored = row[1] if row else None
@@ -93,9 +99,8 @@ def visible_property_keys(principal: Principal) -> set[str]:
         .join(Property)
         .where((Grant.contact == principal.contact_id) & (Grant.active == True))
     )  # noqa: E712
-    live = [g for g in grants if grant_is_live(g, today)]
-    consented = _consented_grant_ids([g for g in live if g.property.requires_consent])
-    return {g.property.key for g in live if not g.property.requires_consent or g.id in consented}
+    consented = _consented_grant_ids([g for g in grants if g.property.requires_consent])
+    return {g.property.key for g in grants if grant_opens(g, g.id in consented, today)}
 
 
 # -- the queries of every WebDAV request, as SQL text built once per database --------
@@ -133,14 +138,12 @@ def _query(name: str):
             .where(Credential.username == "")
         )
     if name == "link":
-        consented = ConsentRecord.select(ConsentRecord.id).where(ConsentRecord.grant == Grant.id)
         return (
             Grant.select(
                 Property.key,
                 Contact.ref,
-                (Grant.active == True)  # noqa: E712
-                & (Grant.expires.is_null() | (Grant.expires >= utc_now().date())),
-                (Property.requires_consent == True) & ~peewee.fn.EXISTS(consented),  # noqa: E712
+                live_sql(utc_now().date()),
+                ~consent_satisfied_sql(),
             )
             .join(Property)
             .switch(Grant)
@@ -155,17 +158,8 @@ def _visible_grant(contact):
     return (
         Grant.select(Grant.id)
         .join(Property)
-        .switch(Grant)
-        .join(ConsentRecord, peewee.JOIN.LEFT_OUTER, on=(ConsentRecord.grant == Grant.id))
         .where(
-            (Grant.contact == contact)
-            & (Property.key == "")
-            & (Grant.active == True)  # noqa: E712
-            & (Grant.expires.is_null() | (Grant.expires >= utc_now().date()))
-            & (
-                (Property.requires_consent == False)  # noqa: E712
-                | ConsentRecord.id.is_null(False)
-            )
+            (Grant.contact == contact) & (Property.key == "") & grant_opens_sql(utc_now().date())
         )
         .limit(1)
     )
@@ -227,16 +221,16 @@ class LinkState:
 
 def link_state(token: str) -> LinkState | None:
     """The state of the grant behind ``token`` (None: no such link) in one query
-    whose SQL is built once: the contact page's file URLs ask it on every request
-    (issue 6), where :func:`resolve_link` builds and loads three models."""
-    row = _fetch_one("link", True, utc_now().date(), True, hash_token(token), reuse=True)
+    whose SQL is built once: the contact page's file URLs ask it on every request,
+    where :func:`resolve_link` builds and loads three models."""
+    row = _fetch_one("link", True, utc_now().date(), False, hash_token(token), reuse=True)
     if row is None:
         return None
     return LinkState(row[0], row[1], bool(row[2]), bool(row[3]))
 
 
 def link_is_live(token: str) -> bool:
-    """Asked while a contact's file or zip streams: a revoke or expiry cuts it (issue 5)."""
+    """Asked while a contact's file or zip streams: a revoke or expiry cuts it."""
     state = link_state(token)
     return state is not None and state.live
 
@@ -268,10 +262,6 @@ def resolve_preview(token: str) -> Property:
     if prop is None:
         raise NotFound("unknown preview link")
     return prop
-
-
-def has_consent(grant: Grant) -> bool:
-    return ConsentRecord.select().where(ConsentRecord.grant == grant).exists()
 
 
 def property_titles(keys: set[str]) -> dict[str, str]:

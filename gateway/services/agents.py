@@ -72,7 +72,3 @@ def get_agent(name: str) -> Agent:
 def remove_agent(name: str) -> None:
     """:raises NotFound: no such agent."""
     get_agent(name).delete_instance()
-
-
-def find_agent(name: str) -> Agent | None:
-    return Agent.get_or_none(Agent.name == name)

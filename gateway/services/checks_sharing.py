@@ -6,7 +6,7 @@ out, does the contact have an address for it.
 from __future__ import annotations
 
 from gateway.models import ConsentRecord, Contact, Grant, Property
-from gateway.services import grants
+from gateway.services import grant_rule, grants
 from gateway.services.checkup import ERROR, WARNING, Checkup, Finding, error, grant_subject
 
 
@@ -72,7 +72,7 @@ def check_consent(checkup: Checkup) -> list[Finding]:
     """Live grants of properties that ask for consent: given, and its mail sent."""
     findings = []
     for grant in _grants_in_scope(checkup):
-        if not grant.property.requires_consent or not grants.grant_is_live(grant):
+        if not grant.property.requires_consent or not grant_rule.grant_is_live(grant):
             continue
         key, ref = grant.property.key, grant.contact.ref
         record = ConsentRecord.get_or_none(ConsentRecord.grant == grant)

@@ -19,7 +19,8 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.errors import InvalidInput
 from gateway.models import ConsentRecord, ConsentText, Grant
-from gateway.security import shorten_ip
+from gateway.security import cut_user_agent, shorten_ip
+from gateway.services.grant_rule import needs_consent as needs_consent  # the consent form asks it
 from gateway.services.tracking import Event, record_event
 from gateway.shipped import CONSENT_FOLDER, shipped_bytes
 
@@ -179,13 +180,6 @@ def sample_in_use(kind: str) -> bool:
     return is_sample(latest)
 
 
-def needs_consent(grant: Grant) -> bool:
-    """The property asks for consent and this grant has not given it."""
-    if not grant.property.requires_consent:
-        return False
-    return not ConsentRecord.select().where(ConsentRecord.grant == grant).exists()
-
-
 def mail_configured(config: Config) -> bool:
     return bool(config.smtp_host and config.smtp_from)
 
@@ -219,7 +213,7 @@ def record_consent(
     statements = [{"id": s, "text": STATEMENTS[s][lang]} for s in texts.statement_ids]
     now = utc_now()
     short_ip = shorten_ip(ip, config.ip_privacy)
-    agent_string = (user_agent or "")[:512] or None
+    agent_string = cut_user_agent(user_agent)
     contact = grant.contact
     with database.atomic():
         existing = ConsentRecord.get_or_none(ConsentRecord.grant == grant)

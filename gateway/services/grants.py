@@ -16,7 +16,7 @@ from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
 from gateway.errors import AccessDenied, InvalidInput, NotFound
-from gateway.models import AccessEvent, ConsentRecord, Contact, Credential, Grant, Property
+from gateway.models import AccessEvent, ConsentRecord, Contact, Credential, Grant
 from gateway.security import (
     derive_token,
     hash_password,
@@ -27,6 +27,7 @@ from gateway.security import (
 )
 from gateway.services import listening
 from gateway.services.contacts import get_contact
+from gateway.services.grant_rule import grant_is_live
 from gateway.services.properties import get_property
 
 LINK_PURPOSE = "link"
@@ -218,12 +219,6 @@ def revoke_access(key: str, ref: str) -> Grant:
     return grant
 
 
-def grant_is_live(grant: Grant, today: datetime.date | None = None) -> bool:
-    """Active and not past its expiry date (the expiry day itself still counts)."""
-    today = today or utc_now().date()
-    return grant.active and (grant.expires is None or grant.expires >= today)
-
-
 @dataclasses.dataclass(frozen=True)
 class GrantProblem:
     """Why a grant's link and WebDAV login do not work, and the command that helps."""
@@ -313,7 +308,3 @@ def list_users(key: str) -> list[UserRow]:
             )
         )
     return rows
-
-
-def property_of(grant: Grant) -> Property:
-    return grant.property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from gateway import migrations
@@ -61,7 +60,3 @@ def open_home(home: Path, overrides: dict | None = None, *, require_current: boo
                 f"run `immoshare --home {home} init` to apply them"
             )
     return config
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -40,7 +40,7 @@ SUFFIX = ".jsonl"
 BATCH = 500
 #: How long the writer waits for more events before appending a short batch. Each
 #: append is one transaction with a few queries; one event per transaction cost about
-#: 0.45 ms of CPU, a batch of ten 0.1 ms per event (issue 6). Events are journaled
+#: 0.45 ms of CPU, a batch of ten 0.1 ms per event. Events are journaled
 #: before this wait, and ``flush`` cuts it short.
 LINGER_SECONDS = 0.02
 ROTATE_BYTES = 1024 * 1024
@@ -89,7 +89,7 @@ def _line(row: dict, final: bool) -> bytes:
 class Recorder:
     """Journal plus writer thread for one process (see the module docstring).
 
-    Request threads take no lock (issue 6): under a load of small downloads, threads
+    Request threads take no lock: under a load of small downloads, threads
     queueing on a lock that its holder kept while it waited for the GIL cost a third
     of the throughput. What they share is changed only by single operations that
     the GIL makes atomic (a dict or set item, a deque append, ``next`` of a counter),

@@ -69,10 +69,6 @@ def list_properties() -> list[Property]:
     return list(Property.select().order_by(Property.key))
 
 
-def property_keys() -> list[str]:
-    return [p.key for p in Property.select(Property.key).order_by(Property.key)]
-
-
 def remove_property(config: Config, key: str, *, delete_files: bool = False) -> None:
     """Remove the record and its grants; the folder only with ``delete_files``.
 

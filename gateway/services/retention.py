@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from gateway.clock import utc_now
 from gateway.config import Config
+from gateway.services import trash
+from gateway.services.tracking import prune_before
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -35,17 +37,24 @@ def daily_cleanups(config: Config) -> list[Callable[[], None]]:
     return jobs
 
 
-def prune_tracking(days: int) -> None:
-    from gateway.services.tracking import prune_before
+def start_daily_cleanups(config: Config) -> RetentionTimer | None:
+    """Start the timer of :func:`daily_cleanups`; None when the settings ask for none.
+    The server starts it beside the tracking writer and stops it first."""
+    jobs = daily_cleanups(config)
+    if not jobs:
+        return None
+    timer = RetentionTimer(jobs)
+    timer.start()
+    return timer
 
+
+def prune_tracking(days: int) -> None:
     result = prune_before(retention_cutoff(days))
     if result.pruned:
         log.info("tracking: pruned %d event(s) older than %d days", result.pruned, days)
 
 
 def purge_trash(config: Config) -> None:
-    from gateway.services import trash
-
     purged = trash.purge_trash(trash.trash_bin(config), config.trash_days)
     if purged:
         log.info("trash: purged %d entr(ies) older than %d days", len(purged), config.trash_days)

@@ -55,7 +55,7 @@ from gateway.config import Config
 from gateway.db import database, is_postgres
 from gateway.errors import InvalidInput
 from gateway.models import AccessEvent, ChainCheckpoint, Erasure, SubjectKey
-from gateway.security import shorten_ip
+from gateway.security import cut_user_agent, shorten_ip
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -71,7 +71,8 @@ ACTIONS = {
     "denied": "a revoked, expired or unknown credential or token that names a known grant",
 }
 CHANNELS = ("web", "dav")
-#: The fields of an event as the CRM sees it, in export order.
+#: The fields of an event as the CRM sees it, in export order: the table "Tracking
+#: event" of ``docs/interface.md``. The chain's fields below are derived from it.
 PUBLIC_FIELDS = (
     "id",
     "at",
@@ -97,7 +98,7 @@ _NO_CONTACT_KEY = b"immoshare:no-contact"
 class _EventIds:
     """Event uids: a random half per process, a counted half per event. Drawing all
     32 hex digits from ``secrets`` was a system call per download that let go of
-    the GIL (issue 6); the random half keeps processes (and forks) apart."""
+    the GIL; the random half keeps processes (and forks) apart."""
 
     def __init__(self):
         self._reset()
@@ -161,7 +162,6 @@ def settle_transfer(event: Event, sent: int, *, exhausted: bool) -> None:
 class _Settings:
     ip_privacy: str = "shorten"
     recorder: object | None = None  # the running journal.Recorder, if any
-    retention: object | None = None
     home: Path | None = None
     users: int = 0
 
@@ -194,7 +194,7 @@ def to_row(event: Event, ip_privacy: str | None = None) -> dict:
         "status": event.status,
         "sha256": event.sha256,
         "ip": shorten_ip(event.ip, ip_privacy or _state.ip_privacy),
-        "user_agent": (event.user_agent or None) and event.user_agent[:512],
+        "user_agent": cut_user_agent(event.user_agent),
         "range_start": event.range_start,
     }
 
@@ -230,10 +230,10 @@ def journal_folder(config: Config) -> Path:
 
 def start_tracking(config: Config) -> None:
     """Start the journal and writer thread (replaying journals of dead processes
-    first) and the daily clean-ups (retention pruning, trash purging). One home per
-    process; nested starts for the same home are counted."""
+    first). One home per process; nested starts for the same home are counted. The
+    daily pruning is not started here: ``gateway.services.retention`` uses this
+    module, not the other way round, and the server starts both."""
     from gateway.services.journal import Recorder
-    from gateway.services.retention import RetentionTimer, daily_cleanups
 
     with _state_lock:
         if _state.users:
@@ -247,10 +247,6 @@ def start_tracking(config: Config) -> None:
         _state.recorder = recorder
         _state.home = config.home
         _state.users = 1
-        jobs = daily_cleanups(config)
-        if jobs:
-            _state.retention = RetentionTimer(jobs)
-            _state.retention.start()
 
 
 def stop_tracking() -> None:
@@ -261,11 +257,9 @@ def stop_tracking() -> None:
         _state.users -= 1
         if _state.users:
             return
-        recorder, retention = _state.recorder, _state.retention
-        _state.recorder = _state.retention = _state.home = None
+        recorder = _state.recorder
+        _state.recorder = _state.home = None
         _state.ip_privacy = "shorten"
-    if retention is not None:
-        retention.stop()
     recorder.stop()
 
 
@@ -294,7 +288,7 @@ def chain_transaction():
 
 
 #: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, made once: the hashes
-#: are computed per event, and building the encoder cost more than encoding (issue 6).
+#: are computed per event, and building the encoder cost more than encoding.
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -304,23 +298,16 @@ def subject_digest(key: bytes, contact: str | None, ip: str | None, user_agent: 
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
-CHAINED_FIELDS = (
-    "at",
-    "property",
-    "agent",
-    "channel",
-    "action",
-    "path",
-    "bytes",
-    "size",
-    "complete",
-    "status",
-    "sha256",
-    "uid",
-    "range_start",
-    "subject",
-)
-STORED_FIELDS = CHAINED_FIELDS + ("id", "contact", "ip", "user_agent", "prev_hash", "hash")
+#: The personal fields: hashed only through ``subject`` (``subject_digest``), so an
+#: erasure can replace them and the chain still verifies.
+PERSONAL_FIELDS = ("contact", "ip", "user_agent")
+#: What ``chain_hash`` covers, in this order (changing it breaks every stored chain):
+#: the public facts except the cursor ``id`` (checked to run without gaps) and the
+#: personal fields, then the stored-only ones.
+CHAINED_FIELDS = tuple(
+    name for name in PUBLIC_FIELDS if name != "id" and name not in PERSONAL_FIELDS
+) + ("uid", "range_start", "subject")
+STORED_FIELDS = CHAINED_FIELDS + ("id",) + PERSONAL_FIELDS + ("prev_hash", "hash")
 
 
 def chain_hash(prev_hash: str, row: dict) -> str:
@@ -360,7 +347,7 @@ def _subject_keys(refs: set[str]) -> dict[str, bytes]:
 
 #: Field types whose database value is the value itself as rows carry it (peewee
 #: would only call ``str``, ``int`` or ``bool`` on it): appending skips peewee's call
-#: per value, an eighth of the writer thread's time per event (issue 6).
+#: per value, an eighth of the writer thread's time per event.
 _PLAIN_FIELDS = {pw.CharField, pw.TextField, pw.IntegerField, pw.BigIntegerField, pw.BooleanField}
 
 
@@ -533,7 +520,7 @@ def _utc_text(value: datetime.datetime | str) -> str:
     """``iso()`` of a stored time, also from SQLite's text form."""
     if isinstance(value, str) and value.endswith("+00:00") and value[10:11] == " ":
         # SQLite's text of a UTC time, "2026-01-12 13:46:39.123456+00:00": cut and
-        # joined, not parsed, as the export does it a million times (issue 6)
+        # joined, not parsed, as the export does it a million times
         return value[:10] + "T" + value[11:-6] + "Z"
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)

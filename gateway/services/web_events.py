@@ -10,7 +10,7 @@ import dataclasses
 
 from gateway.config import Config
 from gateway.models import Grant
-from gateway.security import shorten_ip
+from gateway.security import cut_user_agent, shorten_ip
 from gateway.services.tracking import Event, record_event
 
 
@@ -35,7 +35,7 @@ def visitor_of(
         property=property_key,
         contact=contact_ref,
         ip=shorten_ip(ip, config.ip_privacy),
-        user_agent=(user_agent or "")[:512] or None,
+        user_agent=cut_user_agent(user_agent),
     )
 
 

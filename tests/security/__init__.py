@@ -1,2 +1,2 @@
-"""The adversarial suite of issue 5: each test attacks the real server and fails if
+"""The adversarial suite: each test attacks the real server and fails if
 anything leaks."""

@@ -232,7 +232,7 @@ def _deadline_watchers() -> list[threading.Thread]:
 
 
 def test_header_deadline_holds_under_traffic_and_its_thread_ends_when_idle(start_server, world):
-    # Every request registers with the deadline and leaves it, without a lock (issue 6):
+    # Every request registers with the deadline and leaves it, without a lock:
     # a slow client among busy ones is still cut, the watcher thread ends once nothing
     # is being read, and the next slow client starts it again.
     server = start_server(threads=8, header_timeout=1, socket_timeout=10)
@@ -273,7 +273,7 @@ def test_header_deadline_holds_under_traffic_and_its_thread_ends_when_idle(start
 
 def test_reading_headers_takes_no_lock(start_server, world):
     # With 200 downloads starting at once, a lock taken for every request's headers
-    # lines them all up behind whichever holder waits for the GIL (issue 6). While
+    # lines them all up behind whichever holder waits for the GIL. While
     # the deadline's lock is held (here by the test), requests are still answered.
     server = start_server(threads=8, header_timeout=HANG_SECONDS, socket_timeout=10)
     deadline = server.server.header_deadline
