@@ -1,4 +1,4 @@
-"""A lean path for the most common WebDAV request: GET or HEAD of one file (issue 6).
+"""A lean path for the most common WebDAV request: GET or HEAD of one file.
 
 WsgiDAV answers a GET by resolving the request through its whole middleware stack:
 path normalisation, the authenticator, lock and ``If`` evaluation, a resource object
@@ -41,11 +41,6 @@ from wsgidav import util
 from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
-from dav_provider import small_files
-from dav_provider.paths import (
-    hidden_names,
-    split_share_path,
-)
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
 from gateway import security
@@ -53,6 +48,11 @@ from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.edge import DATABASE_ERRORS
 from gateway.errors import MalformedCredentials
 from gateway.services import access
+from gateway.serving import small_files
+from gateway.shares import (
+    hidden_names,
+    split_share_path,
+)
 
 AGENT_SHARE = "/dav"
 CONTACT_SHARE = "/view"

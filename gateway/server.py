@@ -38,6 +38,7 @@ from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.watcher import CatalogWatcher
 from gateway.worker_order import wake_last_idle_first
 from webui import create_app
+from webui.tree import watch_listing_cache
 
 log = logging.getLogger("immoshare")
 
@@ -67,6 +68,7 @@ class Gateway:
         # Outermost, so that its close() runs when a client hangs up (issue 4).
         self.dav = track_dav(self.dav, config)
         self.web = create_app(config)
+        watch_listing_cache()  # contact pages' folder listings hear the catalog watchers
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")

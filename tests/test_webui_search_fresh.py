@@ -195,6 +195,7 @@ def test_an_entry_added_by_another_nfs_client_shows_without_any_watcher_report(
     """No watcher here sees the change, as on another NFS client: the folder's lstat
     on the next walk does."""
     monkeypatch.setattr(tree.watcher, "watching", lambda path: True)
+    tree.watch_listing_cache()
     share_tree = tree.ShareTree(str(folder))
     time.sleep(0.15)
     share_tree.walk([])
@@ -287,6 +288,7 @@ def test_without_a_watcher_every_walk_reads_the_folders(config, share, folder):
 def test_a_kept_listing_is_read_again_after_the_trust_period(config, share, folder, monkeypatch):
     """Writes no watcher here can see (another NFS client) show within TRUST_SECONDS."""
     monkeypatch.setattr(tree.watcher, "watching", lambda path: True)
+    tree.watch_listing_cache()
     monkeypatch.setattr(tree, "TRUST_SECONDS", 1.0)
     share_tree = tree.ShareTree(str(folder))
     time.sleep(0.15)

@@ -1,5 +1,5 @@
 """A lean path for the contact page's most common request: one file, opened or
-downloaded through a personal link (issue 6).
+downloaded through a personal link.
 
 Through the web app, a file URL builds a werkzeug request and response, resolves
 the link by loading three models, walks the share path with an ``lstat`` per
@@ -32,12 +32,12 @@ import os
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
-from dav_provider import small_files
-from dav_provider.paths import is_hidden_from_contacts, split_share_path
 from gateway.config import Config
 from gateway.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
 from gateway.edge import DATABASE_ERRORS
 from gateway.services import access, catalog, web_events
+from gateway.serving import small_files
+from gateway.shares import is_hidden_from_contacts, split_share_path
 from webui.files import content_disposition, etag_of, inline_type
 
 PREFIX = "/s/"

@@ -10,8 +10,12 @@ current three ways, each idempotent on (property, path, size, mtime, sha256):
 - ``scan_all`` at start-up, a full pass that also forgets files that are gone.
 
 The CRC-32 comes from the same read as the sha256: a zip member whose file is still
-the catalogued version goes out by ``sendfile`` without being read (``known_crc32``,
-issue 6). Rows catalogued before the CRC existed get one at the next scan.
+the catalogued version goes out by ``sendfile`` without being read (``known_crc32``).
+Rows catalogued before the CRC existed get one at the next scan.
+
+Names hidden from contacts (``gateway.shares.is_hidden_from_contacts``: OS junk,
+Office lock files, upload temporaries, dot files) are not scanned, watched or hashed
+ahead; a file served to an agent is still hashed when it is served.
 
 Writes are upserts on the unique (property, path) pair, so several processes
 watching one folder only ever write the same facts twice.
@@ -31,6 +35,7 @@ from stat import S_ISREG
 from gateway.config import Config
 from gateway.db import database
 from gateway.models import CatalogEntry
+from gateway.shares import is_hidden_from_contacts
 
 HASH_CHUNK = 1024 * 1024
 _MEMO_SIZE = 4096
@@ -84,12 +89,6 @@ class _VersionMemo:
 
 
 _memo = _VersionMemo()
-
-
-def is_catalogued_name(name: str) -> bool:
-    """Dot files (Finder's ``._*``, upload temporaries) and Office lock files are
-    never served to contacts, so the start-up scan does not hash them."""
-    return not name.startswith((".", "~$"))
 
 
 def _file_path(config: Config, property_key: str, rel_path: str) -> Path:
@@ -270,7 +269,7 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
     if path.is_dir() and not path.is_symlink():
         _reconcile_folder(config, property_key, rel_path)
     elif path.is_file() and not path.is_symlink():
-        if rel_path and is_catalogued_name(path.name):
+        if rel_path and not is_hidden_from_contacts(path.name):
             _version(config, property_key, rel_path, None, with_crc=True)
     elif rel_path:
         _forget(config, property_key, rel_path)
@@ -281,9 +280,9 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
 
 def _walk_files(folder: Path):
     for current, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if is_catalogued_name(d)]
+        dirs[:] = [d for d in dirs if not is_hidden_from_contacts(d)]
         for name in files:
-            if is_catalogued_name(name):
+            if not is_hidden_from_contacts(name):
                 yield Path(current, name)
 
 
@@ -309,7 +308,7 @@ def property_folders(config: Config) -> list[str]:
         return sorted(
             entry.name
             for entry in os.scandir(config.properties_dir)
-            if entry.is_dir(follow_symlinks=False) and is_catalogued_name(entry.name)
+            if entry.is_dir(follow_symlinks=False) and not is_hidden_from_contacts(entry.name)
         )
     except FileNotFoundError:
         return []

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from gateway.clock import iso, utc_now
 from gateway.config import Config
-from gateway.confinement import confine
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.services.properties import validate_key
+from gateway.shares import confine
 
 RECORD_SUFFIX = ".json"
 #: Longest path accepted from the command line; WebDAV paths are bounded by the server.
