@@ -208,9 +208,9 @@ def share_path(roots, raw_path: str, *, folder: bool = False) -> tuple[str, list
     else:
         raise Fallthrough
     segments = (rest.removesuffix("/") if folder else rest).split("/")[1:]
-    if not segments or any(s in ("", ".", "..") for s in segments):
-        raise Fallthrough  # a trailing slash, a path to normalise
-    if split_share_path(rest) != segments:
+    # the share rule drops empty segments and refuses unsafe ones: any difference is a
+    # trailing slash, a path to normalise or one WsgiDAV answers with 404
+    if not segments or split_share_path(rest) != segments:
         raise Fallthrough
     return share, segments
 

@@ -35,6 +35,7 @@ from gateway.shares import (
     UPLOAD_PREFIX,
     hidden_names,
     is_os_junk,
+    is_upload_temp,
     listed_members,
     split_share_path,
 )
@@ -202,7 +203,7 @@ class GatewayFolder(_ShareMember, FolderResource):
 
     @staticmethod
     def _refuse_hidden(name):
-        if name.startswith(UPLOAD_PREFIX):
+        if is_upload_temp(name):
             raise DAVError(HTTP_FORBIDDEN, "reserved name")
 
 

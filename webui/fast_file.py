@@ -103,7 +103,11 @@ class FastFile:
         if link is None or not link.live or link.needs_consent:
             raise _Fallthrough  # 404 page (and a denied event), or the consent redirect
         parts = split_share_path(path)
-        if not parts or any(is_hidden_from_contacts(part) for part in parts):
+        # the share rule drops empty segments and refuses unsafe ones: any difference
+        # is a path the web app normalises or refuses
+        if not parts or parts != path.split("/"):
+            raise _Fallthrough
+        if any(is_hidden_from_contacts(part) for part in parts):
             raise _Fallthrough
         opened = self.files.open([link.property_key, *parts])
         if opened is None:
@@ -179,8 +183,6 @@ def _split(path_info: str) -> tuple[str, bool, str]:
     action, _, share_path = rest.partition("/")
     if not token or action not in ACTIONS:
         raise _Fallthrough
-    if any(segment in ("", ".", "..") for segment in share_path.split("/")):
-        raise _Fallthrough  # a path the web app normalises or refuses
     if not share_path.isprintable():
         raise _Fallthrough  # control characters: never into a header (the web app: 404)
     return token, ACTIONS[action], share_path
