@@ -1,6 +1,6 @@
 """The share rules of ``gateway.shares`` hold alike on every way in: a name with a
 control character or a hidden name is neither listed nor served, over WebDAV or the
-contact page; the catalog skips exactly the names contacts never see; a property's
+contact page; the catalog scans exactly what a contact's listing shows; a property's
 files are served only while they have one link."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lxml import etree
 
 from gateway.models import CatalogEntry
 from gateway.services import catalog
-from gateway.shares import is_hidden_from_contacts, split_share_path
+from gateway.shares import split_share_path
 from tests.contact_page import entry_names, make_share
 from tests.factories import AGENT_PASSWORD, make_agent
 
@@ -87,13 +87,15 @@ def test_agents_see_os_junk_and_contacts_do_not(server, share):
         assert r.status_code == 404
 
 
-def test_the_catalog_skips_exactly_the_names_contacts_never_see(config, share):
+def test_the_catalog_scans_what_a_contact_is_shown(config, share, tmp_path):
+    outside = tmp_path / "secret.key"
+    outside.write_bytes(b"outside every property")
+    folder = config.properties_dir / "obj-1"
+    os.symlink(outside, folder / "Verknuepfung.pdf")
+    os.link(outside, folder / "Zwilling.pdf")
     catalog.scan_all(config)
     paths = {e.path for e in CatalogEntry.select().where(CatalogEntry.property == "obj-1")}
-    assert paths == {"Exposé.pdf", "Grundrisse/EG.pdf"} | {
-        name for name in CONTROL_NAMES if not is_hidden_from_contacts(name)
-    }
-    assert not any(is_hidden_from_contacts(path.rsplit("/", 1)[-1]) for path in paths)
+    assert paths == {"Exposé.pdf", "Grundrisse/EG.pdf"}
 
 
 def test_a_second_hard_link_ends_serving_at_once(server, share, config, tmp_path):

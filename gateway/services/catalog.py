@@ -13,9 +13,10 @@ The CRC-32 comes from the same read as the sha256: a zip member whose file is st
 the catalogued version goes out by ``sendfile`` without being read (``known_crc32``).
 Rows catalogued before the CRC existed get one at the next scan.
 
-Names hidden from contacts (``gateway.shares.is_hidden_from_contacts``: OS junk,
-Office lock files, upload temporaries, dot files) are not scanned, watched or hashed
-ahead; a file served to an agent is still hashed when it is served.
+Scans walk what a contact's listing shows (``gateway.shares.listed_members``): names
+hidden from contacts (OS junk, Office lock files, upload temporaries, dot files),
+symbolic links and hard-linked files are not scanned, watched or hashed ahead; a
+file served to an agent is still hashed when it is served.
 
 Writes are upserts on the unique (property, path) pair, so several processes
 watching one folder only ever write the same facts twice.
@@ -30,12 +31,12 @@ import threading
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 
 from gateway.config import Config
 from gateway.db import database
 from gateway.models import CatalogEntry
-from gateway.shares import is_hidden_from_contacts
+from gateway.shares import is_hidden_from_contacts, listed_members
 
 HASH_CHUNK = 1024 * 1024
 _MEMO_SIZE = 4096
@@ -279,11 +280,19 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
 
 
 def _walk_files(folder: Path):
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not is_hidden_from_contacts(d)]
-        for name in files:
-            if not is_hidden_from_contacts(name):
-                yield Path(current, name)
+    """Every file below ``folder`` that a contact's listing shows (``listed_members``):
+    no symbolic link is followed, hard-linked files and hidden names are left out."""
+    pending = [str(folder)]
+    while pending:
+        try:
+            members = list(listed_members(pending.pop(), is_hidden_from_contacts))
+        except OSError:
+            continue  # gone meanwhile, or not a folder
+        for entry, info in members:
+            if S_ISDIR(info.st_mode):
+                pending.append(entry.path)
+            else:
+                yield Path(entry.path)
 
 
 def _reconcile_folder(config: Config, property_key: str, rel_path: str) -> None:
