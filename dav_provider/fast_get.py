@@ -1,4 +1,4 @@
-"""A lean path for the most common WebDAV request: GET or HEAD of one file (issue 6).
+"""A lean path for the most common WebDAV request: GET or HEAD of one file.
 
 WsgiDAV answers a GET by resolving the request through its whole middleware stack:
 path normalisation, the authenticator, lock and ``If`` evaluation, a resource object
@@ -41,18 +41,18 @@ from wsgidav import util
 from wsgidav.dav_error import DAVError
 from wsgidav.http_authenticator import HTTPAuthenticator
 
-from dav_provider import small_files
-from dav_provider.paths import (
-    hidden_names,
-    split_share_path,
-)
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
 from gateway import security
 from gateway.errors import MalformedCredentials
 from gateway.services import access
+from gateway.serving import small_files
 from gateway.serving.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.serving.edge import DATABASE_ERRORS
+from gateway.shares import (
+    hidden_names,
+    split_share_path,
+)
 
 AGENT_SHARE = "/dav"
 CONTACT_SHARE = "/view"
@@ -208,9 +208,9 @@ def share_path(roots, raw_path: str, *, folder: bool = False) -> tuple[str, list
     else:
         raise Fallthrough
     segments = (rest.removesuffix("/") if folder else rest).split("/")[1:]
-    if not segments or any(s in ("", ".", "..") for s in segments):
-        raise Fallthrough  # a trailing slash, a path to normalise
-    if split_share_path(rest) != segments:
+    # the share rule drops empty segments and refuses unsafe ones: any difference is a
+    # trailing slash, a path to normalise or one WsgiDAV answers with 404
+    if not segments or split_share_path(rest) != segments:
         raise Fallthrough
     return share, segments
 

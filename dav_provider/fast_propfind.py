@@ -1,4 +1,4 @@
-"""A lean path for PROPFIND of depth 0 and 1 (issue 6).
+"""A lean path for PROPFIND of depth 0 and 1.
 
 WsgiDAV answers a PROPFIND by building a resource object per member, asking each
 about nine properties one by one (``get_property_value``), putting every answer into
@@ -54,14 +54,10 @@ from dav_provider.fast_get import (
     sign_in,
     unauthorized,
 )
-from dav_provider.paths import (
-    confine,
-    hidden_names,
-    listed_members,
-)
 from gateway.numbers import whole_number_or_none
 from gateway.services import access
 from gateway.serving.edge import DATABASE_ERRORS
+from gateway.shares import confine, hidden_names, is_served_file, listed_members
 
 #: Resources per chunk of a streamed answer (about 200 kB for allprop of files).
 CHUNK_ENTRIES = 256
@@ -324,7 +320,7 @@ class FastPropfind:
                 usage = shutil.disk_usage(file_path)
             except OSError:
                 raise Fallthrough from None
-        elif not (stat_module.S_ISREG(info.st_mode) and info.st_nlink == 1 and len(parts) > 1):
+        elif len(parts) == 1 or not is_served_file(info):
             raise Fallthrough  # a hard link, or something else: 404
         if len(parts) == 1:  # a property folder shows the property's title
             display = access.property_titles({parts[0]}).get(parts[0]) or parts[0]

@@ -13,17 +13,12 @@ A property the user may not see does not exist (404, never 403).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.fs_dav_provider import FilesystemProvider
 
-from dav_provider.paths import (
-    confine,
-    hidden_names,
-    is_multi_linked,
-    split_share_path,
-)
 from dav_provider.resources import (
     GatewayFile,
     GatewayFolder,
@@ -33,6 +28,13 @@ from dav_provider.resources import (
 )
 from gateway.services import access
 from gateway.services.trash import TrashBin
+from gateway.shares import (
+    confine,
+    hidden_names,
+    is_multi_linked,
+    is_served_file,
+    split_share_path,
+)
 
 PRINCIPAL_KEY = "immoshare.principal"
 _VISIBLE_KEY = "immoshare.visible"  # per-request memo of the visible properties
@@ -85,17 +87,19 @@ class GatewayProvider(FilesystemProvider):
         if any(hidden(part) for part in parts[1:]):
             return None
         file_path = confine(self.root_folder_path, parts)
-        if file_path is None or not os.path.exists(file_path):
+        if file_path is None:
+            return None
+        try:
+            info = os.lstat(file_path)  # confined: no symbolic link on the way
+        except OSError:
             return None
         share_path = "/" + "/".join(parts)
         if len(parts) == 1:
             return PropertyFolder(share_path, environ, file_path, visible[key])
-        if os.path.isdir(file_path):
+        if stat.S_ISDIR(info.st_mode):
             return GatewayFolder(share_path, environ, file_path)
-        if not os.path.isfile(file_path):
-            return None
-        if is_multi_linked(file_path):
-            return None  # a hard link may be a file outside the property (issue 5)
+        if not is_served_file(info):
+            return None  # not a regular file, or a hard link (maybe to a file outside)
         return GatewayFile(share_path, environ, file_path, key)
 
     def _loc_to_file_path(self, path, environ=None):

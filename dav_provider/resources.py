@@ -29,15 +29,16 @@ from wsgidav.dav_provider import DAVCollection
 from wsgidav.fs_dav_provider import FileResource, FolderResource
 from wsgidav.util import join_uri
 
-from dav_provider.paths import (
+from gateway.errors import NotFound
+from gateway.services import trash
+from gateway.shares import (
     UPLOAD_PREFIX,
     hidden_names,
     is_os_junk,
+    is_upload_temp,
     listed_members,
     split_share_path,
 )
-from gateway.errors import NotFound
-from gateway.services import trash
 
 ACCESS_KEY = "immoshare.access"  # the mutable tracking record put into environ
 
@@ -202,7 +203,7 @@ class GatewayFolder(_ShareMember, FolderResource):
 
     @staticmethod
     def _refuse_hidden(name):
-        if name.startswith(UPLOAD_PREFIX):
+        if is_upload_temp(name):
             raise DAVError(HTTP_FORBIDDEN, "reserved name")
 
 

@@ -37,6 +37,7 @@ from gateway.serving.worker_order import wake_last_idle_first
 from gateway.watcher import CatalogWatcher
 from webui.app import WebApp
 from webui.fast_file import FastFile
+from webui.tree import watch_listing_cache
 
 log = logging.getLogger("immoshare")
 
@@ -63,6 +64,7 @@ def build_site(config: Config, workers: BackgroundWorkers | None = None, *, bare
     dav = DavErrorPages(dav)  # our bodies for every answer of 400 and above
     dav = track_dav(dav, config)  # outermost, so its close() runs when a client hangs up
     # The web: contact pages, the API, health; personal links' files by a lean path.
+    watch_listing_cache()  # the catalog watcher tells the kept folder listings of changes
     web = FastFile(WebApp(config, mail), config)
     site = Gateway(dav, web)  # by path: /dav and /view, OPTIONS /, everything else
     if bare:

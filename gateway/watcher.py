@@ -44,13 +44,14 @@ from watchdog.observers import Observer
 
 from gateway.config import Config
 from gateway.services import catalog
+from gateway.shares import is_hidden_from_contacts
 
 log = logging.getLogger("immoshare.catalog")
 
 #: Reading a file (our own hashing included) is no change.
 IGNORED_EVENTS = (EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE)
 #: What the watcher subscribes to. Without opens and read-only closes the kernel does
-#: not report every served file to the watcher thread (issue 6: it took 5% of a busy
+#: not report every served file to the watcher thread (it took 5% of a busy
 #: server's time for 4 KiB GETs). Attribute changes count: a new modification time
 #: (``touch``, ``rsync -t``) or a second hard link changes what a contact sees.
 WATCHED_EVENTS = [
@@ -165,7 +166,7 @@ class CatalogWatcher:
             parts = PurePosixPath(path.relative_to(self._root).as_posix()).parts
         except ValueError:
             return
-        if not parts or not all(catalog.is_catalogued_name(p) for p in parts):
+        if not parts or any(is_hidden_from_contacts(p) for p in parts):
             return
         with self._changed:
             self._pending[(parts[0], "/".join(parts[1:]))] = time.monotonic()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dav_provider.paths import ConfinedFiles
+from gateway.shares import ConfinedFiles
 from tests.tools import require_capability
 
 

@@ -55,18 +55,6 @@ CLI_MODULE_THAT_SERVES = "gateway.cli.admin"
 HTTP_PACKAGES = {"wsgidav", "werkzeug", "jinja2", "cheroot"}
 MAY_USE_HTTP = {SERVING, DAV, WEB, COMPOSITION}
 
-#: Imports that break the table today, each removed by moving the module it names
-#: into its right layer: the share rules (``dav_provider.paths``) into the domain,
-#: the small-file cache into ``gateway/serving/``. Once those moves are merged this
-#: list must be empty (the test below fails on an entry that no longer happens);
-#: nothing is ever added to it.
-KNOWN_VIOLATIONS = {
-    # the share rules go to gateway/shares.py, the cache to gateway/serving/
-    ("webui.fast_file", "dav_provider.paths"),
-    ("webui.fast_file", "dav_provider.small_files"),
-    ("webui.tree", "dav_provider.paths"),
-}
-
 OUR_PACKAGES = ("gateway", "dav_provider", "webui")
 
 
@@ -150,12 +138,7 @@ def tree_violations(root: Path = REPO) -> set[tuple[str, str]]:
 
 
 def test_every_module_imports_only_what_its_layer_may():
-    assert tree_violations() - KNOWN_VIOLATIONS == set()
-
-
-def test_the_allow_list_holds_only_violations_that_still_exist():
-    """When a move removes a violation, its entry goes too: the list only shrinks."""
-    assert KNOWN_VIOLATIONS - tree_violations() == set()
+    assert tree_violations() == set()
 
 
 def test_every_module_has_a_layer():

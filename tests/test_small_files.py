@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from dav_provider import small_files
-from dav_provider.paths import ConfinedFiles
-from dav_provider.small_files import SETTLED_SECONDS, SmallFiles
+from gateway.serving import small_files
+from gateway.serving.small_files import SETTLED_SECONDS, SmallFiles
+from gateway.shares import ConfinedFiles
 from tests.factories import make_contact, make_grant, make_property
 from tests.tools import wait_until_unchanged_for
 

@@ -229,6 +229,7 @@ def test_an_entry_added_by_another_nfs_client_shows_without_any_watcher_report(
     """No watcher here sees the change, as on another NFS client: the folder's lstat
     on the next walk does."""
     monkeypatch.setattr(tree.watcher, "watching", lambda path: True)
+    tree.watch_listing_cache()
     share_tree = tree.ShareTree(str(folder))
     settled(folder)
     share_tree.walk([])
@@ -322,6 +323,7 @@ def test_a_kept_listing_is_read_again_after_the_trust_period(
 ):
     """Writes no watcher here can see (another NFS client) show within TRUST_SECONDS."""
     monkeypatch.setattr(tree.watcher, "watching", lambda path: True)
+    tree.watch_listing_cache()
     share_tree = tree.ShareTree(str(folder))
     settled(folder)
     share_tree.walk([])

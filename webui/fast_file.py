@@ -1,5 +1,5 @@
 """A lean path for the contact page's most common request: one file, opened or
-downloaded through a personal link (issue 6).
+downloaded through a personal link.
 
 Through the web app, a file URL builds a werkzeug request and response, resolves
 the link by loading three models, walks the share path with an ``lstat`` per
@@ -32,12 +32,12 @@ import os
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
-from dav_provider import small_files
-from dav_provider.paths import is_hidden_from_contacts, split_share_path
 from gateway.config import Config
 from gateway.services import access, catalog, web_events
+from gateway.serving import small_files
 from gateway.serving.delivery import BIG_BLOCK, FileBlocks, FileShrank, tracked_body
 from gateway.serving.edge import DATABASE_ERRORS
+from gateway.shares import is_hidden_from_contacts, split_share_path
 from webui.files import content_disposition, etag_of, inline_type
 
 PREFIX = "/s/"
@@ -103,7 +103,11 @@ class FastFile:
         if link is None or not link.live or link.needs_consent:
             raise _Fallthrough  # 404 page (and a denied event), or the consent redirect
         parts = split_share_path(path)
-        if not parts or any(is_hidden_from_contacts(part) for part in parts):
+        # the share rule drops empty segments and refuses unsafe ones: any difference
+        # is a path the web app normalises or refuses
+        if not parts or parts != path.split("/"):
+            raise _Fallthrough
+        if any(is_hidden_from_contacts(part) for part in parts):
             raise _Fallthrough
         opened = self.files.open([link.property_key, *parts])
         if opened is None:
@@ -179,8 +183,6 @@ def _split(path_info: str) -> tuple[str, bool, str]:
     action, _, share_path = rest.partition("/")
     if not token or action not in ACTIONS:
         raise _Fallthrough
-    if any(segment in ("", ".", "..") for segment in share_path.split("/")):
-        raise _Fallthrough  # a path the web app normalises or refuses
     if not share_path.isprintable():
         raise _Fallthrough  # control characters: never into a header (the web app: 404)
     return token, ACTIONS[action], share_path

@@ -1,6 +1,6 @@
 """What a contact sees of a property folder: entries, search, sort, and safe lookups.
 
-The same rules as the contact WebDAV share (``dav_provider.paths``): OS junk, upload
+The share rules of ``gateway.shares``, as on the contact WebDAV share: OS junk, upload
 temporaries, dot files, symbolic links and hard-linked files are never shown, and a
 path that leaves the property folder does not exist.
 
@@ -14,7 +14,8 @@ have changed:
 - the catalog watcher reports a change inside it: a file rewritten in place or
   given a new time, by any process on this machine; the report comes from the
   watcher's thread within a millisecond or so (a tenth of a second on a busy one);
-- no watcher of this process sees the folder;
+- no watcher of this process sees the folder, or the cache does not hear the
+  watchers (:func:`watch_listing_cache` was not called);
 - the folder changed within ``RECENT_NS``: a second change within its timestamp's
   resolution would not show in its ``lstat``;
 - ``TRUST_SECONDS`` passed: changes no watcher here sees (writes on another NFS
@@ -32,8 +33,14 @@ import threading
 import time
 import unicodedata
 
-from dav_provider.paths import confine, is_hidden_from_contacts, split_share_path
 from gateway import watcher
+from gateway.shares import (
+    confine,
+    is_hidden_from_contacts,
+    is_served_file,
+    listed_members,
+    split_share_path,
+)
 
 FILE = "file"
 FOLDER = "folder"
@@ -95,10 +102,6 @@ def fold(text: str) -> str:
 def _fold_transliterated(text: str) -> str:
     """German transliteration first, so that "mueller" finds "Müller"."""
     return fold(unicodedata.normalize("NFC", text).casefold().translate(_TRANSLIT))
-
-
-def _visible(name: str) -> bool:
-    return not is_hidden_from_contacts(name) and split_share_path(name) is not None
 
 
 def sort_entries(entries: list[Entry], key: str = "name", descending: bool = False) -> list[Entry]:
@@ -212,7 +215,17 @@ class _Listings:
 
 
 _listings = _Listings(MAX_CACHED_ENTRIES)
-watcher.add_change_listener(_listings.forget)
+_heard = threading.Event()  # set once the watchers report changes to ``_listings``
+
+
+def watch_listing_cache(watchers=watcher) -> None:
+    """Let the catalog watchers of this process (``gateway.watcher``) report changes to
+    the kept listings; until this is called no listing is trusted without reading its
+    folder again. Called once where the web app is built; calling it again does
+    nothing."""
+    if not _heard.is_set():
+        _heard.set()
+        watchers.add_change_listener(_listings.forget)
 
 
 def _contents(absolute: str, relative: str, info: os.stat_result, trust: bool) -> _Contents:
@@ -229,31 +242,21 @@ def _contents(absolute: str, relative: str, info: os.stat_result, trust: bool) -
 
 
 def _read_folder(absolute: str, relative: str, previous: _Contents | None) -> _Contents:
-    try:
-        with os.scandir(absolute) as listing:
-            items = list(listing)
-    except OSError:
-        return _Contents([], 0, False)
     known = {e.name: e for e in previous.entries} if previous else {}
     entries = []
     file_bytes = 0
     has_folders = False
-    for item in items:
-        if not _visible(item.name):
-            continue
-        try:
-            info = item.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if stat_module.S_ISDIR(info.st_mode):
-            entry = _entry(known, relative, item.name, FOLDER, 0, info.st_mtime)
-            has_folders = True
-        elif stat_module.S_ISREG(info.st_mode) and info.st_nlink == 1:
-            entry = _entry(known, relative, item.name, FILE, info.st_size, info.st_mtime)
-            file_bytes += entry.size
-        else:
-            continue
-        entries.append(entry)
+    try:
+        for item, info in listed_members(absolute, is_hidden_from_contacts):
+            if stat_module.S_ISDIR(info.st_mode):
+                entry = _entry(known, relative, item.name, FOLDER, 0, info.st_mtime)
+                has_folders = True
+            else:
+                entry = _entry(known, relative, item.name, FILE, info.st_size, info.st_mtime)
+                file_bytes += entry.size
+            entries.append(entry)
+    except OSError:
+        return _Contents([], 0, False)
     return _Contents(entries, file_bytes, has_folders)
 
 
@@ -288,7 +291,7 @@ class ShareTree:
             return None
         if kind == FOLDER and not stat_module.S_ISDIR(info.st_mode):
             return None
-        if kind == FILE and not (stat_module.S_ISREG(info.st_mode) and info.st_nlink == 1):
+        if kind == FILE and not is_served_file(info):
             return None
         return absolute, parts
 
@@ -301,7 +304,7 @@ class ShareTree:
             info = os.lstat(absolute)
         except OSError:
             return entries
-        trust = watcher.watching(self.root)
+        trust = _heard.is_set() and watcher.watching(self.root)
         self._walk(absolute, "/".join(parts), info, trust, entries)
         return entries
 

@@ -12,7 +12,7 @@ then counts as incomplete. One replaced by a file of the same size goes out in i
 new version, and the tracking records that version's hash. A member that is gone
 by its turn is all zeros and not recorded as downloaded.
 
-Speed (issue 6): on plain TCP the server hands the body its socket (``send_some``),
+Speed: on plain TCP the server hands the body its socket (``send_some``),
 and a member of at least ``CATALOG_CRC_FROM`` whose opened file is still the
 catalogued version goes out by ``os.sendfile`` with the catalog's CRC-32, never read
 into Python. Any other member (changed since cataloguing, never catalogued, or the
@@ -35,7 +35,6 @@ import errno
 import hashlib
 import os
 import socket
-import stat
 import struct
 import time
 import zipfile
@@ -43,6 +42,7 @@ import zlib
 from collections.abc import Callable, Iterator
 
 from gateway.serving.delivery import FileBlocks
+from gateway.shares import is_served_file
 from webui.tree import Entry
 
 _DATA_DESCRIPTOR = 0x08
@@ -177,8 +177,9 @@ class ZipDownload:
 
     def _open(self, slot: _Slot) -> None:
         """Open the member's file for its turn; the CRC from the catalog when the
-        opened version is the catalogued one and has the announced size. A file
-        that is gone, or no longer a regular file, stays closed (zeros go out)."""
+                opened version is the catalogued one and has the announced size. A file
+                that is gone, or no longer a file the share serves (``is_served_file``: a regular
+        file with one link), stays closed (zeros go out)."""
         member = slot.member
         try:
             # no link followed, and a FIFO put in its place cannot block the open
@@ -190,7 +191,7 @@ class ZipDownload:
         except BaseException:
             os.close(fd)
             raise
-        if not stat.S_ISREG(info.st_mode):
+        if not is_served_file(info):
             os.close(fd)
             return
         slot.fd, member.stat, self._current = fd, info, slot  # close() reaches it now
@@ -307,12 +308,12 @@ class ZipDownload:
 
 def _planned(member: Member) -> _Slot | None:
     """The member's slot, sized by an ``lstat`` now; None if it is gone or no longer
-    a regular file."""
+    a file the share serves (``is_served_file``)."""
     try:
         info = os.lstat(member.absolute)
     except OSError:
         return None
-    if not stat.S_ISREG(info.st_mode):
+    if not is_served_file(info):
         return None
     member.size = info.st_size
     try:

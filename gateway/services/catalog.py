@@ -10,8 +10,13 @@ current three ways, each idempotent on (property, path, size, mtime, sha256):
 - ``scan_all`` at start-up, a full pass that also forgets files that are gone.
 
 The CRC-32 comes from the same read as the sha256: a zip member whose file is still
-the catalogued version goes out by ``sendfile`` without being read (``known_crc32``,
-issue 6). Rows catalogued before the CRC existed get one at the next scan.
+the catalogued version goes out by ``sendfile`` without being read (``known_crc32``).
+Rows catalogued before the CRC existed get one at the next scan.
+
+Scans walk what a contact's listing shows (``gateway.shares.listed_members``): names
+hidden from contacts (OS junk, Office lock files, upload temporaries, dot files),
+symbolic links and hard-linked files are not scanned, watched or hashed ahead; a
+file served to an agent is still hashed when it is served.
 
 Writes are upserts on the unique (property, path) pair, so several processes
 watching one folder only ever write the same facts twice.
@@ -26,11 +31,12 @@ import threading
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 
 from gateway.config import Config
 from gateway.db import database
 from gateway.models import CatalogEntry
+from gateway.shares import is_hidden_from_contacts, listed_members
 
 HASH_CHUNK = 1024 * 1024
 _MEMO_SIZE = 4096
@@ -84,12 +90,6 @@ class _VersionMemo:
 
 
 _memo = _VersionMemo()
-
-
-def is_catalogued_name(name: str) -> bool:
-    """Dot files (Finder's ``._*``, upload temporaries) and Office lock files are
-    never served to contacts, so the start-up scan does not hash them."""
-    return not name.startswith((".", "~$"))
 
 
 def _file_path(config: Config, property_key: str, rel_path: str) -> Path:
@@ -270,7 +270,7 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
     if path.is_dir() and not path.is_symlink():
         _reconcile_folder(config, property_key, rel_path)
     elif path.is_file() and not path.is_symlink():
-        if rel_path and is_catalogued_name(path.name):
+        if rel_path and not is_hidden_from_contacts(path.name):
             _version(config, property_key, rel_path, None, with_crc=True)
     elif rel_path:
         _forget(config, property_key, rel_path)
@@ -280,11 +280,19 @@ def reconcile_path(config: Config, property_key: str, rel_path: str) -> None:
 
 
 def _walk_files(folder: Path):
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if is_catalogued_name(d)]
-        for name in files:
-            if is_catalogued_name(name):
-                yield Path(current, name)
+    """Every file below ``folder`` that a contact's listing shows (``listed_members``):
+    no symbolic link is followed, hard-linked files and hidden names are left out."""
+    pending = [str(folder)]
+    while pending:
+        try:
+            members = list(listed_members(pending.pop(), is_hidden_from_contacts))
+        except OSError:
+            continue  # gone meanwhile, or not a folder
+        for entry, info in members:
+            if S_ISDIR(info.st_mode):
+                pending.append(entry.path)
+            else:
+                yield Path(entry.path)
 
 
 def _reconcile_folder(config: Config, property_key: str, rel_path: str) -> None:
@@ -309,7 +317,7 @@ def property_folders(config: Config) -> list[str]:
         return sorted(
             entry.name
             for entry in os.scandir(config.properties_dir)
-            if entry.is_dir(follow_symlinks=False) and is_catalogued_name(entry.name)
+            if entry.is_dir(follow_symlinks=False) and not is_hidden_from_contacts(entry.name)
         )
     except FileNotFoundError:
         return []

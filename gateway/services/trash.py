@@ -28,9 +28,9 @@ from pathlib import Path
 
 from gateway.clock import iso, utc_now
 from gateway.config import Config
-from gateway.confinement import confine
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.services.properties import validate_key
+from gateway.shares import confine, split_share_path
 
 RECORD_SUFFIX = ".json"
 #: Longest path accepted from the command line; WebDAV paths are bounded by the server.
@@ -186,8 +186,9 @@ def purge_trash(
 def _parts(path: str) -> list[str]:
     if len(path) > MAX_PATH_CHARS or "\0" in path:
         raise InvalidInput(f"the path is longer than {MAX_PATH_CHARS} characters or holds NUL")
-    parts = [p for p in path.replace("\\", "/").split("/") if p]
-    if not parts or any(p in (".", "..") for p in parts):
+    # a backslash typed as a separator (Windows habit) is one; the rest is the share rule
+    parts = split_share_path(path.replace("\\", "/"))
+    if not parts:
         raise InvalidInput(f"'{path}' is not a path inside a property, e.g. Grundrisse/EG.pdf")
     return parts
 

@@ -1,5 +1,5 @@
 """Property-based tests (hypothesis) of path normalisation and confinement: no generated
-path ever resolves outside its property folder, neither in ``dav_provider.paths`` nor
+path ever resolves outside its property folder, neither in ``gateway.shares`` nor
 through the running server."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dav_provider.paths import confine, split_share_path
+from gateway.shares import confine, split_share_path
 from tests.security import rawhttp
 
 SEGMENTS = st.one_of(

@@ -1,4 +1,5 @@
-"""Small files served from memory while their ``stat`` says they are unchanged (issue 6).
+"""Small files served from memory while their ``stat`` says they are unchanged: the
+memory of file bytes that the lean WebDAV GET and the contact page's file path share.
 
 Serving a 4 KiB file from disk takes four system calls: the confined open, its
 ``fstat``, the ``pread`` and the ``close``, and each one lets go of the GIL, which
@@ -10,7 +11,7 @@ the kept bytes served.
 
 Why that is as safe as opening the file again:
 
-- the bytes were read through :class:`~dav_provider.paths.ConfinedFiles`, so the path
+- the bytes were read through :class:`~gateway.shares.ConfinedFiles`, so the path
   led to that inode inside the share without any symbolic link. If the path later
   leads elsewhere, ``stat`` sees another inode (or a folder, or a link) and the file
   is opened the confined way again;
@@ -31,12 +32,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat as stat_module
 import threading
 import time
 
-from dav_provider.paths import ConfinedFiles
 from gateway.db import is_postgres
+from gateway.shares import ConfinedFiles, is_served_file
 
 #: Files up to this size are kept: they go out in one send with their headers.
 MAX_FILE_BYTES = 64 * 1024
@@ -124,7 +124,7 @@ class SmallFiles:
         except OSError:
             os.close(fd)
             return None
-        if not stat_module.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        if not is_served_file(info):
             os.close(fd)
             return None
         return OpenedFile(self, path, info, fd=fd)
