@@ -1,4 +1,4 @@
-"""WebDAV locks in Redis, so a LOCK taken through one gateway process holds on all (issue 7).
+"""WebDAV locks in Redis, so a LOCK taken through one gateway process holds on all.
 
 WsgiDAV's own ``LockStorageRedis`` (4.4) is close but not usable as is: it takes host
 and port instead of a URL (no password in a URL, no ``rediss://``, no socket), stores

@@ -59,7 +59,7 @@ def _tracking_evidence() -> None:
 
 
 def _catalog_crc32() -> None:
-    """The CRC-32 of each catalogued version, for zips sent by sendfile (issue 6).
+    """The CRC-32 of each catalogued version, for zips sent by sendfile.
     Rows catalogued before have none until the next scan hashes them again."""
     _add_missing_columns(models.CatalogEntry, ("crc32",))
 
@@ -89,7 +89,7 @@ def pending_migrations() -> list[str]:
 def apply_migrations() -> list[str]:
     """Apply every pending migration, each in its own transaction; return their names.
 
-    On PostgreSQL several nodes may run ``init`` at once (issue 7): an advisory lock
+    On PostgreSQL several nodes may run ``init`` at once (README, "Scaling out"): an advisory lock
     lets one migrate while the others wait and then find nothing pending.
     """
     with _migration_lock():
