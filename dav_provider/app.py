@@ -11,9 +11,10 @@ from wsgidav.lock_man.lock_storage import LockStorageDict
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 from dav_provider.lock_cap import CappedLockStorage
+from gateway import urls
 from gateway.shipped import WSGIDAV_SETTINGS, shipped_text
 
-DAV_PREFIXES = ("/dav", "/view")
+DAV_PREFIXES = urls.DAV_SHARES
 
 
 def load_wsgidav_settings() -> dict:

@@ -12,12 +12,13 @@ from wsgidav.dc.base_dc import BaseDomainController
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 from dav_provider.provider import PRINCIPAL_KEY
+from gateway import urls
 from gateway.errors import MalformedCredentials
 from gateway.security import basic_credentials
 from gateway.services import access
 
-AGENT_REALM = "/dav"
-CONTACT_REALM = "/view"
+AGENT_REALM = urls.AGENT_DAV
+CONTACT_REALM = urls.CONTACT_DAV
 
 
 class GatewayDomainController(BaseDomainController):

@@ -43,19 +43,16 @@ from wsgidav.http_authenticator import HTTPAuthenticator
 
 from dav_provider.provider import PRINCIPAL_KEY
 from dav_provider.resources import ACCESS_KEY
-from gateway import security
+from gateway import security, urls
 from gateway.errors import MalformedCredentials
 from gateway.services import access
 from gateway.serving import small_files
 from gateway.serving.delivery import BIG_BLOCK, FileBlocks, FileShrank
 from gateway.serving.edge import DATABASE_ERRORS
-from gateway.shares import (
-    hidden_names,
-    split_share_path,
-)
+from gateway.shares import hidden_names, split_share_path
 
-AGENT_SHARE = "/dav"
-CONTACT_SHARE = "/view"
+AGENT_SHARE = urls.AGENT_DAV
+CONTACT_SHARE = urls.CONTACT_DAV
 
 #: Headers that need WsgiDAV's full evaluation (locks, preconditions, If-Range).
 _DELEGATED_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")

@@ -59,7 +59,22 @@ def _refuse_onto_protected(dest_path: str) -> None:
         refuse_protected()
 
 
-class SharesRoot(DAVCollection):
+class _Protected:
+    """The share root and the property folders: WsgiDAV asks these hooks before it
+    walks a tree, so a DELETE, MOVE or COPY of them is refused before any member is
+    touched (a refused request changes nothing)."""
+
+    def handle_delete(self):
+        refuse_protected()
+
+    def handle_move(self, dest_path):
+        refuse_protected()
+
+    def handle_copy(self, dest_path, *, depth_infinity):
+        refuse_protected()
+
+
+class SharesRoot(_Protected, DAVCollection):
     """``/`` of a share: one folder per property the user may see."""
 
     def get_member_names(self):
@@ -76,15 +91,6 @@ class SharesRoot(DAVCollection):
 
     def get_last_modified(self):
         return None
-
-    def handle_delete(self):
-        refuse_protected()
-
-    def handle_move(self, dest_path):
-        refuse_protected()
-
-    def handle_copy(self, dest_path, *, depth_infinity):
-        refuse_protected()
 
 
 #: A full disk, a full quota, or a file larger than the volume or process may hold
@@ -207,7 +213,7 @@ class GatewayFolder(_ShareMember, FolderResource):
             raise DAVError(HTTP_FORBIDDEN, "reserved name")
 
 
-class PropertyFolder(GatewayFolder):
+class PropertyFolder(_Protected, GatewayFolder):
     """``/<key>``: the property's folder. It is not deleted, moved or copied over DAV,
     and nothing is copied or moved onto it; properties are created and removed through
     the CLI. Its members are what agents work on."""
@@ -218,15 +224,6 @@ class PropertyFolder(GatewayFolder):
 
     def get_display_name(self):
         return self._title or self.name
-
-    def handle_delete(self):
-        refuse_protected()
-
-    def handle_move(self, dest_path):
-        refuse_protected()
-
-    def handle_copy(self, dest_path, *, depth_infinity):
-        refuse_protected()
 
     def delete(self):
         """Never reached through the hooks above; the last line all the same."""

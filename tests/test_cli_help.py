@@ -178,10 +178,19 @@ class ExampleShell:
         return path.read_text(encoding="utf-8").strip() if path.exists() else ""
 
 
-@pytest.mark.parametrize("command,lines", examples(), ids=[name for name, _ in examples()])
+def examples_to_run() -> list[tuple[str, list[str]]]:
+    """Every example but those of :data:`NOT_RUN`, which other tests start for real."""
+    return [(name, lines) for name, lines in examples() if name not in NOT_RUN]
+
+
+def test_the_examples_not_run_here_exist():
+    assert set(NOT_RUN) <= {name for name, lines in examples() if lines}
+
+
+@pytest.mark.parametrize(
+    "command,lines", examples_to_run(), ids=[name for name, _ in examples_to_run()]
+)
 def test_every_example_runs_as_printed(command, lines, tmp_path, monkeypatch):
-    if command in NOT_RUN:
-        pytest.skip(f"{command}: {NOT_RUN[command]}")
     assert lines, f"{command}: empty Example block"
     home, folder = tmp_path / "home", tmp_path / "work"
     init_home(home)

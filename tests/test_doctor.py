@@ -16,12 +16,12 @@ from types import SimpleNamespace
 import pytest
 import requests
 import yaml
-from aiosmtpd.controller import Controller
 
 from gateway.models import AccessEvent, ConsentRecord
 from gateway.services import confirmations, consent, doctor, grants, journal, tracking
 from gateway.services.home import open_home
 from tests.factories import expire_grant, make_contact, make_grant, make_property
+from tests.mailbox import smtp_server
 from tests.tools import ServerProcess, free_port
 
 pytestmark = pytest.mark.server
@@ -31,17 +31,6 @@ OWN_WIDERRUF = "Widerrufsbelehrung der Muster Immobilien GmbH.\n\nSie haben das 
 PAIR = ("--property", "obj-1", "--contact", "4711")
 
 
-class Inbox:
-    """aiosmtpd handler that accepts every message."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.original_content)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_port():
     return free_port()
@@ -49,11 +38,8 @@ def smtp_port():
 
 @pytest.fixture
 def inbox(smtp_port):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_server(smtp_port) as received:
+        yield received
 
 
 def settings(home) -> dict:

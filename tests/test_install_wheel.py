@@ -183,7 +183,7 @@ def test_readme_running_it_for_real(installation, tmp_path):
     log = tmp_path / "serve.log"
     server = installation.start(for_this_test(serve_line, home, port), env, log)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", alive=lambda: server.poll() is None)
         page = requests.get(link, timeout=30)
         assert page.status_code == 200
         assert "Musterstraße 5, 90402 Nürnberg" in page.text

@@ -8,32 +8,18 @@ import email.policy
 import hashlib
 import json
 import re
-import threading
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
 from gateway.models import ConsentRecord
 from gateway.services import confirmations, consent
 from gateway.services.home import open_home
 from tests.contact_page import make_share
+from tests.mailbox import smtp_server
 from tests.tools import ThreadedServer, free_port, wait_until
 
 pytestmark = pytest.mark.server
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        self.arrived.set()
-        return "250 OK"
 
 
 @pytest.fixture
@@ -43,11 +29,8 @@ def smtp_port():
 
 @pytest.fixture
 def inbox(smtp_port):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_server(smtp_port) as received:
+        yield received
 
 
 @pytest.fixture
@@ -124,14 +107,9 @@ def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config
     users = json.loads(cli("users", "obj-1", "--json").output)
     assert users[0]["consent_mail"] == "retrying"
 
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    try:
+    with smtp_server(smtp_port) as handler:
         later = datetime.datetime.now(datetime.UTC) + confirmations.RETRY_DELAYS[0]
         assert confirmations.deliver_due(mail_config, now=later) == 1
-    finally:
-        controller.stop()
     assert len(handler.messages) == 1
     assert ConsentRecord.get().mail_state == "sent"
     assert json.loads(cli("users", "obj-1", "--json").output)[0]["consent_mail"] == "sent"

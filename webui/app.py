@@ -12,6 +12,7 @@ import logging
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
+from gateway import urls
 from gateway.config import Config
 from gateway.db import database
 from gateway.services.confirmations import ConfirmationWorker
@@ -23,7 +24,7 @@ from webui.routes import URL_MAP
 
 log = logging.getLogger("immoshare.web")
 # Personal links carry their token in the URL: never cached, never sent on as Referer.
-PERSONAL_PREFIXES = ("/s/", "/p/")
+PERSONAL_PREFIXES = tuple(prefix + "/" for prefix in urls.PERSONAL_PAGES)
 PERSONAL_HEADERS = (("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"))
 
 

@@ -32,6 +32,7 @@ import os
 
 from werkzeug.http import dump_options_header, http_date, quote_etag
 
+from gateway import urls
 from gateway.config import Config
 from gateway.services import access, catalog, web_events
 from gateway.serving import small_files
@@ -40,7 +41,7 @@ from gateway.serving.edge import DATABASE_ERRORS
 from gateway.shares import is_hidden_from_contacts, split_share_path
 from webui.files import content_disposition, etag_of, inline_type
 
-PREFIX = "/s/"
+PREFIX = urls.SHARE + "/"
 ACTIONS = {"download": False, "open": True}  # action: asks to show inline
 #: Requests that need the web app's full answer (ranges, preconditions, a body).
 _DELEGATED = (

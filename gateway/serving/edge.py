@@ -27,6 +27,7 @@ import sys
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
+from gateway import urls
 from gateway.db import database
 from gateway.serving import header_numbers
 from gateway.serving.clientaddr import apply_forwarded, limit_key
@@ -39,11 +40,11 @@ UNAVAILABLE_RETRY_AFTER = 5
 
 #: (path prefix, rate-limit scope, status that is a failed attempt, only with credentials)
 LIMITED_PATHS = (
-    ("/dav/", "login", 401, True),
-    ("/view/", "login", 401, True),
-    ("/s/", "link", 404, False),
-    ("/p/", "link", 404, False),
-    ("/api/", "api", 401, True),
+    (urls.AGENT_DAV + "/", "login", 401, True),
+    (urls.CONTACT_DAV + "/", "login", 401, True),
+    (urls.SHARE + "/", "link", 404, False),
+    (urls.PREVIEW + "/", "link", 404, False),
+    (urls.API + "/", "api", 401, True),
 )
 
 CONTENT_SECURITY_POLICY = (
