@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from gateway.cli import cli as immoshare_cli
 from gateway.services.home import init_home, open_home
-from tests.tools import ThreadedServer
+from tests.mailbox import smtp_server
+from tests.tools import ThreadedServer, free_port
 
 pytest_plugins = ["tests.backends"]
 
@@ -81,3 +82,16 @@ def cli(home):
 def http():
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture
+def smtp_port():
+    """A free loopback port for an SMTP server (settings name it before it starts)."""
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port):
+    """A real SMTP server on ``smtp_port`` (``tests/mailbox.py``); yields its inbox."""
+    with smtp_server(smtp_port) as received:
+        yield received

@@ -21,7 +21,6 @@ from gateway.models import AccessEvent, ConsentRecord
 from gateway.services import confirmations, consent, doctor, grants, journal, tracking
 from gateway.services.home import open_home
 from tests.factories import expire_grant, make_contact, make_grant, make_property
-from tests.mailbox import smtp_server
 from tests.tools import ServerProcess, free_port
 
 pytestmark = pytest.mark.server
@@ -29,17 +28,6 @@ pytestmark = pytest.mark.server
 PLAN = b"%PDF-1.7 Expose " + bytes(range(256)) * 40
 OWN_WIDERRUF = "Widerrufsbelehrung der Muster Immobilien GmbH.\n\nSie haben das Recht ..."
 PAIR = ("--property", "obj-1", "--contact", "4711")
-
-
-@pytest.fixture
-def smtp_port():
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port):
-    with smtp_server(smtp_port) as received:
-        yield received
 
 
 def settings(home) -> dict:

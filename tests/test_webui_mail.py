@@ -17,20 +17,9 @@ from gateway.services import confirmations, consent
 from gateway.services.home import open_home
 from tests.contact_page import make_share
 from tests.mailbox import smtp_server
-from tests.tools import ThreadedServer, free_port, wait_until
+from tests.tools import ThreadedServer, wait_until
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def smtp_port():
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port):
-    with smtp_server(smtp_port) as received:
-        yield received
 
 
 @pytest.fixture

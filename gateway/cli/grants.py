@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from gateway.cli import cli
@@ -59,21 +61,7 @@ def grant(obj, property_key, ref, expires, no_expiry, as_json):
         expiry = grants.KEEP_EXPIRY if expires is None else expires
     result = grants.grant_access(config, property_key, ref, expires=expiry)
     if as_json:
-        print_json(
-            {
-                k: getattr(result, k)
-                for k in (
-                    "property",
-                    "contact",
-                    "link",
-                    "dav_url",
-                    "username",
-                    "password",
-                    "expires",
-                    "state",
-                )
-            }
-        )
+        print_json(dataclasses.asdict(result))  # the fields of docs/interface.md
         return
     until = f" Works until {result.expires.isoformat()}." if result.expires else ""
     click.echo(f"{STATE_MESSAGES[result.state]}{until} Link: {result.link}")

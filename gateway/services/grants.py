@@ -52,7 +52,7 @@ KEEP_EXPIRY = _KeepExpiry()
 
 @dataclasses.dataclass(frozen=True)
 class GrantResult:
-    """What ``grant`` prints: the fields of INTERFACE.md."""
+    """What ``grant`` prints: the fields of ``grant --json`` in docs/interface.md."""
 
     property: str
     contact: str
