@@ -46,6 +46,9 @@ setup(
         "lxml>=5.2",
         "Pillow>=10.3",
         "pypdfium2>=4.30",
+        "fpdf2>=2.8",  # the Nachweis and the consent texts as PDF, text not images
+        "python-docx>=1.1",  # render: offer templates as Word documents
+        "markdown-it-py>=3.0",  # consent texts: a safe subset of Markdown, no raw HTML
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9.9", "redis>=5.0"],
@@ -58,6 +61,8 @@ setup(
             "axe-playwright-python>=0.1.4",  # axe-core for the contact page's a11y check
             "hypothesis>=6.100",
             "ruff>=0.5",
+            "openapi-core>=0.19",  # every /api/v1/ response checked against openapi.json
+            "pytest-xdist>=3.6",
         ],
     },
     entry_points={"console_scripts": ["immoshare=gateway.cli:cli"]},

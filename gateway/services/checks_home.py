@@ -18,7 +18,7 @@ from gateway import migrations, urls
 from gateway.db import database
 from gateway.models import Property
 from gateway.security import SECRET_FILE
-from gateway.services import catalog, consent, grants
+from gateway.services import catalog, consent, grants, mail_transport
 from gateway.services.checkup import Checkup, Finding, error, human_size, property_names, warning
 from gateway.services.properties import storage_folder
 
@@ -199,7 +199,7 @@ def _consent_properties(checkup: Checkup) -> list[str]:
 def check_smtp(checkup: Checkup) -> list[Finding]:
     """Properties that ask for consent need SMTP for the contact's confirmation."""
     keys = _consent_properties(checkup)
-    if not keys or consent.mail_configured(checkup.config):
+    if not keys or mail_transport.mail_configured(checkup.config):
         return []
     return [
         error(

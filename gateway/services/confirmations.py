@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
-import smtplib
-import ssl
 import threading
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 
 from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
 from gateway.models import ConsentRecord, Contact, Grant, Property
-from gateway.services import branding, consent
+from gateway.services import branding, consent, mail_transport
 
 # Pause after the 1st, 2nd, ... failed attempt; after the last one the state is
 # "failed" and the agent sees it in `immoshare users`.
@@ -35,7 +33,6 @@ RETRY_DELAYS = (
 )
 # While one worker sends, the record is leased so no other process sends it too.
 LEASE = timedelta(minutes=2)
-SMTP_TIMEOUT = 30
 DUE_STATES = ("pending", "retrying")
 
 
@@ -87,21 +84,10 @@ def build_message(config: Config, record: ConsentRecord) -> EmailMessage:
     message["From"] = formataddr((agency, config.smtp_from)) if agency else config.smtp_from
     message["To"] = formataddr((contact.name, contact.email))
     message["Date"] = format_datetime(utc_now())
-    message["Message-ID"] = make_msgid(domain=config.smtp_from.rpartition("@")[2] or None)
+    message["Message-ID"] = mail_transport.new_message_id(config)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(_body(config, record, prop, contact))
     return message
-
-
-def _send(config: Config, message: EmailMessage) -> bytes:
-    data = message.as_bytes(policy=email.policy.SMTP)
-    with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
-        if config.smtp_tls:
-            smtp.starttls(context=ssl.create_default_context())
-        if config.smtp_user:
-            smtp.login(config.smtp_user, config.smtp_password or "")
-        smtp.sendmail(config.smtp_from, [message["To"].addresses[0].addr_spec], data)
-    return data
 
 
 def _claim(record_id: int, now) -> bool:
@@ -127,8 +113,8 @@ def deliver(config: Config, record_id: int, now=None) -> str:
     attempts = record.mail_attempts + 1
     try:
         message = build_message(config, record)
-        data = _send(config, message)
-    except (OSError, smtplib.SMTPException, ValueError, IndexError) as exc:
+        data = mail_transport.send(config, message)
+    except mail_transport.DELIVERY_ERRORS as exc:
         gave_up = attempts > len(RETRY_DELAYS)
         (
             ConsentRecord.update(
@@ -201,7 +187,7 @@ class ConfirmationWorker:
         self._database = _target()
 
     def kick(self) -> None:
-        if not consent.mail_configured(self.config):
+        if not mail_transport.mail_configured(self.config):
             return
         with self._lock:
             self._wake.set()

@@ -20,6 +20,7 @@ from gateway.db import database
 from gateway.errors import InvalidInput
 from gateway.models import ConsentRecord, ConsentText, Grant
 from gateway.security import cut_user_agent, shorten_ip
+from gateway.services import mail_transport
 from gateway.services.grant_rule import needs_consent as needs_consent  # the consent form asks it
 from gateway.services.tracking import Event, record_event
 from gateway.shipped import CONSENT_FOLDER, shipped_bytes
@@ -180,10 +181,6 @@ def sample_in_use(kind: str) -> bool:
     return is_sample(latest)
 
 
-def mail_configured(config: Config) -> bool:
-    return bool(config.smtp_host and config.smtp_from)
-
-
 def record_consent(
     config: Config,
     grant: Grant,
@@ -219,7 +216,7 @@ def record_consent(
         existing = ConsentRecord.get_or_none(ConsentRecord.grant == grant)
         if existing is not None:
             return existing
-        mail = mail_configured(config) and bool(contact.email)
+        mail = mail_transport.mail_configured(config) and bool(contact.email)
         record = ConsentRecord.create(
             grant=grant,
             at=now,
