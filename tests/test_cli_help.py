@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 import click
+import docx
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -58,7 +59,7 @@ SETUP: dict[str, list] = {
     "preview": BASE[:1],
     "property remove": BASE[:1],
     "property show": BASE,
-    "render": BASE + ["angebot.html"],
+    "render": BASE + ["angebot.html", "angebot.docx"],
     "revoke": BASE,
     "tracking show": BASE,
     "trash list": BASE[:1],
@@ -129,6 +130,10 @@ def make_file(folder: Path, name: str) -> None:
     target = folder / name
     if name.endswith(".png"):
         Image.new("RGB", (120, 40), "navy").save(target, "PNG")
+    elif name.endswith(".docx"):
+        letter = docx.Document()
+        letter.add_paragraph("Ihre Unterlagen: {Feld:OImmoCloudLink}")
+        letter.save(target)
     elif name.endswith(".html"):
         target.write_text(
             "<p>Ihre Unterlagen: <a href='{Feld:OImmoCloudLink}'>Link</a></p>", encoding="utf-8"
