@@ -26,6 +26,9 @@ class Property(BaseModel):
     preview_nonce = pw.CharField(max_length=64)
     preview_token_hash = pw.CharField(unique=True, max_length=64)
     created_at = pw.DateTimeField(default=utc_now)
+    # Set when the CRM withdrew the listing (OpenImmo ``aktion DELETE``); files and
+    # grants stay, the listing shows as archived.
+    archived_at = pw.DateTimeField(null=True)
 
 
 class Contact(BaseModel):

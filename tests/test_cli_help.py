@@ -15,6 +15,7 @@ from PIL import Image
 from gateway.cli import cli as root
 from gateway.services import trash
 from gateway.services.home import init_home, open_home
+from tests.openimmo_exports import sample_listings, write_export
 from tests.tools import free_port
 
 #: Examples that are not run, by command, and why.
@@ -60,6 +61,7 @@ SETUP: dict[str, list] = {
     "property remove": BASE[:1],
     "property show": BASE,
     "render": BASE + ["angebot.html", "angebot.docx"],
+    "import openimmo": ["export.zip"],
     "revoke": BASE,
     "tracking show": BASE,
     "trash list": BASE[:1],
@@ -130,6 +132,8 @@ def make_file(folder: Path, name: str) -> None:
     target = folder / name
     if name.endswith(".png"):
         Image.new("RGB", (120, 40), "navy").save(target, "PNG")
+    elif name.endswith(".zip"):
+        write_export(target, sample_listings())
     elif name.endswith(".docx"):
         letter = docx.Document()
         letter.add_paragraph("Ihre Unterlagen: {Feld:OImmoCloudLink}")

@@ -46,6 +46,7 @@ COMMAND_MODULES = {
     "demo": "admin",
     "doctor": "doctor",
     "grant": "grants",
+    "import": "imports",
     "init": "admin",
     "link": "grants",
     "preview": "grants",

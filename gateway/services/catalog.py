@@ -159,6 +159,20 @@ def _store(config: Config, property_key: str, rel_path: str, version: Version) -
     _memo.put(_memo_key(config, property_key, rel_path), version)
 
 
+def record_written(
+    config: Config, property_key: str, rel_path: str, sha256: str, crc32: int | None
+) -> None:
+    """Catalogue a file immoshare itself has just written and hashed while writing
+    (an import), so it is not read a second time; its stat is taken now."""
+    info = os.stat(_file_path(config, property_key, rel_path))
+    _store(
+        config,
+        property_key,
+        rel_path,
+        Version(info.st_size, info.st_mtime_ns, info.st_ctime_ns, sha256, crc32),
+    )
+
+
 def _forget(config: Config, property_key: str, rel_path: str) -> int:
     """Remove the entry of ``rel_path`` and of everything below it (a folder)."""
     with database.atomic():
