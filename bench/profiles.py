@@ -30,6 +30,7 @@ class Profile:
     download_files: int  # case 7: concurrent downloads, one file each
     download_bytes: int
     events: int  # case 8
+    import_bytes: int  # case 11: attachments of the OpenImmo export
     request_timeout: float  # seconds; bounds every single request
     download_timeout: float  # seconds; bounds each of the concurrent downloads (case 7)
     settle_timeout: float  # seconds to wait for the servers' start-up work to end
@@ -56,6 +57,7 @@ FULL = Profile(
     download_files=200,
     download_bytes=5_000_000,
     events=1_000_000,
+    import_bytes=GIB,
     request_timeout=120.0,
     download_timeout=30.0,
     settle_timeout=240.0,
@@ -78,6 +80,7 @@ SMOKE = Profile(
     download_files=10,
     download_bytes=100_000,
     events=2_000,
+    import_bytes=8 * MIB,
     request_timeout=20.0,
     download_timeout=10.0,
     settle_timeout=15.0,

@@ -17,12 +17,13 @@ from tests.tools import IN_CI, REPO, require_tool
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-CASES = [str(n) for n in range(1, 10)]
+CASES = sorted([str(n) for n in range(1, 10)] + ["11"])
 
 
 def test_bench_smoke_prints_a_row_per_case():
     require_tool("wrk")
     require_tool("nginx")
+    require_tool("unzip")
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke"],
         cwd=REPO,
