@@ -22,11 +22,13 @@ from wsgidav.fs_dav_provider import FilesystemProvider
 from dav_provider.resources import (
     GatewayFile,
     GatewayFolder,
+    NoticeFile,
     PropertyFolder,
     SharesRoot,
     refuse_protected,
 )
 from gateway.services import access
+from gateway.services.access_notice import NOTICE_NAME, no_access_notice
 from gateway.services.trash import TrashBin
 from gateway.shares import (
     confine,
@@ -69,6 +71,16 @@ class GatewayProvider(FilesystemProvider):
             environ[_VISIBLE_KEY] = memo
         return memo
 
+    def notice_for(self, environ) -> str | None:
+        """The notice text of a contact who sees no property; None for agents and for
+        contacts who see one (``gateway.services.access_notice``)."""
+        principal = environ.get(PRINCIPAL_KEY)
+        if not self.readonly or principal is None or principal.is_agent:
+            return None
+        if self.visible_keys(environ):
+            return None
+        return no_access_notice(principal.contact_id)
+
     def get_resource_inst(self, path, environ):
         if path is None:
             # WsgiDAV asks for the parent of "/" only to write the share root itself:
@@ -82,6 +94,8 @@ class GatewayProvider(FilesystemProvider):
         key = parts[0]
         visible = self.visible_keys(environ)
         if key not in visible:
+            if parts == [NOTICE_NAME] and (text := self.notice_for(environ)) is not None:
+                return NoticeFile("/" + NOTICE_NAME, environ, text)
             return None
         hidden = hidden_names(self.readonly)
         if any(hidden(part) for part in parts[1:]):

@@ -13,6 +13,8 @@ file or folder to the trash (``gateway.services.trash``); overwriting keeps noth
 from __future__ import annotations
 
 import errno
+import hashlib
+import io
 import os
 import secrets
 import stat
@@ -25,12 +27,13 @@ from wsgidav.dav_error import (
     HTTP_REQUEST_ENTITY_TOO_LARGE,
     DAVError,
 )
-from wsgidav.dav_provider import DAVCollection
+from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 from wsgidav.fs_dav_provider import FileResource, FolderResource
 from wsgidav.util import join_uri
 
 from gateway.errors import NotFound
 from gateway.services import trash
+from gateway.services.access_notice import NOTICE_NAME
 from gateway.shares import (
     UPLOAD_PREFIX,
     hidden_names,
@@ -75,10 +78,15 @@ class _Protected:
 
 
 class SharesRoot(_Protected, DAVCollection):
-    """``/`` of a share: one folder per property the user may see."""
+    """``/`` of a share: one folder per property the user may see; for a contact who
+    sees none, the notice file that says why (``docs/interface.md``)."""
 
     def get_member_names(self):
-        return sorted(self.provider.visible_keys(self.environ))
+        visible = sorted(self.provider.visible_keys(self.environ))
+        if not visible and self.provider.notice_for(self.environ) is not None:
+            return [NOTICE_NAME]
+        return visible
+
 
     def get_display_name(self):
         return "Objekte"
@@ -96,6 +104,39 @@ class SharesRoot(_Protected, DAVCollection):
 #: A full disk, a full quota, or a file larger than the volume or process may hold
 #: (FAT's 4 GiB, ``RLIMIT_FSIZE``): the upload cannot be stored, 507.
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class NoticeFile(_Protected, DAVNonCollection):
+    """The contact's notice (:mod:`gateway.services.access_notice`): made per request,
+    never stored, read-only like everything a contact sees."""
+
+    def __init__(self, path, environ, text: str):
+        super().__init__(path, environ)
+        self._data = text.encode("utf-8")
+
+    def get_content_length(self):
+        return len(self._data)
+
+    def get_content_type(self):
+        return "text/plain; charset=utf-8"
+
+    def get_content(self):
+        return io.BytesIO(self._data)
+
+    def get_etag(self):
+        return hashlib.sha256(self._data).hexdigest()[:32]
+
+    def support_etag(self):
+        return True
+
+    def support_ranges(self):
+        return False
+
+    def get_last_modified(self):
+        return None
+
+    def get_display_name(self):
+        return NOTICE_NAME
 
 
 class _ShareMember:

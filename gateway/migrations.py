@@ -69,9 +69,12 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
-def _property_archived() -> None:
-    """When the CRM withdrew a listing (OpenImmo import)."""
-    _add_missing_columns(models.Property, ("archived_at",))
+def _property_archived_and_contact_person() -> None:
+    """When the CRM withdrew a listing (OpenImmo import), and the property's contact
+    person (name, phone, e-mail) shown to contacts."""
+    _add_missing_columns(
+        models.Property, ("archived_at", "contact_name", "contact_phone", "contact_email")
+    )
 
 
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
@@ -80,7 +83,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
-    ("0012_property_archived", _property_archived),
+    ("0012_property_archived_and_contact_person", _property_archived_and_contact_person),
 )
 
 

@@ -29,6 +29,11 @@ class Property(BaseModel):
     # Set when the CRM withdrew the listing (OpenImmo ``aktion DELETE``); files and
     # grants stay, the listing shows as archived.
     archived_at = pw.DateTimeField(null=True)
+    # The agent contacts call about this property: shown on its pages and in the
+    # notice of a contact whose access ended.
+    contact_name = pw.CharField(max_length=200, null=True)
+    contact_phone = pw.CharField(max_length=64, null=True)
+    contact_email = pw.CharField(max_length=254, null=True)
 
 
 class Contact(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 import requests
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 from gateway.cli import cli as immoshare_cli
 from gateway.services.home import init_home, open_home
 from tests.mailbox import smtp_server
-from tests.tools import ThreadedServer, free_port
+from tests.tools import ThreadedServer, free_port, require_tool
 
 pytest_plugins = ["tests.backends"]
 
@@ -95,3 +97,52 @@ def inbox(smtp_port):
     """A real SMTP server on ``smtp_port`` (``tests/mailbox.py``); yields its inbox."""
     with smtp_server(smtp_port) as received:
         yield received
+
+
+@pytest.fixture
+def rclone(tmp_path, server):
+    """Run rclone with remotes ``agent:`` and ``contact:`` defined in the environment."""
+    executable = require_tool("rclone")
+    config_file = tmp_path / "rclone.conf"
+    config_file.write_text("")
+
+    def obscure(password):
+        return subprocess.run(
+            [executable, "obscure", password], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    def configure(remote, url, user, password):
+        env = {
+            "TYPE": "webdav",
+            "URL": url,
+            "VENDOR": "other",
+            "USER": user,
+            "PASS": obscure(password),
+        }
+        remotes.update({f"RCLONE_CONFIG_{remote.upper()}_{k}": v for k, v in env.items()})
+
+    remotes: dict[str, str] = {}
+
+    def run(*args, check=True):
+        result = subprocess.run(
+            [
+                executable,
+                "--config",
+                str(config_file),
+                "--low-level-retries",
+                "1",
+                "--retries",
+                "1",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **remotes},
+        )
+        if check:
+            assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    run.configure = configure
+    return run

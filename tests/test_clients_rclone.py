@@ -5,65 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 
 import pytest
 
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import require_tool
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 LARGE = 64 * 1024 * 1024
-
-
-@pytest.fixture
-def rclone(tmp_path, server):
-    """Run rclone with remotes ``agent:`` and ``contact:`` defined in the environment."""
-    executable = require_tool("rclone")
-    config_file = tmp_path / "rclone.conf"
-    config_file.write_text("")
-
-    def obscure(password):
-        return subprocess.run(
-            [executable, "obscure", password], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    def configure(remote, url, user, password):
-        env = {
-            "TYPE": "webdav",
-            "URL": url,
-            "VENDOR": "other",
-            "USER": user,
-            "PASS": obscure(password),
-        }
-        remotes.update({f"RCLONE_CONFIG_{remote.upper()}_{k}": v for k, v in env.items()})
-
-    remotes: dict[str, str] = {}
-
-    def run(*args, check=True):
-        result = subprocess.run(
-            [
-                executable,
-                "--config",
-                str(config_file),
-                "--low-level-retries",
-                "1",
-                "--retries",
-                "1",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **remotes},
-        )
-        if check:
-            assert result.returncode == 0, result.stderr[-3000:]
-        return result
-
-    run.configure = configure
-    return run
 
 
 def _digests(root):

@@ -58,6 +58,11 @@ def _put(name: str, value: str | None) -> None:
     )
 
 
+def agency_name() -> str | None:
+    """The agency's name as set with ``branding set --name``, or None."""
+    return _get(NAME_KEY)
+
+
 def get_branding(config: Config) -> Branding:
     logo = json.loads(_get(LOGO_KEY) or "null")
     if logo and not (branding_dir(config) / logo["file"]).is_file():
