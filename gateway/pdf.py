@@ -66,9 +66,24 @@ class PdfDocument:
         self._write(text, LINE + 1)
         self._pdf.ln(1)
 
-    def paragraph(self, text: str, *, small: bool = False, mono: bool = False) -> None:
-        """Running text; line breaks in ``text`` are kept."""
-        self._pdf.set_font("Mono" if mono else "Sans", "", SMALL_SIZE if small else BODY_SIZE)
+    def subheading(self, text: str) -> None:
+        """A heading inside a section (one text version, one document), bold at body size."""
+        if self._pdf.get_y() > self._pdf.h - 35:
+            self._pdf.add_page()
+        self._pdf.ln(1)
+        self._pdf.set_font("Sans", "B", BODY_SIZE)
+        self._write(text, LINE)
+        self._pdf.ln(0.5)
+
+    def paragraph(
+        self, text: str, *, small: bool = False, mono: bool = False, strong: bool = False
+    ) -> None:
+        """Running text; line breaks in ``text`` are kept. ``strong`` sets it in bold,
+        for a statement the reader must not miss."""
+        family = "Mono" if mono else "Sans"
+        self._pdf.set_font(
+            family, "B" if strong and not mono else "", SMALL_SIZE if small else BODY_SIZE
+        )
         self._write(text, LINE - (1 if small else 0))
         self._pdf.ln(1.5)
 

@@ -59,6 +59,7 @@ SETUP: dict[str, list] = {
     "property remove": BASE[:1],
     "property show": BASE,
     "render": BASE + ["angebot.html"],
+    "report": BASE,
     "revoke": BASE,
     "tracking show": BASE,
     "trash list": BASE[:1],
