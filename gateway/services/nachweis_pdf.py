@@ -12,6 +12,10 @@ from gateway.services.nachweis_layout import (
     Layout,
 )
 
+#: Millimetres for the labels: "Gesendete Bytes", "Erster Zugriff" on one line, and still
+#: room for a 64-digit digest beside it.
+LABEL_WIDTH = 56
+
 
 def pdf_bytes(document: Layout) -> bytes:
     """Write every section of ``document``, in order, into one PDF."""
@@ -20,7 +24,7 @@ def pdf_bytes(document: Layout) -> bytes:
         pdf.heading(section.heading)
         for block in section.blocks:
             if block.kind == ROWS:
-                pdf.rows(block.content)
+                pdf.rows(block.content, label_width=LABEL_WIDTH)
             elif block.kind == SUBHEADING:
                 pdf.subheading(block.content)
             elif block.kind == LEGAL_TEXT:
