@@ -20,8 +20,9 @@ import pytest
 import requests
 
 from gateway.config import SETTINGS
+from gateway.errors import NotFound
 from gateway.models import AccessEvent, ConsentRecord
-from gateway.services import consent
+from gateway.services import consent, contacts, grants, nachweis
 from gateway.services.home import open_home
 from tests.contact_page import make_share
 from tests.tools import ThreadedServer, require_tool, sha, wait_until
@@ -418,3 +419,38 @@ def test_exactly_one_output_is_required(config, cli, tmp_path):
         assert result.exit_code == 2
         assert "exactly one of --pdf FILE, --html FILE or --json" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_consent_stored_without_its_wording_says_what_was_ticked(config, cli, tmp_path):
+    consent.add_text("widerruf", WIDERRUF)
+    make_share(config, requires_consent=True, email="erika@example.de", files=FILES)
+    texts = consent.current_texts()
+    consent.record_consent(
+        config,
+        grants.get_grant("obj-1", "4711"),
+        ticked={"early_start", "widerruf"},
+        shown_versions={"widerruf": texts.widerruf.version, "agb": None},
+        language="de",
+        ip="192.0.2.17",
+        user_agent="Firefox",
+    )
+    ConsentRecord.update(statements=None).execute()  # as stored before the wording was kept
+    target = tmp_path / "nachweis.pdf"
+    report(cli, "--pdf", str(target))
+    text = pdf_text(target)
+    assert "Der Wortlaut der Erklärungen wurde bei dieser Zustimmung" in text
+    assert "ja" in line_with(text, "Vorzeitiger Beginn verlangt")
+    assert "ja" in line_with(text, "Widerrufsverlust bestätigt")
+    assert "192.0.2.0" in line_with(text, "IP-Adresse (gekürzt)")
+
+
+def test_render_pdf_is_what_the_dashboard_calls(config, tmp_path):
+    make_share(config, requires_consent=False, email="erika@example.de", files=FILES)
+    for lang, page in (("de", "Seite 1 von 1"), ("en", "Page 1 of 1")):
+        target = tmp_path / f"nachweis-{lang}.pdf"
+        target.write_bytes(nachweis.render_pdf(config, "obj-1", "4711", lang=lang))
+        assert page in pdf_text(target)
+    assert json.loads(nachweis.render_json(config, "obj-1", "4711"))["contact"]["ref"] == "4711"
+    contacts.add_contact("0815", "Max Muster")
+    with pytest.raises(NotFound, match="has no grant"):
+        nachweis.render_pdf(config, "obj-1", "0815")

@@ -47,7 +47,7 @@ def report(obj, property_key, ref, pdf_file, html_file, as_json, lang):
     tracking.recover_journals(config)  # what a stopped server delivered belongs in it
     facts = nachweis.build_facts(config, property_key, ref)
     if as_json:
-        click.echo(nachweis.render_json(facts))
+        click.echo(nachweis.json_of(facts))
         return
     if pdf_file is not None:
         write_atomically(pdf_file, nachweis.pdf_of(facts, lang))

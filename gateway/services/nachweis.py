@@ -124,6 +124,10 @@ def _consent_facts(record: ConsentRecord) -> dict:
         "user_agent": record.user_agent,
         "language": record.language,
         "statements": consent.statements_of(record),
+        # What was ticked, also for records stored before the wording was kept.
+        "early_start": bool(record.early_start),
+        "widerruf_acknowledged": bool(record.widerruf_acknowledged),
+        "agb_accepted": record.agb_accepted,
         "texts": texts,
         "mail": _mail_facts(record),
     }
@@ -225,9 +229,10 @@ def _language(lang: str) -> str:
     return lang if lang in LANGUAGES else "de"
 
 
-def render_json(facts: dict) -> str:
-    """The facts as JSON, as ``report --json`` prints them."""
-    return json.dumps(facts, ensure_ascii=False, indent=2)
+def render_json(config: Config, property_key: str, contact_ref: str) -> str:
+    """The facts as JSON, as ``report --json`` prints them. :raises NotFound: see
+    :func:`build_facts`."""
+    return json_of(build_facts(config, property_key, contact_ref))
 
 
 def render_html(config: Config, property_key: str, contact_ref: str, lang: str = "de") -> str:
@@ -239,6 +244,11 @@ def render_pdf(config: Config, property_key: str, contact_ref: str, lang: str = 
     """The Nachweis as a PDF (A4, page numbers, real text). :raises NotFound: see
     :func:`build_facts`."""
     return pdf_of(build_facts(config, property_key, contact_ref), lang)
+
+
+def json_of(facts: dict) -> str:
+    """The JSON of facts already gathered."""
+    return json.dumps(facts, ensure_ascii=False, indent=2)
 
 
 def html_of(facts: dict, lang: str = "de") -> str:

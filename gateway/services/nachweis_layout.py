@@ -148,6 +148,15 @@ def _consent(t: _Words, facts: dict) -> Section:
         )
         blocks.append(Block(SUBHEADING, t("statements")))
         blocks.extend(Block(PARAGRAPH, f"[x] {s['text']}") for s in record["statements"])
+        if not record["statements"]:
+            blocks.append(Block(NOTICE, t("statements_unworded")))
+            ticked = [
+                (t("early_start"), t.yes_no(record["early_start"])),
+                (t("widerruf_acknowledged"), t.yes_no(record["widerruf_acknowledged"])),
+            ]
+            if record["agb_accepted"] is not None:
+                ticked.append((t("agb_accepted"), t.yes_no(record["agb_accepted"])))
+            blocks.append(Block(ROWS, ticked))
         for text in record["texts"]:
             blocks.append(Block(SUBHEADING, t(f"text_{text['kind']}", version=text["version"])))
             blocks.append(

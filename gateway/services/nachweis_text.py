@@ -37,6 +37,11 @@ TEXT = {
         "browser": "Browser",
         "language": "Sprache der Seite",
         "statements": "Abgegebene Erklärungen (jeweils einzeln angekreuzt)",
+        "statements_unworded": "Der Wortlaut der Erklärungen wurde bei dieser Zustimmung "
+        "noch nicht gespeichert; gespeichert ist, welche Erklärungen abgegeben wurden:",
+        "early_start": "Vorzeitiger Beginn verlangt",
+        "widerruf_acknowledged": "Widerrufsverlust bestätigt",
+        "agb_accepted": "AGB akzeptiert",
         "text_widerruf": "Widerrufsbelehrung und Muster-Widerrufsformular, Fassung {version}",
         "text_agb": "Allgemeine Geschäftsbedingungen, Fassung {version}",
         "sha256": "SHA-256",
@@ -124,6 +129,11 @@ TEXT = {
         "browser": "Browser",
         "language": "Page language",
         "statements": "Statements given (each ticked separately)",
+        "statements_unworded": "The wording of the statements was not yet stored with this "
+        "consent; what is stored is which statements were given:",
+        "early_start": "Early start requested",
+        "widerruf_acknowledged": "Loss of withdrawal right known",
+        "agb_accepted": "Terms accepted",
         "text_widerruf": "Cancellation policy and model withdrawal form, version {version}",
         "text_agb": "General terms and conditions, version {version}",
         "sha256": "SHA-256",
