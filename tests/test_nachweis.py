@@ -454,3 +454,31 @@ def test_render_pdf_is_what_the_dashboard_calls(config, tmp_path):
     contacts.add_contact("0815", "Max Muster")
     with pytest.raises(NotFound, match="has no grant"):
         nachweis.render_pdf(config, "obj-1", "0815")
+
+
+def test_an_undelivered_confirmation_is_no_durable_medium(home, smtp_port, cli, tmp_path):
+    config = home_with(  # nothing listens on smtp_port: every attempt fails
+        home,
+        f"smtp_host: 127.0.0.1\nsmtp_port: {smtp_port}\n"
+        "smtp_from: unterlagen@muster-immobilien.de\n",
+    )
+    consent.add_text("widerruf", WIDERRUF)
+    share = make_share(config, requires_consent=True, email="erika@example.de", files=FILES)
+    server = ThreadedServer(config)
+    try:
+        consent_through_the_form(server, share.link)
+        wait_until(
+            lambda: ConsentRecord.get().mail_state == "retrying",
+            message="the first attempt did not happen",
+        )
+    finally:
+        server.stop()
+    target = tmp_path / "nachweis.pdf"
+    report(cli, "--pdf", str(target))
+    text = pdf_text(target)
+    assert "Versand wird wiederholt" in line_with(text, "Versandstatus")
+    flat = " ".join(text.split())
+    assert "es existiert noch keine Bestätigung auf einem dauerhaften Datenträger" in flat
+    assert "Letzter Fehler: " in flat
+    mail = json.loads(report(cli, "--json").output)["consents"][0]["mail"]
+    assert mail["durable"] is False and mail["message_id"] is None and mail["error"]

@@ -14,6 +14,10 @@ from gateway.services.nachweis_text import TEXT
 
 ROWS, PARAGRAPH, NOTICE, LEGAL_TEXT, SUBHEADING = "rows", "paragraph", "notice", "text", "sub"
 
+#: Mail states of a consent record that have their own words (``models.ConsentRecord``);
+#: another state is shown as stored.
+MAIL_STATES = ("pending", "retrying", "sent", "failed")
+
 
 @dataclasses.dataclass(frozen=True)
 class Block:
@@ -179,20 +183,16 @@ def _confirmation(t: _Words, facts: dict) -> Section:
         if mail["state"] == "none":
             blocks.append(Block(NOTICE, t("mail_none")))
             continue
+        state = t(f"mail_{mail['state']}") if mail["state"] in MAIL_STATES else mail["state"]
+        sent_at = t.time(mail["sent_at"]) if mail["sent_at"] else t("not_recorded")
         blocks.append(
             Block(
                 ROWS,
                 [
-                    (
-                        t("mail_state"),
-                        t(f"mail_{mail['state']}") if mail["state"] in _STATES else mail["state"],
-                    ),
+                    (t("mail_state"), state),
                     (t("message_id"), mail["message_id"] or "–"),
                     (t("mail_sha256"), mail["sha256"] or "–"),
-                    (
-                        t("mail_sent_at"),
-                        t.time(mail["sent_at"]) if mail["sent_at"] else t("not_recorded"),
-                    ),
+                    (t("mail_sent_at"), sent_at),
                     (t("mail_attempts"), t.number(mail["attempts"])),
                 ],
             )
@@ -202,9 +202,6 @@ def _confirmation(t: _Words, facts: dict) -> Section:
     if not blocks:
         blocks.append(Block(NOTICE, t("mail_no_consent")))
     return Section(t("confirmation"), blocks)
-
-
-_STATES = ("pending", "retrying", "sent", "failed")
 
 
 def _documents(t: _Words, facts: dict) -> Section:
