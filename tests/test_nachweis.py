@@ -482,3 +482,24 @@ def test_an_undelivered_confirmation_is_no_durable_medium(home, smtp_port, cli, 
     assert "Letzter Fehler: " in flat
     mail = json.loads(report(cli, "--json").output)["consents"][0]["mail"]
     assert mail["durable"] is False and mail["message_id"] is None and mail["error"]
+
+
+def test_energy_certificate_section_shows_what_its_service_reports(config, tmp_path):
+    make_share(config, requires_consent=False, email="erika@example.de", files=FILES)
+    facts = nachweis.build_facts(config, "obj-1", "4711")
+    assert facts["energy_certificate"] is None
+    facts["energy_certificate"] = {
+        "path": PARTIAL,
+        "sha256": sha(FILES[PARTIAL]),
+        "delivered": True,
+        "delivered_at": "2026-11-12T09:30:00Z",
+    }
+    target = tmp_path / "nachweis.pdf"
+    target.write_bytes(nachweis.pdf_of(facts))
+    text = pdf_text(target)
+    section = text[text.index("Energieausweis\n") :]
+    assert PARTIAL in line_with(section, "Dokument")
+    assert sha(FILES[PARTIAL]) in line_with(section, "SHA-256")
+    assert line_with(section, "Übergeben ").split() == ["Übergeben", "ja"]
+    assert "12.11.2026, 09:30:00 UTC" in line_with(section, "Übergeben am")
+    assert "Nicht markiert" not in text

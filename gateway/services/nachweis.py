@@ -136,7 +136,8 @@ def _consent_facts(record: ConsentRecord) -> dict:
 def _mail_facts(record: ConsentRecord) -> dict:
     """The confirmation mail; ``durable`` only once a mail was handed to the SMTP server."""
     sent = record.mail_state == "sent" and bool(record.mail_message_id)
-    # The time of delivery is stored by the confirmation service where it records it.
+    # ConsentRecord keeps no delivery time yet; once the confirmation service stores
+    # one as ``mail_sent_at`` it shows here, until then the report says "not recorded".
     sent_at = getattr(record, "mail_sent_at", None)
     return {
         "state": record.mail_state or "none",
