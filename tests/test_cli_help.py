@@ -62,6 +62,7 @@ SETUP: dict[str, list] = {
     "property show": BASE,
     "render": BASE + ["angebot.html", "angebot.docx"],
     "import openimmo": ["export.zip"],
+    "report": BASE,
     "revoke": BASE,
     "tracking show": BASE,
     "trash list": BASE[:1],
