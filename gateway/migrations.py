@@ -69,12 +69,31 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
+def _webhooks_notifications() -> None:
+    """Webhooks and their delivery queue, agents' e-mail and notification queue, first
+    opens, and the cursor that follows the events: it starts at the newest event, so
+    events of the past are neither sent nor notified."""
+    database.create_tables(
+        [
+            models.Webhook,
+            models.WebhookDelivery,
+            models.FirstOpen,
+            models.AgentNotification,
+            models.FeedCursor,
+        ]
+    )
+    _add_missing_columns(models.Agent, ("email",))
+    newest = models.AccessEvent.select(pw.fn.MAX(models.AccessEvent.id)).scalar() or 0
+    models.FeedCursor.insert(name="events", position=newest).on_conflict_ignore().execute()
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0010_webhooks_notifications", _webhooks_notifications),
 )
 
 
