@@ -56,6 +56,7 @@ COMMAND_MODULES = {
     "tracking": "tracking",
     "trash": "trash",
     "users": "grants",
+    "webhook": "webhooks",
 }
 
 
