@@ -61,6 +61,7 @@ def settled() -> bool:
 
 
 @pytest.mark.server
+@pytest.mark.each_database
 def test_one_mail_for_the_first_open_none_for_the_second(home, smtp_port, inbox, agents, cli):
     mail_settings(home, smtp_port, notify_batch_seconds=0)
     config = open_home(home)
@@ -130,6 +131,7 @@ def _record(config, ref: str, action: str = "list", path: str = "") -> None:
     )
 
 
+@pytest.mark.each_database
 def test_what_arrives_within_the_window_goes_as_one_mail(home, smtp_port, inbox, agents):
     mail_settings(home, smtp_port, notify_batch_seconds=60)
     config = open_home(home)

@@ -112,6 +112,7 @@ def test_add_list_test_remove(cli):
     assert cli("webhook", "remove", "first").exit_code == 2
 
 
+@pytest.mark.each_database
 def test_events_arrive_signed_with_a_first_open(config, server, cli, http):
     share = make_share(config)
     receiver = Receiver()
@@ -148,6 +149,7 @@ def _events(cli) -> list[dict]:
     return [json.loads(line) for line in r.stdout.splitlines()]
 
 
+@pytest.mark.each_database
 def test_receiver_down_across_a_restart_gets_every_event_once(home, config, cli):
     share = make_share(config)
     receiver, port = Receiver(), free_port()
@@ -263,6 +265,7 @@ def test_a_huge_answer_is_read_only_in_part(config, cli):
     assert row["sent"] == 2 and row["last_status"] == 200
 
 
+@pytest.mark.each_database
 def test_one_lease_per_webhook_at_a_time(config, cli):
     hook = webhooks.add_webhook("https://crm.example.de/hook")
     now = webhook_sender.utc_now()
@@ -273,6 +276,7 @@ def test_one_lease_per_webhook_at_a_time(config, cli):
     assert leases.claim(Webhook, Webhook.id == hook.id, **later) == 1  # the lease ran out
 
 
+@pytest.mark.each_database
 def test_queueing_the_same_events_twice_queues_them_once(config, cli):
     make_share(config)
     add_webhook(cli, "https://crm.example.de/hook")
