@@ -167,7 +167,7 @@ def _deliver_round(hook_id: int, now: datetime.datetime, stop: threading.Event |
             break
         event = AccessEvent.get_or_none(AccessEvent.id == delivery.event_id)
         if event is None:  # pruned, or the database was replaced: nothing left to send
-            _finish(delivery, "failed")
+            _record_attempt(delivery, "failed")
             continue
         body = delivery_body(
             delivery_id(event.id, delivery.type), delivery.type, public_event(event)
@@ -176,9 +176,9 @@ def _deliver_round(hook_id: int, now: datetime.datetime, stop: threading.Event |
         attempted = utc_now()
         if error is not None:
             failures = hook.failures + 1
-            backoff = min(2**failures, MAX_BACKOFF_SECONDS)
+            backoff = min(2 ** min(failures, 12), MAX_BACKOFF_SECONDS)
             with database.atomic():
-                _finish(delivery, "pending")
+                _record_attempt(delivery, "pending")
                 Webhook.update(
                     failures=failures,
                     last_attempt_at=attempted,
@@ -193,7 +193,7 @@ def _deliver_round(hook_id: int, now: datetime.datetime, stop: threading.Event |
                 ).execute()
             return sent
         with database.atomic():
-            _finish(delivery, "sent", attempted)
+            _record_attempt(delivery, "sent", attempted)
             Webhook.update(
                 failures=0,
                 last_attempt_at=attempted,
@@ -207,7 +207,7 @@ def _deliver_round(hook_id: int, now: datetime.datetime, stop: threading.Event |
     return sent
 
 
-def _finish(delivery: WebhookDelivery, state: str, sent_at=None) -> None:
+def _record_attempt(delivery: WebhookDelivery, state: str, sent_at=None) -> None:
     WebhookDelivery.update(
         state=state, attempts=WebhookDelivery.attempts + 1, sent_at=sent_at
     ).where(WebhookDelivery.id == delivery.id).execute()
