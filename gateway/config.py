@@ -105,6 +105,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("min_password_length", 12, int, "Shortest accepted agent password"),
     Setting(
+        "notify_agent",
+        "first-open",
+        _choice("first-open", "all", "none"),
+        "E-mail agents on a contact's first open and each consent (first-open), "
+        "on every access of a contact (all), or never (none)",
+    ),
+    Setting(
+        "notify_batch_seconds",
+        60,
+        int,
+        "Notifications arriving within this many seconds go to an agent as one mail",
+    ),
+    Setting(
         "trusted_proxies",
         (),
         _list,

@@ -69,6 +69,24 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
+def _webhooks_notifications() -> None:
+    """Webhooks and their delivery queue, agents' e-mail and notification queue, first
+    opens, and the cursor that follows the events: it starts at the newest event, so
+    events of the past are neither sent nor notified."""
+    database.create_tables(
+        [
+            models.Webhook,
+            models.WebhookDelivery,
+            models.FirstOpen,
+            models.AgentNotification,
+            models.FeedCursor,
+        ]
+    )
+    _add_missing_columns(models.Agent, ("email",))
+    newest = models.AccessEvent.select(pw.fn.MAX(models.AccessEvent.id)).scalar() or 0
+    models.FeedCursor.insert(name="events", position=newest).on_conflict_ignore().execute()
+
+
 def _property_archived_and_contact_person() -> None:
     """When the CRM withdrew a listing (OpenImmo import), and the property's contact
     person (name, phone, e-mail) shown to contacts."""
@@ -83,6 +101,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0010_webhooks_notifications", _webhooks_notifications),
     ("0012_property_archived_and_contact_person", _property_archived_and_contact_person),
 )
 

@@ -14,6 +14,8 @@ class Agent(BaseModel):
     name = pw.CharField(unique=True, max_length=64)
     password_hash = pw.CharField()
     created_at = pw.DateTimeField(default=utc_now)
+    # Where notifications of contacts' first opens and consents go (notify_agent).
+    email = pw.CharField(null=True, max_length=254)
 
 
 class Property(BaseModel):
@@ -215,6 +217,86 @@ class CatalogEntry(BaseModel):
         indexes = ((("property", "path"), True),)
 
 
+class Webhook(BaseModel):
+    """A receiver of signed event deliveries (services/webhooks). ``retry_at`` is both
+    the back-off after a failure and the lease of the process that is sending."""
+
+    url = pw.CharField(max_length=2000)
+    # Comma-separated delivery types; null: every type.
+    events = pw.TextField(null=True)
+    # The HMAC key of the signatures; the receiver holds a copy.
+    secret = pw.CharField(max_length=100)
+    # Events up to this id happened before the webhook existed and are not sent.
+    since_event = pw.BigIntegerField(default=0)
+    created_at = pw.DateTimeField(default=utc_now)
+    retry_at = pw.DateTimeField(null=True)
+    failures = pw.IntegerField(default=0)  # in a row, since the last success
+    last_attempt_at = pw.DateTimeField(null=True)
+    last_success_at = pw.DateTimeField(null=True)
+    last_status = pw.IntegerField(null=True)
+    last_error = pw.CharField(null=True, max_length=300)
+
+
+class WebhookDelivery(BaseModel):
+    """One event of one type for one webhook: the queue and the delivery log."""
+
+    webhook = pw.ForeignKeyField(Webhook, backref="deliveries", on_delete="CASCADE")
+    event_id = pw.BigIntegerField()
+    type = pw.CharField(max_length=16)
+    state = pw.CharField(default="pending", max_length=16)  # pending | sent | failed
+    attempts = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=utc_now)
+    sent_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("webhook", "event_id", "type"), True),
+            (("webhook", "state"), False),
+        )
+
+
+class FirstOpen(BaseModel):
+    """Which event was a contact's first access to a property (services/first_open)."""
+
+    property = pw.CharField(max_length=64)
+    contact = pw.CharField(max_length=64)
+    event_id = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("property", "contact"), True),)
+
+
+class AgentNotification(BaseModel):
+    """One event to tell one agent about by e-mail; sent in batches
+    (services/notifications). ``due_at`` is when it may go (batch window, retry);
+    ``lease_until`` and ``lease_token`` mark the batch a process is sending."""
+
+    agent = pw.ForeignKeyField(Agent, backref="notifications", on_delete="CASCADE")
+    event_id = pw.BigIntegerField()
+    kind = pw.CharField(max_length=16)  # first-open, or the event's action
+    state = pw.CharField(default="pending", max_length=16)  # pending | sent | failed
+    due_at = pw.DateTimeField()
+    attempts = pw.IntegerField(default=0)
+    lease_until = pw.DateTimeField(null=True)
+    lease_token = pw.CharField(null=True, max_length=32)
+    message_id = pw.CharField(null=True, max_length=300)
+    error = pw.CharField(null=True, max_length=300)
+    created_at = pw.DateTimeField(default=utc_now)
+
+    class Meta:
+        indexes = (
+            (("agent", "event_id", "kind"), True),
+            (("state", "due_at"), False),
+        )
+
+
+class FeedCursor(BaseModel):
+    """How far a follower of the tracking events has read (services/event_feed)."""
+
+    name = pw.CharField(unique=True, max_length=32)
+    position = pw.BigIntegerField(default=0)
+
+
 ALL_MODELS = (
     Agent,
     Property,
@@ -230,4 +312,9 @@ ALL_MODELS = (
     SubjectKey,
     Erasure,
     ChainCheckpoint,
+    Webhook,
+    WebhookDelivery,
+    FirstOpen,
+    AgentNotification,
+    FeedCursor,
 )

@@ -25,6 +25,7 @@ from gateway.db import is_pooled
 from gateway.errors import SetupError
 from gateway.services import listening
 from gateway.services.confirmations import ConfirmationWorker
+from gateway.services.event_feed import EventFeedWorker
 from gateway.services.retention import start_daily_cleanups
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.serving.clientaddr import parse_networks
@@ -102,13 +103,14 @@ class BackgroundWorkers:
     - the catalog watcher;
     - the mail worker for consent confirmations, kicked at start to resume any a
       restart interrupted (and after each consent by the web app);
-    - a webhook delivery queue belongs here too: started in :meth:`start`, stopped
-      in :meth:`stop` before the tracking writer.
+    - the event feed: webhook deliveries and agents' notifications, queued in the
+      database and sent from there, stopped before the tracking writer.
     """
 
     def __init__(self, config: Config):
         self.config = config
         self.mail = ConfirmationWorker(config)
+        self.events = EventFeedWorker(config)
         self._watcher: CatalogWatcher | None = None
         self._cleanups = None
 
@@ -120,12 +122,14 @@ class BackgroundWorkers:
         self._watcher = CatalogWatcher(self.config)
         self._watcher.start()
         self.mail.kick()
+        self.events.start()
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
         if watcher is None:
             return
         watcher.stop()
+        self.events.stop()
         if self._cleanups is not None:
             self._cleanups.stop()
         stop_tracking()  # the mail worker is a daemon thread that ends when idle

@@ -8,6 +8,8 @@ string work: no configuration is read here; callers pass the origin they print f
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 #: Agents' read-write WebDAV share; one folder per property.
 AGENT_DAV = "/dav"
 #: Contacts' read-only WebDAV share: the properties granted to them.
@@ -22,6 +24,8 @@ PREVIEW = "/p"
 PERSONAL_PAGES = (SHARE, PREVIEW)
 #: The agents' dashboard.
 AGENT_DASHBOARD = "/agent"
+#: One contact on the dashboard: ``/agent/contacts/REF``.
+AGENT_CONTACTS = AGENT_DASHBOARD + "/contacts"
 #: The CRM's API.
 API = "/api/v1"
 #: Static files of the web pages.
@@ -54,3 +58,8 @@ def preview_link(origin: str, token: str) -> str:
 
 def health_url(origin: str) -> str:
     return f"{origin}{HEALTH}"
+
+
+def agent_contact_url(origin: str, ref: str) -> str:
+    """A contact's page on the agents' dashboard (their timeline)."""
+    return f"{origin}{AGENT_CONTACTS}/{quote(ref, safe='')}"

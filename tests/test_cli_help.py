@@ -26,6 +26,7 @@ NOT_RUN = {
 #: Exit codes an example may end with besides 0, by command, and why.
 ALSO_ACCEPTED = {
     "doctor": ({1}, "in a fresh home it finds faults (no server, no API key): that is its answer"),
+    "webhook test": ({1}, "nothing listens at the example's receiver: the failure is its answer"),
 }
 #: What each example needs in its fresh home first: immoshare arguments or files.
 BASE = [
@@ -48,6 +49,7 @@ def deleted_by_an_agent(home: Path) -> None:
 
 SETUP: dict[str, list] = {
     "agent remove": [["agent", "add", "ben"]],
+    "agent set": [["agent", "add", "anna"]],
     "apikey revoke": [["apikey", "create", "crm"]],
     "branding set": ["logo.png"],
     "consent set": ["widerrufsbelehrung.txt", "agb-2026.txt"],
@@ -68,6 +70,8 @@ SETUP: dict[str, list] = {
     "trash list": BASE[:1],
     "trash restore": BASE[:1] + [deleted_by_an_agent],
     "users": BASE,
+    "webhook remove": [["webhook", "add", "https://crm.example.de/hook"]],
+    "webhook test": [["webhook", "add", "http://127.0.0.1:9/hook"]],
 }
 
 

@@ -58,6 +58,7 @@ COMMAND_MODULES = {
     "tracking": "tracking",
     "trash": "trash",
     "users": "grants",
+    "webhook": "webhooks",
 }
 
 

@@ -20,7 +20,7 @@ from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
 from gateway.models import ConsentRecord, Contact, Grant, Property
-from gateway.services import branding, consent, mail_transport
+from gateway.services import branding, consent, leases, mail_transport
 
 # Pause after the 1st, 2nd, ... failed attempt; after the last one the state is
 # "failed" and the agent sees it in `immoshare users`.
@@ -91,17 +91,12 @@ def build_message(config: Config, record: ConsentRecord) -> EmailMessage:
 
 
 def _claim(record_id: int, now) -> bool:
-    """Lease a due record atomically, so that of several processes only one sends it."""
-    claimed = (
-        ConsentRecord.update(mail_next_at=now + LEASE)
-        .where(
-            (ConsentRecord.id == record_id)
-            & ConsentRecord.mail_state.in_(DUE_STATES)
-            & (ConsentRecord.mail_next_at <= now)
-        )
-        .execute()
+    """Lease a due record, so that of several processes only one sends it."""
+    due = (ConsentRecord.id == record_id) & ConsentRecord.mail_state.in_(DUE_STATES)
+    return (
+        leases.claim(ConsentRecord, due, until=ConsentRecord.mail_next_at, now=now, lease=LEASE)
+        == 1
     )
-    return claimed == 1
 
 
 def deliver(config: Config, record_id: int, now=None) -> str:

@@ -22,7 +22,7 @@ def _check_name(name: str) -> str:
     return name.strip()
 
 
-def _check_email(email: str) -> str:
+def check_email(email: str) -> str:
     if len(email) > EMAIL_LENGTH or not EMAIL.match(email):
         raise InvalidInput(f"invalid e-mail address {email[:80]!r}")
     return email
@@ -37,7 +37,7 @@ def add_contact(ref: str, name: str, email: str | None = None) -> Contact:
         )
     name = _check_name(name)
     if email is not None:
-        _check_email(email)
+        check_email(email)
     with database.atomic():
         if Contact.get_or_none(Contact.ref == ref):
             raise AlreadyExists(f"contact '{ref}' exists already — see `immoshare contact list`")
@@ -65,7 +65,7 @@ def update_contact(ref: str, *, name: str | None = None, email: str | None = Non
     if name is not None:
         changes["name"] = _check_name(name)
     if email is not None:
-        changes["email"] = _check_email(email)
+        changes["email"] = check_email(email)
     with database.atomic():
         contact = get_contact(ref)
         for field, value in changes.items():

@@ -28,6 +28,7 @@ from gateway.models import (
     Property,
     SubjectKey,
 )
+from gateway.services import first_open
 from gateway.services.tracking import chain_transaction, public_event
 
 
@@ -115,6 +116,7 @@ def erase_contact(ref: str) -> ErasureResult:
             .execute()
         )
         Erasure.create(pseudonym=pseudonym, events=events)
+        first_open.pseudonymise(ref, pseudonym)
         SubjectKey.delete().where(SubjectKey.ref == ref).execute()
         grants = 0
         if contact is not None:

@@ -1,0 +1,107 @@
+"""Following the tracking events for webhooks and agents' notifications.
+
+One cursor (``FeedCursor`` "events") says how far the events have been read. Each
+round reads the events after it in id order (ids are handed out in commit order,
+``gateway.services.tracking``, so none is skipped), decides which is a first open
+(``gateway.services.first_open``), queues webhook deliveries and notifications, and
+moves the cursor, all in one transaction. Queueing is idempotent, so processes that
+read the same events at once queue everything once; the queues are in the database,
+so a restart loses nothing. :class:`EventFeedWorker` runs the rounds and the sending
+in a thread beside the server's request workers, never in a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from gateway.config import Config
+from gateway.db import database
+from gateway.models import AccessEvent, FeedCursor
+from gateway.services import notifications, webhook_sender, webhooks
+from gateway.services.first_open import FIRST_OPEN, is_first_open
+
+log = logging.getLogger("immoshare.events")
+
+CURSOR = "events"
+BATCH = 500
+#: Seconds between rounds: how soon after an access a delivery goes out.
+POLL_SECONDS = 1.0
+
+
+def cursor() -> int:
+    """The id of the last event read (0 for a home whose cursor row is missing)."""
+    row = FeedCursor.get_or_none(FeedCursor.name == CURSOR)
+    if row is None:
+        FeedCursor.insert(name=CURSOR, position=0).on_conflict_ignore().execute()
+        return 0
+    return row.position
+
+
+def advance(config: Config, limit: int = BATCH) -> int:
+    """Read up to ``limit`` events after the cursor, queue what they cause, move the
+    cursor; return how many were read."""
+    position = cursor()
+    events = list(
+        AccessEvent.select().where(AccessEvent.id > position).order_by(AccessEvent.id).limit(limit)
+    )
+    if not events:
+        return 0
+    with database.atomic():
+        deliveries, notices = [], []
+        for event in events:
+            first = is_first_open(event)
+            deliveries.append((event, (event.action, FIRST_OPEN) if first else (event.action,)))
+            kind = notifications.notification_kind(config, event, first)
+            if kind is not None:
+                notices.append((event, kind))
+        webhooks.queue_deliveries(deliveries)
+        notifications.queue_notifications(config, notices)
+        last = events[-1].id
+        FeedCursor.update(position=last).where(
+            (FeedCursor.name == CURSOR) & (FeedCursor.position < last)
+        ).execute()
+    return len(events)
+
+
+def run_round(config: Config, stop: threading.Event | None = None) -> None:
+    """Read every new event, then send what is due."""
+    while advance(config) == BATCH and not (stop is not None and stop.is_set()):
+        pass
+    webhook_sender.deliver_due(stop=stop)
+    notifications.send_due(config)
+
+
+class EventFeedWorker:
+    """The thread that runs :func:`run_round` every ``POLL_SECONDS`` while the server
+    serves. A failed round (database away, a bug) is logged and the next one tries
+    again: a dead receiver or SMTP server must not end the worker."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="immoshare-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the request in flight (each is bounded by its timeouts)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        thread.join(webhook_sender.REQUEST_TIMEOUT + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with database.connection_context():
+                    run_round(self.config, self._stop)
+            except Exception:  # noqa: BLE001 — logged; the next round tries again
+                log.exception("event feed round failed")
+            self._stop.wait(POLL_SECONDS)
