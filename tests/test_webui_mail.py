@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from gateway.models import ConsentRecord
-from gateway.services import confirmations, consent
+from gateway.services import confirmations, consent, outbox
 from gateway.services.home import open_home
 from tests.contact_page import make_share
 from tests.mailbox import smtp_server
@@ -97,7 +97,7 @@ def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config
     assert users[0]["consent_mail"] == "retrying"
 
     with smtp_server(smtp_port) as handler:
-        later = datetime.datetime.now(datetime.UTC) + confirmations.RETRY_DELAYS[0]
+        later = datetime.datetime.now(datetime.UTC) + outbox.RETRY_DELAYS[0]
         assert confirmations.deliver_due(mail_config, now=later) == 1
     assert len(handler.messages) == 1
     assert ConsentRecord.get().mail_state == "sent"
