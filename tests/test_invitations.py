@@ -41,6 +41,7 @@ def users(cli) -> list[dict]:
     return json.loads(result.output)
 
 
+@pytest.mark.each_database
 def test_grant_send_mails_the_link_title_and_expiry(mailing, inbox, cli):
     result = cli("grant", "obj-17", "4711", "--expires", "2030-03-31", "--send", "--json")
     assert result.exit_code == 0, result.output
@@ -93,6 +94,7 @@ def test_a_refused_send_changes_nothing(home, cli, settings, email, expected):
     assert not (home / "mailbox").exists() or not any((home / "mailbox").iterdir())
 
 
+@pytest.mark.each_database
 def test_a_failed_send_is_retried_and_shown(mailing, smtp_port, cli):
     result = cli("grant", "obj-17", "4711", "--send")  # nothing listens on smtp_port yet
     assert result.exit_code == 0, result.output
@@ -100,6 +102,9 @@ def test_a_failed_send_is_retried_and_shown(mailing, smtp_port, cli):
     row = OutboxMail.get()
     assert row.mail_state == "retrying" and row.mail_attempts == 1 and row.mail_error
     assert users(cli)[0]["invitation"] == "retrying"
+    doctor = json.loads(cli("doctor", "--property", "obj-17", "--contact", "4711", "--json").output)
+    [finding] = [f for f in doctor["findings"] if f["code"] == "invitation_retrying"]
+    assert finding["severity"] == "warning" and "grant obj-17 4711 --send" in finding["fix"]
 
     with smtp_server(smtp_port) as inbox:
         later = datetime.datetime.now(datetime.UTC) + outbox.RETRY_DELAYS[0]
