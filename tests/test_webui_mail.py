@@ -104,7 +104,9 @@ def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config
     assert json.loads(cli("users", "obj-1", "--json").output)[0]["consent_mail"] == "sent"
 
 
-def test_no_mail_without_an_address(mail_server, mail_config, inbox):
+def test_no_mail_without_an_address_when_mail_is_not_required(mail_server, mail_config, inbox):
+    """The test home turns consent_requires_mail off: the consent is accepted, and its
+    record says that no confirmation exists."""
     share = make_share(mail_config, requires_consent=True, email=None)
     consent_through_the_form(mail_server, share)
     assert ConsentRecord.get().mail_state == "none"

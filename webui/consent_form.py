@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway.models import ConsentRecord
 from gateway.numbers import whole_number_or_none
 from gateway.security import link_secret
-from gateway.services import consent, durable_medium, outbox
+from gateway.services import consent, durable_medium
 from webui import csrf
 from webui.context import language, page_context, remember_choices
 from webui.viewer import load_viewer
@@ -164,10 +163,7 @@ def confirmation_address(request: Request, viewer) -> str | None:
     (another visit, the preview, or no mail for this consent)."""
     if request.args.get(CONSENTED_PARAM) != "1" or viewer.grant is None:
         return None
-    record = ConsentRecord.get_or_none(ConsentRecord.grant == viewer.grant)
-    if record is None or record.mail_state == outbox.NONE or not viewer.grant.contact.email:
-        return None
-    return durable_medium.masked_address(viewer.grant.contact.email)
+    return durable_medium.confirmation_address(viewer.grant)
 
 
 def _public_host(base_url: str | None) -> str | None:

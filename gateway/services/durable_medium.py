@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from gateway.config import Config
 from gateway.errors import InvalidInput
-from gateway.models import Contact, Property
-from gateway.services import mail_transport
+from gateway.models import ConsentRecord, Contact, Grant, Property
+from gateway.services import mail_transport, outbox
 
 #: Why a confirmation cannot be mailed.
 MAIL_NOT_CONFIGURED = "mail_not_configured"
@@ -59,3 +59,13 @@ def masked_address(address: str) -> str:
     if not at:
         return address[:1] + "***"
     return f"{local[:1]}***@{domain}"
+
+
+def confirmation_address(grant: Grant) -> str | None:
+    """Where the consent confirmation of ``grant`` is mailed, masked for the page; None
+    when there is no consent yet or no confirmation is mailed for it."""
+    record = ConsentRecord.get_or_none(ConsentRecord.grant == grant)
+    address = grant.contact.email
+    if record is None or record.mail_state == outbox.NONE or not address:
+        return None
+    return masked_address(address)
