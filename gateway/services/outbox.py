@@ -173,7 +173,7 @@ class MailWorker:
     ``kick()`` after a mail is queued (and once at start, to resume after a
     restart); while running, it also looks every ``POLL_SECONDS`` for mails another
     process queued (``immoshare grant --send`` beside the server). ``stop()`` ends
-    it; it ends too when another database has been opened in this process.
+    it for good; it ends too when another database has been opened in this process.
     """
 
     def __init__(self, config: Config, queues: tuple[MailQueue, ...]):
@@ -191,7 +191,8 @@ class MailWorker:
         if not mail_transport.mail_configured(self.config) or _target() != self._database:
             return False
         with self._lock:
-            self._stopping.clear()
+            if self._stopping.is_set():
+                return False
             self._wake.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
