@@ -145,3 +145,16 @@ def test_send_invitation_refuses_a_contact_without_address(home):
     with pytest.raises(InvalidInput, match="no e-mail address"):
         invitations.send_invitation(config, Grant.get())
     assert OutboxMail.select().count() == 0
+
+
+def test_a_starting_server_sends_what_was_queued_before(mailing, inbox):
+    """A mail queued while no server ran (or before a restart) goes out at start."""
+    make_grant(mailing, "obj-17", "4711")
+    invitations.queue_invitation(mailing, Grant.get())
+    assert OutboxMail.get().mail_state == "pending" and inbox.messages == []
+    server = ThreadedServer(mailing)
+    try:
+        assert inbox.arrived.wait(30)
+        wait_until(lambda: OutboxMail.get().mail_state == "sent", message="not recorded")
+    finally:
+        server.stop()
