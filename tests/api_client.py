@@ -51,3 +51,9 @@ class CheckedApi:
 
     def close(self):
         self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

@@ -4,8 +4,10 @@ contact, grant, who has access, changes, revoke. Every response is checked again
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -215,3 +217,26 @@ def snapshot(cli) -> dict:
         "contacts": cli_json(cli, "contact", "list"),
         "users": {p["key"]: cli_json(cli, "users", p["key"]) for p in properties},
     }
+
+
+@pytest.mark.each_database
+def test_the_same_create_sent_at_once_creates_one_record(server, cli, write_key):
+    """A CRM that retries while its first request still runs: one 201, the rest 200
+    (or 503, "try again", while SQLite is busy), never a 500 or a second record."""
+    bodies = [("/contacts", CONTACT), ("/properties", PROPERTY)] * 6
+    barrier = threading.Barrier(len(bodies))
+
+    def send(path_body):
+        path, body = path_body
+        with CheckedApi(server.url) as api:
+            barrier.wait(timeout=60)
+            return path, api.post(path, key=write_key, json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(send, bodies))
+    for path in ("/contacts", "/properties"):
+        statuses = [status for p, status in answers if p == path]
+        assert set(statuses) <= {200, 201, 503}, statuses
+        assert statuses.count(201) == 1, statuses
+    assert [c["ref"] for c in cli_json(cli, "contact", "list")] == ["4711"]
+    assert [p["key"] for p in cli_json(cli, "property", "list")] == ["obj-17"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import peewee
+
 from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.models import Contact
@@ -66,11 +68,16 @@ def provide_contact(ref: str, name: str, email: str | None = None) -> tuple[Cont
     email = None if email is None else validate_email(email)
     with database.atomic():
         existing = Contact.get_or_none(Contact.ref == ref)
-        if existing is not None:
-            if (existing.name, existing.email) != (name, email):
-                raise _taken(ref, differently=True)
-            return existing, False
-        return Contact.create(ref=ref, name=name, email=email), True
+        if existing is None:
+            try:
+                with database.atomic():
+                    return Contact.create(ref=ref, name=name, email=email), True
+            except peewee.IntegrityError:
+                # The same create running at the same moment won; judge its row.
+                existing = Contact.get(Contact.ref == ref)
+        if (existing.name, existing.email) != (name, email):
+            raise _taken(ref, differently=True)
+        return existing, False
 
 
 def _taken(ref: str, *, differently: bool = False) -> AlreadyExists:

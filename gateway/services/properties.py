@@ -10,6 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
+import peewee
+
 from gateway.config import Config
 from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
@@ -69,21 +71,27 @@ def provide_property(
     folder = storage_folder(config, key)
     with database.atomic():
         existing = Property.get_or_none(Property.key == key)
-        if existing is not None:
-            if (existing.title, existing.requires_consent) != (title, requires_consent):
-                raise _taken(key, differently=True)
-            return existing, False
-        nonce = new_nonce()
-        token = derive_token(link_secret(config), "preview", nonce)
-        prop = Property.create(
-            key=key,
-            title=title,
-            requires_consent=requires_consent,
-            preview_nonce=nonce,
-            preview_token_hash=hash_token(token),
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-    return prop, True
+        if existing is None:
+            nonce = new_nonce()
+            token = derive_token(link_secret(config), "preview", nonce)
+            try:
+                with database.atomic():
+                    prop = Property.create(
+                        key=key,
+                        title=title,
+                        requires_consent=requires_consent,
+                        preview_nonce=nonce,
+                        preview_token_hash=hash_token(token),
+                    )
+            except peewee.IntegrityError:
+                # The same create running at the same moment won; judge its row.
+                existing = Property.get(Property.key == key)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                return prop, True
+        if (existing.title, existing.requires_consent) != (title, requires_consent):
+            raise _taken(key, differently=True)
+        return existing, False
 
 
 def _taken(key: str, *, differently: bool = False) -> AlreadyExists:

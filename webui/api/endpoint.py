@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 
+import peewee
 from werkzeug.wrappers import Request, Response
 
 from gateway.db import database
@@ -52,6 +53,10 @@ def endpoint(scope: str):
             except tuple(error for error, _, _ in DOMAIN_ERRORS) as exc:
                 status, code = next((s, c) for e, s, c in DOMAIN_ERRORS if isinstance(exc, e))
                 return error_response(status, str(exc), code)
+            except peewee.IntegrityError:
+                # A request at the same moment wrote the same record first; the whole
+                # transaction is rolled back, and sent again the request sees that record.
+                return error_response(409, "a request at the same time changed this; send it again")
 
         return run
 
