@@ -96,6 +96,19 @@ def test_an_oversized_body_is_413(api, key):
     assert stored() == before
 
 
+def test_a_chunked_body_is_read_only_up_to_the_limit(api, key):
+    """Without Content-Length the reading stops one byte past the limit."""
+    before = stored()
+
+    def endless_title():
+        yield b'{"key": "obj-9", "title": "'
+        for _ in range(1_000):
+            yield b"x" * 1_000
+
+    refused(api.post("/properties", key=key, data=endless_title()), 413, "too_large")
+    assert stored() == before
+
+
 def test_a_huge_declared_body_is_refused_before_it_is_sent(server, api, key):
     """The answer comes while 100 MB are still announced and never sent."""
     before = stored()
