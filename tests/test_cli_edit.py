@@ -119,3 +119,23 @@ def test_keys_made_before_scopes_existed_become_read_keys(config, cli):
     AppliedMigration.delete().where(AppliedMigration.name == "0009_api_key_scope").execute()
     assert apply_migrations() == ["0009_api_key_scope"]
     assert [(k["name"], k["scope"]) for k in cli_json(cli, "apikey", "list")] == [("crm", "read")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["property", "add", "obj-9\n", "--title", "Neu"],
+        ["contact", "add", "4712\n", "--name", "Max"],
+        ["agent", "add", "anna\n"],
+        ["apikey", "create", "crm\n"],
+    ],
+    ids=["property", "contact", "agent", "apikey"],
+)
+def test_a_name_with_a_trailing_newline_is_refused(cli, home, args):
+    """A key is the folder name in WebDAV: "obj-9\\n" would be a second, invisible twin."""
+    result = cli(*args)
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1
+    assert cli_json(cli, "property", "list") == [] and cli_json(cli, "contact", "list") == []
+    assert cli_json(cli, "agent", "list") == [] and cli_json(cli, "apikey", "list") == []
+    assert not list((home / "properties").iterdir())

@@ -41,7 +41,7 @@ def add_agent(
     :raises InvalidInput: bad name, or a password that breaks :func:`check_password`.
     :raises AlreadyExists: the name is taken.
     """
-    if not AGENT_NAME.match(name):
+    if not AGENT_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid agent name {name!r}: letters, digits, '.', '_', '@', '-', up to 64"
         )

@@ -46,7 +46,7 @@ def create_key(name: str, scope: str = READ) -> tuple[ApiKey, str]:
 
     :raises InvalidInput: bad name or scope. :raises AlreadyExists: the name is taken.
     """
-    if not KEY_NAME.match(name):
+    if not KEY_NAME.fullmatch(name):
         raise InvalidInput(f"invalid key name {name!r}: letters, digits, '.', '_', '-', up to 64")
     validate_scope(scope)
     key = new_api_key()

@@ -23,7 +23,7 @@ EMAIL_LENGTH = Contact.email.max_length
 
 def validate_ref(ref: str) -> str:
     """:raises InvalidInput: not 1–64 of letters, digits, '.', '_', '/', '-'."""
-    if not CONTACT_REF.match(ref):
+    if not CONTACT_REF.fullmatch(ref):
         raise InvalidInput(
             f"invalid contact ref {ref!r}: letters, digits, '.', '_', '/', '-', up to 64"
         )
@@ -41,7 +41,7 @@ def validate_email(email: str) -> str:
         address = one_line(email, "e-mail address", EMAIL_LENGTH)
     except InvalidInput as exc:
         raise InvalidInput(f"invalid e-mail address: {exc}") from None
-    if not EMAIL.match(address):
+    if not EMAIL.fullmatch(address):
         raise InvalidInput(f"invalid e-mail address {address[:80]!r}")
     return address
 

@@ -25,7 +25,7 @@ PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 
 def validate_key(key: str) -> str:
     """:raises InvalidInput: not 1–64 of letters, digits, '-', '_', '.', or starts with '.'."""
-    if not PROPERTY_KEY.match(key):
+    if not PROPERTY_KEY.fullmatch(key):
         raise InvalidInput(
             f"invalid property key {key!r}: 1–64 letters, digits, '-', '_', '.', "
             "not starting with '.'"
