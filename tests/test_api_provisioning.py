@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from gateway.models import Grant
 from tests.api_client import CheckedApi
 from webui.routes import API_ROUTES
 
@@ -240,3 +241,14 @@ def test_the_same_create_sent_at_once_creates_one_record(server, cli, write_key)
         assert statuses.count(201) == 1, statuses
     assert [c["ref"] for c in cli_json(cli, "contact", "list")] == ["4711"]
     assert [p["key"] for p in cli_json(cli, "property", "list")] == ["obj-17"]
+
+
+def test_revoking_twice_answers_204_and_keeps_the_first_time(api, cli, write_key):
+    api.post("/properties", key=write_key, json=PROPERTY)
+    api.post("/contacts", key=write_key, json=CONTACT)
+    api.post("/grants", key=write_key, json={"property": "obj-17", "contact": "4711"})
+    assert api.delete("/grants/obj-17/4711", key=write_key).status_code == 204
+    first = Grant.get().revoked_at
+    assert api.delete("/grants/obj-17/4711", key=write_key).status_code == 204
+    assert Grant.get().revoked_at == first
+    assert "was revoked" in cli("link", "obj-17", "4711").stderr

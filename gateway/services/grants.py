@@ -211,15 +211,17 @@ def get_grant(key: str, ref: str) -> Grant:
 
 
 def revoke_access(key: str, ref: str) -> Grant:
-    """Deactivate the grant; link and WebDAV fail from the next request on.
+    """Deactivate the grant; link and WebDAV fail from the next request on. Revoking
+    again changes nothing (the first revocation's time stays).
 
     :raises NotFound: property, contact or grant unknown.
     """
     with database.atomic():
         grant = get_grant(key, ref)
-        grant.active = False
-        grant.revoked_at = utc_now()
-        grant.save()
+        if grant.active:
+            grant.active = False
+            grant.revoked_at = utc_now()
+            grant.save()
     return grant
 
 
