@@ -100,6 +100,11 @@ def _property_archived_and_contact_person() -> None:
     )
 
 
+def _api_key_scope() -> None:
+    """Each API key's scope; keys made before it could only read events, so "read"."""
+    _add_missing_columns(models.ApiKey, ("scope",))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
@@ -107,6 +112,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
     ("0007_mail_outbox", _mail_outbox),
+    ("0009_api_key_scope", _api_key_scope),
     ("0010_webhooks_notifications", _webhooks_notifications),
     ("0012_property_archived_and_contact_person", _property_archived_and_contact_person),
 )

@@ -9,7 +9,7 @@ import click
 from gateway.cli import cli
 from gateway.cli.output import json_option, note, print_json, print_table
 from gateway.clock import iso
-from gateway.services import contacts, grants, invitations
+from gateway.services import grants, invitations, outbox, provisioning
 
 
 def _date(ctx, param, value):
@@ -77,12 +77,10 @@ def grant(obj, property_key, ref, expires, no_expiry, send, as_json):
         expiry = None
     else:
         expiry = grants.KEEP_EXPIRY if expires is None else expires
-    if send:  # refused before anything changes
-        invitations.require_invitable(config, contacts.get_contact(ref))
-    result = grants.grant_access(config, property_key, ref, expires=expiry)
+    result = provisioning.provide_grant(config, property_key, ref, expires=expiry, send=send)
     invitation = None
     if send:
-        invitation = invitations.send_invitation(config, grants.get_grant(property_key, ref))
+        invitation = outbox.latest_mail(invitations.KIND, grants.get_grant(property_key, ref))
     if as_json:
         fields = dataclasses.asdict(result)  # the fields of docs/interface.md
         if send:

@@ -9,7 +9,7 @@ from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.models import Agent
 from gateway.security import hash_password, new_password
-from gateway.services.contacts import check_email
+from gateway.services.contacts import validate_email
 
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -47,12 +47,12 @@ def add_agent(
     :raises InvalidInput: bad name or e-mail, or a password that breaks :func:`check_password`.
     :raises AlreadyExists: the name is taken.
     """
-    if not AGENT_NAME.match(name):
+    if not AGENT_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid agent name {name!r}: letters, digits, '.', '_', '@', '-', up to 64"
         )
     if email is not None:
-        check_email(email)
+        validate_email(email)
     generated = None
     if password is None:
         password = generated = new_password()
@@ -81,7 +81,7 @@ def update_agent(
     if email is None and password is None:
         raise InvalidInput("nothing to change — give --email and/or --password-stdin")
     if email:
-        check_email(email)
+        validate_email(email)
     if password is not None:
         check_password(password, min_length)
     changes: dict = {}

@@ -64,7 +64,7 @@ def set_contact_person(
         values = {
             "contact_name": name,
             "contact_phone": check_phone(phone) if phone else None,
-            "contact_email": contacts.check_email(email) if email else None,
+            "contact_email": contacts.validate_email(email) if email else None,
         }
     with database.atomic():
         Property.update(**values).where(Property.id == prop.id).execute()
