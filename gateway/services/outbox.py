@@ -135,6 +135,9 @@ def _target() -> tuple[str, str]:
     return type(database.obj).__name__, str(database.obj.database)
 
 
+#: Pause after a delivery round failed on the database (locked, reconnecting).
+RETRY_ROUND_SECONDS = 2.0
+
 #: The workers of this process, so that a service that queued a mail wakes them.
 _WORKERS: weakref.WeakSet[MailWorker] = weakref.WeakSet()
 
@@ -212,12 +215,18 @@ class MailWorker:
                     for queue in self.queues:
                         deliver_due(self.config, queue)
                     due = [d for d in (next_due(q) for q in self.queues) if d is not None]
-            except Exception:  # the database went away: the next kick starts anew
-                log.exception("mail worker stopped")
-                with self._lock:
-                    if self._thread is threading.current_thread():
-                        self._thread = None
-                return
+            except Exception:
+                if _target() != self._database:  # another database now: end here
+                    log.exception("mail worker stopped")
+                    with self._lock:
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                    return
+                # Busy or briefly unreachable: the mails stay queued; try again soon
+                # rather than wait for the next kick, which may never come.
+                log.exception("mail worker: delivery round failed; retrying")
+                self._wake.wait(RETRY_ROUND_SECONDS)
+                continue
             wait = POLL_SECONDS
             if due:
                 first = min(d if d.tzinfo else d.replace(tzinfo=utc_now().tzinfo) for d in due)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.db import database
 from gateway.errors import AccessDenied, AlreadyExists, InvalidInput, MailUnavailable, NotFound
-from gateway.services import apikeys
+from gateway.services import apikeys, outbox
 from webui.api.responses import ApiError, error_response, unauthorized
 
 #: Domain error → (status, code); the first match wins (MailUnavailable before its bases).
@@ -46,7 +46,11 @@ def endpoint(scope: str):
             try:
                 if scope == apikeys.WRITE:
                     with database.atomic():
-                        return handler(app, request, caller, **values)
+                        response = handler(app, request, caller, **values)
+                    # A mail queued by the write (an invitation) is visible to the
+                    # mail worker only now that it is committed: wake it after.
+                    outbox.wake_workers()
+                    return response
                 return handler(app, request, caller, **values)
             except ApiError as exc:
                 return exc.response()
