@@ -115,7 +115,7 @@ class DocumentStat:
 
 
 def document_stats(key: str) -> list[DocumentStat]:
-    """Each file of ``key`` as catalogued, by path, with the contacts' opens and
+    """Each file of ``key`` as catalogued, by folder and name, with the contacts' opens and
     downloads as ``tracking show --property`` counts them.
 
     :raises NotFound: no such property."""
@@ -130,7 +130,8 @@ def document_stats(key: str) -> list[DocumentStat]:
     for entry in catalog_entries(key):
         opens, downloads, readers = per_path.get(entry.path, (0, 0, set()))
         stats.append(DocumentStat(entry.path, entry.size, opens, downloads, len(readers)))
-    return stats
+    stats.sort(key=lambda stat: (stat.folder.casefold(), stat.name.casefold()))
+    return stats  # by folder (the main folder first), then by name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,8 @@ from webui.i18n import LOCAL_ZONE, Translator
 STRINGS = {
     "de": {
         "dashboard": "Makler-Bereich",
+        "table_of": "Tabelle: {name}",
+        "pages_of": "Blättern: {name}",
         "login_title": "Anmelden",
         "login_intro": "Melden Sie sich mit Ihrem WebDAV-Zugang an.",
         "login_user": "Benutzername",
@@ -132,6 +134,8 @@ STRINGS = {
     },
     "en": {
         "dashboard": "Agent area",
+        "table_of": "Table: {name}",
+        "pages_of": "Pages: {name}",
         "login_title": "Sign in",
         "login_intro": "Sign in with your WebDAV login.",
         "login_user": "User name",
