@@ -13,7 +13,17 @@ import platform
 import time
 from pathlib import Path
 
-from bench import cases_dav, cases_scaleout, cases_tracking, cases_web, data, load, peers, report
+from bench import (
+    cases_dashboard,
+    cases_dav,
+    cases_scaleout,
+    cases_tracking,
+    cases_web,
+    data,
+    load,
+    peers,
+    report,
+)
 from bench.context import Bench, progress
 from bench.gateway_server import start_immoshare
 from bench.profiles import FULL, SMOKE
@@ -33,6 +43,7 @@ CASES = {
     "7": cases_dav.case_concurrent_downloads,
     "8": cases_tracking.case_tracking,
     "9": cases_scaleout.case_scaleout,
+    "10": cases_dashboard.case_dashboard,
 }
 
 

@@ -17,7 +17,7 @@ from tests.tools import IN_CI, REPO, require_tool
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-CASES = [str(n) for n in range(1, 10)]
+CASES = [str(n) for n in range(1, 11)]
 
 
 def test_bench_smoke_prints_a_row_per_case():
