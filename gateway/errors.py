@@ -27,3 +27,7 @@ class MalformedCredentials(InvalidInput):
 
 class SetupError(GatewayError):
     """The home, database or configuration is missing or not ready."""
+
+
+class MailUnavailable(GatewayError):
+    """A mail was asked for (an invitation) that this installation cannot send."""

@@ -69,6 +69,11 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
+def _api_key_scope() -> None:
+    """Each API key's scope; keys made before it could only read events, so "read"."""
+    _add_missing_columns(models.ApiKey, ("scope",))
+
+
 def _agent_sessions() -> None:
     """Dashboard logins of agents (``webui/dashboard``)."""
     database.create_tables([models.AgentSession])
@@ -80,6 +85,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0009_api_key_scope", _api_key_scope),
     ("0011_agent_sessions", _agent_sessions),
 )
 

@@ -180,6 +180,8 @@ class ApiKey(BaseModel):
     # behind the CRM is (``immoshare doctor``).
     last_cursor = pw.BigIntegerField(null=True)
     last_pull_at = pw.DateTimeField(null=True)
+    # "read" (events, a property's users) or "write" (the provisioning API too).
+    scope = pw.CharField(max_length=8, default="read")
 
 
 class OperatorSetting(BaseModel):

@@ -57,6 +57,7 @@ SETUP: dict[str, list] = {
     "link": BASE,
     "preview": BASE[:1],
     "property remove": BASE[:1],
+    "property set": BASE[:1],
     "property show": BASE,
     "render": BASE + ["angebot.html"],
     "revoke": BASE,

@@ -17,7 +17,7 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.services.confirmations import ConfirmationWorker
 from gateway.serving.edge import DATABASE_ERRORS
-from webui import api
+from webui.api.responses import error_response, from_http_exception
 from webui.context import page_context
 from webui.rendering import make_environment
 from webui.routes import URL_MAP
@@ -26,6 +26,11 @@ log = logging.getLogger("immoshare.web")
 # Personal links carry their token in the URL: never cached, never sent on as Referer.
 PERSONAL_PREFIXES = tuple(prefix + "/" for prefix in urls.PERSONAL_PAGES)
 PERSONAL_HEADERS = (("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"))
+
+
+def _is_api(request: Request) -> bool:
+    """The API answers JSON, also for a path or method it does not know."""
+    return request.path == urls.API or request.path.startswith(urls.API + "/")
 
 
 class WebApp:
@@ -48,9 +53,6 @@ class WebApp:
         database.execute_sql("SELECT 1")
         return Response("ok", content_type="text/plain")
 
-    def on_api_events(self, request: Request) -> Response:
-        return api.events(self, request)
-
     def dispatch(self, request: Request) -> Response:
         adapter = URL_MAP.bind_to_environ(request.environ)
         try:
@@ -58,14 +60,18 @@ class WebApp:
             if callable(endpoint):
                 return endpoint(self, request, **values)
             return getattr(self, f"on_{endpoint}")(request, **values)
-        except NotFound:
-            return self.not_found(request)
         except HTTPException as exc:
+            if _is_api(request):
+                return from_http_exception(exc)
+            if isinstance(exc, NotFound):
+                return self.not_found(request)
             return exc.get_response(request.environ)
         except DATABASE_ERRORS:
             raise  # the edge answers 503 + Retry-After, and the client retries
         except Exception:  # noqa: BLE001 - one calm page; the URL (a token) is not logged
             log.exception("error answering a web request")
+            if _is_api(request):
+                return error_response(500, "internal error; it is logged", "internal")
             return self.render("errors/500.html", status=500, **page_context(self, request))
 
     def __call__(self, environ, start_response):

@@ -8,15 +8,36 @@ from werkzeug.routing import Map, Rule
 
 from gateway import urls
 from webui import consent_form, dashboard, share, static
+from webui.api import contacts, events, grants, openapi, properties
 
 READ = ["GET", "HEAD"]
 # The contact page (/s/) and its preview (/p/) share every URL; see webui/share.py.
 LINK = f"/<any({urls.SHARE[1:]}, {urls.PREVIEW[1:]}):prefix>/<token>"
+API = urls.API
+# A contact ref may hold '/', hence <path:ref>.
+API_ROUTES = [
+    Rule(f"{API}/openapi.json", endpoint=openapi.serve_document, methods=["GET"]),
+    Rule(f"{API}/events", endpoint=events.list_events, methods=["GET"]),
+    Rule(f"{API}/properties", endpoint=properties.list_properties, methods=["GET"]),
+    Rule(f"{API}/properties", endpoint=properties.create_property, methods=["POST"]),
+    Rule(f"{API}/properties/<property_key>", endpoint=properties.show_property, methods=["GET"]),
+    Rule(
+        f"{API}/properties/<property_key>", endpoint=properties.change_property, methods=["PATCH"]
+    ),
+    Rule(f"{API}/properties/<property_key>/users", endpoint=properties.list_users, methods=["GET"]),
+    Rule(f"{API}/contacts", endpoint=contacts.create_contact, methods=["POST"]),
+    Rule(f"{API}/contacts/<path:ref>", endpoint=contacts.show_contact, methods=["GET"]),
+    Rule(f"{API}/contacts/<path:ref>", endpoint=contacts.change_contact, methods=["PATCH"]),
+    Rule(f"{API}/grants", endpoint=grants.create_grant, methods=["POST"]),
+    Rule(
+        f"{API}/grants/<property_key>/<path:ref>", endpoint=grants.revoke_grant, methods=["DELETE"]
+    ),
+]
 
 URL_MAP = Map(
     [
         Rule(urls.HEALTH, endpoint="healthz", methods=["GET", "HEAD"]),
-        Rule(f"{urls.API}/events", endpoint="api_events", methods=["GET"]),
+        *API_ROUTES,
         Rule(LINK, endpoint=share.page, methods=READ),
         Rule(LINK + "/", endpoint=share.page, methods=READ),
         Rule(LINK + "/browse/<path:folder>", endpoint=share.page, methods=READ),

@@ -1,4 +1,5 @@
-"""``immoshare apikey``: bearer keys for the CRM's pull from ``/api/v1/events``."""
+"""``immoshare apikey``: bearer keys for the CRM's use of ``/api/v1``: read keys pull
+events, write keys also provision properties, contacts and grants."""
 
 from __future__ import annotations
 
@@ -12,29 +13,38 @@ from gateway.services import apikeys
 
 @cli.group()
 def apikey():
-    """API keys for /api/v1 (the CRM's event export)."""
+    """API keys for /api/v1 (the CRM's event export and provisioning)."""
 
 
 @apikey.command("create")
 @click.argument("name")
+@click.option(
+    "--scope",
+    type=click.Choice(sorted(apikeys.SCOPES)),
+    default=apikeys.READ,
+    show_default=True,
+    help="read: events and who has access; write: also create and change properties, "
+    "contacts and grants.",
+)
 @json_option
 @click.pass_obj
-def apikey_create(obj, name, as_json):
+def apikey_create(obj, name, scope, as_json):
     """Create a key named NAME and print it; it is shown only this once.
 
     \b
     Example:
         immoshare apikey create crm --json
+        immoshare apikey create crm-sync --scope write
     """
     obj.config()
-    row, key = apikeys.create_key(name)
+    row, key = apikeys.create_key(name, scope)
     if as_json:
-        print_json({"name": row.name, "key": key})
+        print_json({"name": row.name, "key": key, "scope": row.scope})
         return
     click.echo(key)
     note(
-        f"API key '{name}' created; it is shown only now. The CRM sends it as "
-        "'Authorization: Bearer KEY' to /api/v1/events."
+        f"API key '{name}' ({scope}) created; it is shown only now. The CRM sends it as "
+        "'Authorization: Bearer KEY' to /api/v1/ (see /api/v1/openapi.json)."
     )
 
 
@@ -52,6 +62,7 @@ def apikey_list(obj, as_json):
     rows = [
         {
             "name": k.name,
+            "scope": k.scope,
             "created_at": iso(k.created_at),
             "revoked_at": iso(k.revoked_at),
             "last_pull_at": iso(k.last_pull_at),
@@ -64,10 +75,16 @@ def apikey_list(obj, as_json):
         return
     print_table(
         [
-            [r["name"], r["created_at"], r["revoked_at"] or "active", r["last_pull_at"] or "never"]
+            [
+                r["name"],
+                r["scope"],
+                r["created_at"],
+                r["revoked_at"] or "active",
+                r["last_pull_at"] or "never",
+            ]
             for r in rows
         ],
-        ["NAME", "CREATED", "REVOKED", "LAST PULL"],
+        ["NAME", "SCOPE", "CREATED", "REVOKED", "LAST PULL"],
     )
 
 

@@ -61,11 +61,15 @@ def contact_set(obj, ref, name, email, as_json):
     if name is None and email is None:
         raise click.UsageError("give --name, --email or both")
     obj.config()
-    changed = contacts.update_contact(ref, name=name, email=email)
+    contact, changed = contacts.change_contact(ref, name=name, email=email)
     if as_json:
-        print_json(_contact_data(changed))
+        print_json(_contact_data(contact))
         return
-    click.echo(f"Contact '{ref}' changed: {changed.name}, {changed.email or 'no e-mail'}.")
+    if not changed:
+        click.echo(f"Contact '{ref}' unchanged.")
+        return
+    described = {"name": f"name '{contact.name}'", "email": f"e-mail {contact.email}"}
+    click.echo(f"Contact '{ref}' changed: {', '.join(described[c] for c in changed)}.")
 
 
 @contact.command("list")

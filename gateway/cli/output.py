@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import functools
 import json
 
 import click
 
-from gateway.clock import iso
+from gateway.jsonable import to_jsonable
 
 
 def json_option(command):
@@ -21,20 +19,6 @@ def json_option(command):
         return command(*args, **kwargs)
 
     return wrapper
-
-
-def to_jsonable(value):
-    if dataclasses.is_dataclass(value):
-        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, datetime.datetime):
-        return iso(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
 
 
 def print_json(value) -> None:

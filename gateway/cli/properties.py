@@ -57,6 +57,43 @@ def property_add(obj, key, title, no_consent, as_json):
     note(f"Next: immoshare grant {key} REF")
 
 
+@property_group.command("set", short_help="Change a property's title or consent step.")
+@click.argument("key")
+@click.option("--title", help="New name of the share, as contacts see it.")
+@click.option(
+    "--consent/--no-consent",
+    default=None,
+    help="Whether contacts accept the cancellation notice before they see the files.",
+)
+@json_option
+@click.pass_obj
+def property_set(obj, key, title, consent, as_json):
+    """Change the title of property KEY or whether contacts consent first. Turning the
+    consent step on asks every contact who has not consented yet at their next visit.
+
+    \b
+    Example:
+        immoshare property set obj-17 --title "Musterstraße 5, 90402 Nürnberg (reserviert)"
+        immoshare property set obj-17 --no-consent
+    """
+    if title is None and consent is None:
+        raise click.UsageError("give --title, --consent or --no-consent")
+    config = obj.config()
+    prop, changed = properties.update_property(key, title=title, requires_consent=consent)
+    if as_json:
+        print_json(_property_data(config, prop))
+        return
+    if not changed:
+        click.echo(f"Property '{key}' unchanged.")
+        return
+    described = {"title": f"title '{prop.title}'", "requires_consent": _consent_words(prop)}
+    click.echo(f"Property '{key}' changed: {', '.join(described[c] for c in changed)}.")
+
+
+def _consent_words(prop) -> str:
+    return "consent step on" if prop.requires_consent else "consent step off"
+
+
 @property_group.command("list")
 @json_option
 @click.pass_obj

@@ -1,12 +1,19 @@
-"""Contacts (the CRM's Adressen): add, change, list, look up."""
+"""Contacts (the CRM's Adressen): add, change, list, look up.
+
+Every rule on a contact's fields lives here, so that ``contact add``/``set``, the
+provisioning API and the dashboard accept exactly the same values.
+"""
 
 from __future__ import annotations
 
 import re
 
+import peewee
+
 from gateway.db import database
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.models import Contact
+from gateway.text import one_line
 
 CONTACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -14,34 +21,68 @@ NAME_LENGTH = Contact.name.max_length
 EMAIL_LENGTH = Contact.email.max_length
 
 
-def _check_name(name: str) -> str:
-    if not name.strip():
-        raise InvalidInput("the name is empty")
-    if len(name.strip()) > NAME_LENGTH:
-        raise InvalidInput(f"the name is longer than {NAME_LENGTH} characters")
-    return name.strip()
+def validate_ref(ref: str) -> str:
+    """:raises InvalidInput: not 1–64 of letters, digits, '.', '_', '/', '-'."""
+    if not CONTACT_REF.match(ref):
+        raise InvalidInput(
+            f"invalid contact ref {ref!r}: letters, digits, '.', '_', '/', '-', up to 64"
+        )
+    return ref
 
 
-def _check_email(email: str) -> str:
-    if len(email) > EMAIL_LENGTH or not EMAIL.match(email):
-        raise InvalidInput(f"invalid e-mail address {email[:80]!r}")
-    return email
+def validate_name(name: str) -> str:
+    """The name as stored (stripped). :raises InvalidInput: empty, too long, not one line."""
+    return one_line(name, "name", NAME_LENGTH)
+
+
+def validate_email(email: str) -> str:
+    """The address as stored (stripped). :raises InvalidInput: not one plausible address."""
+    try:
+        address = one_line(email, "e-mail address", EMAIL_LENGTH)
+    except InvalidInput as exc:
+        raise InvalidInput(f"invalid e-mail address: {exc}") from None
+    if not EMAIL.match(address):
+        raise InvalidInput(f"invalid e-mail address {address[:80]!r}")
+    return address
 
 
 def add_contact(ref: str, name: str, email: str | None = None) -> Contact:
     """:raises InvalidInput: bad ref, empty name or malformed e-mail.
     :raises AlreadyExists: the ref is taken."""
-    if not CONTACT_REF.match(ref):
-        raise InvalidInput(
-            f"invalid contact ref {ref!r}: letters, digits, '.', '_', '/', '-', up to 64"
-        )
-    name = _check_name(name)
-    if email is not None:
-        _check_email(email)
+    contact, created = provide_contact(ref, name, email)
+    if not created:
+        raise _taken(ref)
+    return contact
+
+
+def provide_contact(ref: str, name: str, email: str | None = None) -> tuple[Contact, bool]:
+    """Create the contact, or find it when it exists with exactly these values: a
+    create repeated by a CRM changes nothing. Returns the contact and whether it was
+    created now.
+
+    :raises InvalidInput: bad ref, name or e-mail.
+    :raises AlreadyExists: the ref is taken by a contact with another name or e-mail.
+    """
+    validate_ref(ref)
+    name = validate_name(name)
+    email = None if email is None else validate_email(email)
     with database.atomic():
-        if Contact.get_or_none(Contact.ref == ref):
-            raise AlreadyExists(f"contact '{ref}' exists already — see `immoshare contact list`")
-        return Contact.create(ref=ref, name=name, email=email)
+        existing = Contact.get_or_none(Contact.ref == ref)
+        if existing is None:
+            try:
+                with database.atomic():
+                    return Contact.create(ref=ref, name=name, email=email), True
+            except peewee.IntegrityError:
+                # The same create running at the same moment won; judge its row.
+                existing = Contact.get(Contact.ref == ref)
+        if (existing.name, existing.email) != (name, email):
+            raise _taken(ref, differently=True)
+        return existing, False
+
+
+def _taken(ref: str, *, differently: bool = False) -> AlreadyExists:
+    other = " with another name or e-mail address" if differently else ""
+    return AlreadyExists(f"contact '{ref}' exists already{other} — see `immoshare contact list`")
 
 
 def get_contact(ref: str) -> Contact:
@@ -59,17 +100,28 @@ def list_contacts() -> list[Contact]:
 def update_contact(ref: str, *, name: str | None = None, email: str | None = None) -> Contact:
     """Change the name and/or e-mail address of a contact; ``None`` keeps a field.
 
-    :raises NotFound: no such contact. :raises InvalidInput: empty name or bad e-mail.
+    :raises NotFound: no such contact. :raises InvalidInput: bad name or e-mail.
     """
-    changes = {}
+    return change_contact(ref, name=name, email=email)[0]
+
+
+def change_contact(
+    ref: str, *, name: str | None = None, email: str | None = None
+) -> tuple[Contact, list[str]]:
+    """Like :func:`update_contact`, and also the names of the fields that changed.
+
+    :raises NotFound: no such contact. :raises InvalidInput: bad name or e-mail.
+    """
+    wanted = {}
     if name is not None:
-        changes["name"] = _check_name(name)
+        wanted["name"] = validate_name(name)
     if email is not None:
-        changes["email"] = _check_email(email)
+        wanted["email"] = validate_email(email)
     with database.atomic():
         contact = get_contact(ref)
-        for field, value in changes.items():
-            setattr(contact, field, value)
-        if changes:
-            contact.save()
-    return contact
+        changed = [field for field, value in wanted.items() if getattr(contact, field) != value]
+        for field in changed:
+            setattr(contact, field, wanted[field])
+        if changed:
+            contact.save(only=[getattr(Contact, field) for field in changed])
+    return contact, changed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 
 from gateway import urls
 from gateway.clock import utc_now
@@ -100,15 +101,18 @@ def preview_link(config: Config, key: str) -> str:
     return urls.preview_link(base_url(config), token)
 
 
+#: The one date form of ``--expires`` and the API's ``expires`` (ASCII digits only:
+#: ``fromisoformat`` alone also takes week dates and other digits).
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(text: str | None) -> datetime.date | None:
     """Parse ``YYYY-MM-DD``; ``None`` stays ``None``. Raises ValueError on bad input."""
     if text is None:
         return None
-    return datetime.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
-
-
-def _bad_date(text: str) -> datetime.date:
-    raise ValueError(f"invalid date {text!r}: expected YYYY-MM-DD")
+    if not DATE.fullmatch(text):
+        raise ValueError(f"invalid date {text[:40]!r}: expected YYYY-MM-DD")
+    return datetime.date.fromisoformat(text)
 
 
 def _ensure_credential(contact: Contact) -> tuple[Credential, str | None]:
