@@ -13,10 +13,8 @@ from werkzeug.wrappers import Request, Response
 from gateway.errors import AlreadyExists, InvalidInput
 from gateway.services import overview, properties
 from webui.dashboard import links
+from webui.dashboard.property_page import show_property
 from webui.dashboard.session import dashboard_page, render
-from webui.dashboard.words import DashboardTranslator
-
-MAX_TITLE = properties.Property.title.max_length
 
 
 def _search(request: Request) -> str:
@@ -49,33 +47,22 @@ def create_property(app, request: Request, login) -> Response:
     title = request.form.get("title", "")
     consent = request.form.get("consent") == "yes"
     try:
-        if len(title) > MAX_TITLE:
-            raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
         properties.add_property(app.config, key, title, requires_consent=consent)
     except (InvalidInput, AlreadyExists) as exc:
-        form = {"key": key, "title": title[:MAX_TITLE], "consent": consent}
+        form = {"key": key, "title": title[: properties.TITLE_LENGTH], "consent": consent}
         return _list(app, request, login, status=400, message=str(exc), form=form)
     return redirect(links.property_page(key) + "?notice=created", 303)
 
 
 @dashboard_page
 def update_property(app, request: Request, login, key: str) -> Response:
-    """Title and consent setting, through the domain's update (the CLI's ``property set``)."""
-    from webui.dashboard.property_page import show_property
-
-    title = request.form.get("title", "")
-    consent = request.form.get("consent") == "yes"
+    """Title and consent setting, as ``property set`` and ``PATCH /api/v1/properties/KEY``."""
     try:
-        if len(title) > MAX_TITLE:
-            raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
-        change_property(key, title, consent)
+        properties.update_property(
+            key,
+            title=request.form.get("title", ""),
+            requires_consent=request.form.get("consent") == "yes",
+        )
     except InvalidInput as exc:
         return show_property(app, request, login, key, status=400, message=str(exc))
     return redirect(links.property_page(key) + "?notice=saved", 303)
-
-
-def change_property(key: str, title: str, consent: bool) -> None:
-    update = getattr(properties, "update_property", None)
-    if update is None:  # the domain's update arrives with the provisioning API
-        raise InvalidInput(DashboardTranslator("en")("not_found"))
-    update(key, title=title, requires_consent=consent)
