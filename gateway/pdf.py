@@ -66,29 +66,49 @@ class PdfDocument:
         self._write(text, LINE + 1)
         self._pdf.ln(1)
 
-    def paragraph(self, text: str, *, small: bool = False, mono: bool = False) -> None:
-        """Running text; line breaks in ``text`` are kept."""
-        self._pdf.set_font("Mono" if mono else "Sans", "", SMALL_SIZE if small else BODY_SIZE)
+    def subheading(self, text: str) -> None:
+        """A heading inside a section (one text version, one document), bold at body size."""
+        if self._pdf.get_y() > self._pdf.h - 35:
+            self._pdf.add_page()
+        self._pdf.ln(1)
+        self._pdf.set_font("Sans", "B", BODY_SIZE)
+        self._write(text, LINE)
+        self._pdf.ln(0.5)
+
+    def paragraph(
+        self, text: str, *, small: bool = False, mono: bool = False, strong: bool = False
+    ) -> None:
+        """Running text; line breaks in ``text`` are kept. ``strong`` sets it in bold,
+        for a statement the reader must not miss."""
+        family = "Mono" if mono else "Sans"
+        self._pdf.set_font(
+            family, "B" if strong and not mono else "", SMALL_SIZE if small else BODY_SIZE
+        )
         self._write(text, LINE - (1 if small else 0))
         self._pdf.ln(1.5)
 
     def rows(self, pairs: list[tuple[str, str]], *, label_width: float = 48) -> None:
-        """Label/value lines, e.g. ("SHA-256", "ab12…"). Long values wrap in their column;
-        hexadecimal digests are set in the monospaced font and never hyphenated."""
+        """Label/value lines, e.g. ("SHA-256", "ab12…"), set flush left. Long values wrap
+        in their column; identifiers (a long value without blanks: a hexadecimal digest,
+        a Message-ID) are set in the small monospaced font, so they stay on one line
+        where they fit and read without ambiguity."""
         for label, value in pairs:
             y = self._pdf.get_y()
             if y > self._pdf.h - 30:
                 self._pdf.add_page()
                 y = self._pdf.get_y()
             self._pdf.set_font("Sans", "B", SMALL_SIZE + 1)
-            self._pdf.multi_cell(label_width, LINE - 0.5, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
-            looks_like_digest = len(value) >= 32 and all(c in "0123456789abcdef" for c in value)
+            self._pdf.multi_cell(
+                label_width, LINE - 0.5, label, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP
+            )
             # A SHA-256 in hexadecimal (64 digits) fits one line at the small size.
-            if looks_like_digest:
+            if len(value) >= 32 and not any(c.isspace() for c in value):
                 self._pdf.set_font("Mono", "", SMALL_SIZE)
             else:
                 self._pdf.set_font("Sans", "", SMALL_SIZE + 1)
-            self._pdf.multi_cell(0, LINE - 0.5, value or "–", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(
+                0, LINE - 0.5, value or "–", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             self._pdf.set_y(max(self._pdf.get_y(), y + LINE - 0.5))
         self._pdf.ln(1)
 
@@ -100,7 +120,8 @@ class PdfDocument:
             self._fonts.close()
 
     def _write(self, text: str, height: float) -> None:
-        self._pdf.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        # Flush left: justified lines of a narrow bold statement gape.
+        self._pdf.multi_cell(0, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 class _Pages(FPDF):

@@ -60,6 +60,7 @@ SETUP: dict[str, list] = {
     "property set": BASE[:1],
     "property show": BASE,
     "render": BASE + ["angebot.html"],
+    "report": BASE,
     "revoke": BASE,
     "tracking show": BASE,
     "trash list": BASE[:1],

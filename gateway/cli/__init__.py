@@ -51,6 +51,7 @@ COMMAND_MODULES = {
     "preview": "grants",
     "property": "properties",
     "render": "render",
+    "report": "reports",
     "revoke": "grants",
     "serve": "admin",
     "tracking": "tracking",

@@ -145,8 +145,12 @@ def require_known(*, property_key: str | None = None, contact: str | None = None
         raise NotFound(f"contact '{contact}' not found — see `immoshare contact list`")
 
 
-def access_report(*, property_key: str | None = None, contact: str | None = None) -> Report:
-    """The document report for a property, a contact, both or everything.
+def access_report(
+    *, property_key: str | None = None, contact: str | None = None, by_version: bool = False
+) -> Report:
+    """The document report for a property, a contact, both or everything. With
+    ``by_version`` each version (sha256) of a document is its own row, as the
+    Nachweis lists what exactly went out (``services/nachweis``).
 
     :raises NotFound: see :func:`require_known`.
     """
@@ -160,7 +164,8 @@ def access_report(*, property_key: str | None = None, contact: str | None = None
     for event in query.order_by(AccessEvent.id):
         role = "agent" if event.agent else "contact"
         reader = event.agent if event.agent else event.contact
-        groups.setdefault((role, reader, event.property, event.path), []).append(event)
+        version = event.sha256 if by_version else None
+        groups.setdefault((role, reader, event.property, event.path, version), []).append(event)
     rows = [_row(key, events) for key, events in groups.items()]
     rows.sort(
         key=lambda r: (
@@ -178,7 +183,7 @@ def access_report(*, property_key: str | None = None, contact: str | None = None
 
 
 def _row(key: tuple, events: list[AccessEvent]) -> DocumentRow:
-    role, reader, property_key, path = key
+    role, reader, property_key, path, _version = key
     by_channel: dict[str, list[AccessEvent]] = {}
     for event in events:
         by_channel.setdefault(event.channel, []).append(event)
