@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 import re
 
 import pytest
@@ -451,3 +452,35 @@ def test_grant_for_unknown_contact_on_property_page_changes_nothing(server, conf
     answer = session.post(url + "/active", data={"ref": "nope", "csrf": page_csrf(session, url)})
     assert answer.status_code == 404
     assert Grant.select().count() == 0
+
+
+def test_edit_title_and_consent_as_property_set_does(server, config, cli):
+    make_property(config, requires_consent=False)
+    make_agent()
+    session = log_in(server.url)
+    url = server.url + "/agent/properties/obj-1"
+    answer = session.post(
+        url + "/edit",
+        data={"title": "Gartenweg 7, Fürth", "consent": "yes", "csrf": page_csrf(session, url)},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303
+    shown = json.loads(cli("property", "show", "obj-1", "--json").output)
+    assert shown["title"] == "Gartenweg 7, Fürth" and shown["consent_required"] is True
+    for bad in ("", "zwei\nZeilen", "x" * 301):
+        refused = session.post(url + "/edit", data={"title": bad, "csrf": page_csrf(session, url)})
+        assert refused.status_code == 400
+    assert Property.get().title == "Gartenweg 7, Fürth" and Property.get().requires_consent
+
+
+def test_report_and_invitation_need_a_grant(server, config):
+    make_share(config)
+    make_property(config, "obj-2", "Leer")
+    make_agent()
+    session = log_in(server.url)
+    assert session.get(server.url + "/agent/report/obj-2/4711").status_code == 404
+    report = session.get(server.url + "/agent/report/obj-1/4711")
+    assert report.status_code == 200 and report.content.startswith(b"%PDF")
+    url = server.url + "/agent/properties/obj-2"
+    answer = session.post(url + "/invite", data={"ref": "4711", "csrf": page_csrf(session, url)})
+    assert answer.status_code == 404

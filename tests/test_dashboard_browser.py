@@ -1,7 +1,7 @@
 """The agents' dashboard in Debian's Chromium (Playwright), found by ``data-testid``
 only: sign in, find a property, untick and tick a contact (their link and WebDAV
 login fail, then work again with the same link), the contact's timeline after a
-real download, and axe-core on every page at phone and desktop width."""
+real download and their Nachweis PDF, and axe-core on every page at phone and desktop width."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def user_row(page, ref: str):
 
 
 def test_agent_unticks_and_ticks_a_contact_then_reads_the_timeline(server, config, browser):
+    pdftotext = require_tool("pdftotext")
     share = make_share(config, title="Musterstraße 5, 90402 Nürnberg")
     make_share(config, key="obj-2", ref="4712", title="Hauptstraße 1", files={"a.pdf": b"%PDF"})
     make_agent()
@@ -133,28 +134,13 @@ def test_agent_unticks_and_ticks_a_contact_then_reads_the_timeline(server, confi
             "notizen.txt"
             in page.locator("[data-testid=event-row][data-action=download]").first.inner_text()
         )
-        assert page.get_by_test_id("report-link").count() == 1
-        assert refused == []
-    finally:
-        context.close()
-
-
-def test_nachweis_pdf_from_the_contact_page(server, config, browser):
-    pytest.importorskip("gateway.services.nachweis", reason="the Nachweis report is not merged")
-    pdftotext = require_tool("pdftotext")
-    make_share(config)
-    make_agent()
-    context, page = open_page(browser, DESKTOP, [])
-    try:
-        sign_in(page, server.url)
-        page.goto(server.url + "/agent/contacts/4711")
-        with page.expect_download() as info:
+        with page.expect_download() as info:  # the Nachweis of this property, as a PDF
             page.get_by_test_id("report-link").click()
-        path = info.value.path()
         text = subprocess.run(
-            [pdftotext, str(path), "-"], capture_output=True, text=True, check=True
+            [pdftotext, str(info.value.path()), "-"], capture_output=True, text=True, check=True
         ).stdout
-        assert "4711" in text or "Erika Mustermann" in text
+        assert "Erika Mustermann" in text and "obj-1" in text and "notizen.txt" in text
+        assert refused == []
     finally:
         context.close()
 

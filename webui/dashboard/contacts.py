@@ -8,7 +8,7 @@ import json
 from werkzeug.wrappers import Request, Response
 
 from gateway.errors import InvalidInput
-from gateway.services import event_pages, grants, overview, privacy
+from gateway.services import event_pages, grants, nachweis, overview, privacy
 from webui.context import language
 from webui.dashboard import links
 from webui.dashboard.session import dashboard_page, render
@@ -39,8 +39,6 @@ def contact_page(app, request: Request, login, ref: str) -> Response:
 @dashboard_page
 def report_pdf(app, request: Request, login, key: str, ref: str) -> Response:
     """The Nachweis of ``ref`` for ``key`` as ``immoshare report --pdf`` writes it."""
-    from gateway.services import nachweis
-
     grants.get_grant(key, ref)  # 404 unless the contact had this property
     body = nachweis.render_pdf(app.config, key, ref, lang=language(request))
     response = Response(body, content_type="application/pdf")
