@@ -63,6 +63,7 @@ def log_in(name: str, password: str) -> AgentLogin | None:
         return None
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with database.atomic():
+        purge_expired()  # sessions nobody comes back to go here, not in a worker
         agent = Agent.get_or_none(Agent.name == principal.name)
         if agent is None:  # removed between the check and now
             return None
