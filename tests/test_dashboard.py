@@ -16,7 +16,7 @@ import requests
 from gateway.models import AgentSession, Grant, Property
 from gateway.services import agent_sessions, agents, grants, tracking
 from tests.contact_page import find, make_share
-from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_property
+from tests.factories import AGENT_PASSWORD, expire_grant, make_agent, make_contact, make_property
 from webui.i18n import LOCAL_ZONE
 
 pytestmark = pytest.mark.server
@@ -484,3 +484,18 @@ def test_report_and_invitation_need_a_grant(server, config):
     url = server.url + "/agent/properties/obj-2"
     answer = session.post(url + "/invite", data={"ref": "4711", "csrf": page_csrf(session, url)})
     assert answer.status_code == 404
+
+
+def test_ticking_an_expired_grant_asks_for_a_new_date_first(server, config):
+    make_share(config)
+    expire_grant("obj-1", "4711", datetime.date(2020, 1, 31))
+    make_agent()
+    session = log_in(server.url)
+    url = server.url + "/agent/properties/obj-1"
+    assert find(session.get(url).text, "user-active")[0].attrs.get("checked") is None
+    answer = session.post(
+        url + "/active", data={"ref": "4711", "active": "yes", "csrf": page_csrf(session, url)}
+    )
+    assert answer.status_code == 400
+    assert "Gültig bis" in find(answer.text, "dash-message")[0].text
+    assert grant_row().expires == datetime.date(2020, 1, 31)

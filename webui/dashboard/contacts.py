@@ -13,6 +13,7 @@ from webui.context import language
 from webui.dashboard import links
 from webui.dashboard.session import dashboard_page, render
 from webui.dashboard.tracking import parse_before
+from webui.dashboard.words import Problem
 
 
 @dashboard_page
@@ -21,7 +22,8 @@ def contact_page(app, request: Request, login, ref: str) -> Response:
     try:
         before = parse_before(request.args)
     except InvalidInput as exc:
-        return render(app, request, "dashboard/expired.html", login, status=400, message=str(exc))
+        problem = Problem("bad_filter", str(exc))
+        return render(app, request, "dashboard/expired.html", login, status=400, message=problem)
     page = event_pages.events_page(event_pages.EventFilter(contact=ref), before=before)
     return render(
         app,

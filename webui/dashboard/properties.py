@@ -15,6 +15,7 @@ from gateway.services import overview, properties
 from webui.dashboard import links
 from webui.dashboard.property_page import show_property
 from webui.dashboard.session import dashboard_page, render
+from webui.dashboard.words import Problem
 
 
 def _search(request: Request) -> str:
@@ -50,7 +51,10 @@ def create_property(app, request: Request, login) -> Response:
         properties.add_property(app.config, key, title, requires_consent=consent)
     except (InvalidInput, AlreadyExists) as exc:
         form = {"key": key, "title": title[: properties.TITLE_LENGTH], "consent": consent}
-        return _list(app, request, login, status=400, message=str(exc), form=form)
+        problem = (
+            Problem("property_exists") if isinstance(exc, AlreadyExists) else Problem.not_saved(exc)
+        )
+        return _list(app, request, login, status=400, message=problem, form=form)
     return redirect(links.property_page(key) + "?notice=created", 303)
 
 
@@ -64,5 +68,5 @@ def update_property(app, request: Request, login, key: str) -> Response:
             requires_consent=request.form.get("consent") == "yes",
         )
     except InvalidInput as exc:
-        return show_property(app, request, login, key, status=400, message=str(exc))
+        return show_property(app, request, login, key, status=400, message=Problem.not_saved(exc))
     return redirect(links.property_page(key) + "?notice=saved", 303)

@@ -19,6 +19,7 @@ from gateway.errors import AlreadyExists, InvalidInput, NotFound
 from gateway.services import contacts, event_pages, grants, overview, properties
 from webui.dashboard import links
 from webui.dashboard.session import dashboard_page, render
+from webui.dashboard.words import Problem
 
 RECENT_EVENTS = 20
 #: ``?notice=`` after a change: which sentence the page shows (names come from the database).
@@ -59,7 +60,8 @@ def _user_rows(app, key: str) -> list[dict]:
 def show_property(
     app, request: Request, login, key: str, *, status=200, message=None, notice_key=None, extra=None
 ):
-    """The page; ``message`` is a domain error's text, ``notice_key`` one of our words."""
+    """The page; ``message`` a :class:`Problem` of a refused form, ``notice_key`` the
+    word of a notice."""
     prop = properties.get_property(key)
     notice = notice_key or NOTICES.get(request.args.get("notice", ""))
     users = _user_rows(app, key)
@@ -105,14 +107,17 @@ def _ref(request: Request) -> str:
 def set_active(app, request: Request, login, key: str) -> Response:
     """The ``user-active`` checkbox: unticked revokes at once, ticked grants again."""
     ref = _ref(request)
-    try:
-        if request.form.get("active") == "yes":
-            grants.grant_access(app.config, key, ref)
-            return _back(key, "reactivated", ref)
+    if request.form.get("active") != "yes":
         grants.revoke_access(key, ref)
         return _back(key, "revoked", ref)
+    try:
+        grants.grant_access(app.config, key, ref)
     except InvalidInput as exc:
-        return show_property(app, request, login, key, status=400, message=str(exc))
+        problem = grants.grant_problem(grants.get_grant(key, ref))
+        expired = problem is not None and problem.code == "expired"
+        message = Problem("expired_pick_date") if expired else Problem.not_saved(exc)
+        return show_property(app, request, login, key, status=400, message=message)
+    return _back(key, "reactivated", ref)
 
 
 @dashboard_page
@@ -124,11 +129,11 @@ def set_expiry(app, request: Request, login, key: str) -> Response:
     try:
         expires = grants.parse_date(text[:10]) if text else None
     except ValueError:
-        return show_property(app, request, login, key, status=400, message=f"{text[:20]!r}?")
+        return show_property(app, request, login, key, status=400, message=Problem("date_format"))
     try:
         grants.grant_access(app.config, key, ref, expires=expires)
     except InvalidInput as exc:
-        return show_property(app, request, login, key, status=400, message=str(exc))
+        return show_property(app, request, login, key, status=400, message=Problem.not_saved(exc))
     return _back(key, "saved", ref)
 
 
@@ -141,13 +146,19 @@ def add_contact(app, request: Request, login, key: str) -> Response:
     ref = existing or request.form.get("ref", "").strip()[:65]
     try:
         if not existing:
-            email = request.form.get("email", "").strip()[:254] or None
+            email = request.form.get("email", "").strip()[:255] or None
             contacts.add_contact(ref, request.form.get("name", "")[:300], email)
         result = grants.grant_access(app.config, key, ref)
-    except NotFound as exc:
-        return show_property(app, request, login, key, status=400, message=str(exc))
-    except (InvalidInput, AlreadyExists) as exc:
-        return show_property(app, request, login, key, status=400, message=str(exc))
+    except NotFound:
+        return show_property(
+            app, request, login, key, status=400, message=Problem("contact_unknown")
+        )
+    except AlreadyExists:
+        return show_property(
+            app, request, login, key, status=400, message=Problem("contact_exists")
+        )
+    except InvalidInput as exc:
+        return show_property(app, request, login, key, status=400, message=Problem.not_saved(exc))
     if result.password is None:
         return _back(key, "granted", ref)
     return show_property(

@@ -17,7 +17,6 @@ import functools
 import hmac
 from urllib.parse import quote, urlsplit
 
-from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -97,7 +96,7 @@ def dashboard_page(view):
         try:
             response = view(app, request, login, **values)
         except (NotFound, AccessDenied):
-            raise HttpNotFound() from None
+            return render(app, request, "dashboard/not_found.html", login, status=404)
         for name, value in NO_STORE:
             response.headers.setdefault(name, value)
         return response

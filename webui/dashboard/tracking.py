@@ -14,6 +14,7 @@ from gateway.numbers import whole_number_or_none
 from gateway.services import event_pages, export
 from webui.dashboard import links
 from webui.dashboard.session import dashboard_page, render
+from webui.dashboard.words import Problem
 from webui.i18n import LOCAL_ZONE
 
 MAX_NAME = 64
@@ -75,7 +76,7 @@ def tracking_page(app, request: Request, login) -> Response:
             "dashboard/tracking.html",
             login,
             status=400,
-            message=str(exc),
+            message=Problem("bad_filter", str(exc)),
             raw={name: "" for name in FILTER_FIELDS},
             page=None,
             actions=event_pages.ACTIONS,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 from webui.i18n import LOCAL_ZONE, Translator
@@ -114,7 +115,16 @@ STRINGS = {
         "older": "Ältere Ereignisse",
         "newest": "Zu den neuesten",
         "csv": "Als CSV herunterladen",
-        "bad_filter": "Ungültiger Filter: {detail}",
+        "bad_filter": "Ungültiger Filter.",
+        "not_saved": "Nicht gespeichert.",
+        "property_exists": "Diese Objektnummer ist schon vergeben.",
+        "contact_exists": "Diese Adressnummer ist schon vergeben – wählen Sie den "
+        "vorhandenen Kontakt aus.",
+        "contact_unknown": "Diesen Kontakt gibt es nicht.",
+        "date_in_past": "Das Datum liegt in der Vergangenheit.",
+        "date_format": "Bitte ein Datum im Format JJJJ-MM-TT angeben.",
+        "expired_pick_date": "Der Zugriff ist abgelaufen. Tragen Sie zuerst ein neues "
+        "Datum bei „Gültig bis“ ein.",
         "yes": "ja",
         "no": "nein",
         "none": "–",
@@ -236,7 +246,14 @@ STRINGS = {
         "older": "Older events",
         "newest": "To the newest",
         "csv": "Download as CSV",
-        "bad_filter": "Invalid filter: {detail}",
+        "bad_filter": "Invalid filter.",
+        "not_saved": "Not saved.",
+        "property_exists": "This property number is taken already.",
+        "contact_exists": "This address number is taken already – choose the existing contact.",
+        "contact_unknown": "There is no such contact.",
+        "date_in_past": "The date is in the past.",
+        "date_format": "Please give a date as YYYY-MM-DD.",
+        "expired_pick_date": "The access has expired. Enter a new date under “Valid until” first.",
         "yes": "yes",
         "no": "no",
         "none": "–",
@@ -255,6 +272,19 @@ STRINGS = {
         "mail_failed": "failed",
     },
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Why a form was refused: one of our sentences, and the domain's own words (the
+    CLI's, in English) as the detail where they say more."""
+
+    key: str
+    detail: str | None = None
+
+    @classmethod
+    def not_saved(cls, exc: Exception) -> Problem:
+        return cls("not_saved", str(exc))
 
 
 class DashboardTranslator(Translator):
