@@ -312,6 +312,8 @@ def test_add_existing_and_new_contacts(server, config):
     assert answer.status_code == 200
     assert "<b>Max</b>" not in answer.text and "&lt;b&gt;Max&lt;/b&gt; Muster" in answer.text
     assert sorted(r.attrs["data-ref"] for r in find(answer.text, "user-row")) == ["4711", "4712"]
+    for testid in ("user-consent", "user-mail", "user-energy-certificate"):
+        assert [h.text.strip() for h in find(answer.text, testid)] == ["–", "–"]  # none yet
     bad = session.post(
         url + "/grant", data={"ref": "bad ref!", "name": "X", "csrf": page_csrf(session, url)}
     )

@@ -53,6 +53,7 @@ def _user_rows(app, key: str) -> list[dict]:
         data["revoked"] = not grant.active
         data["mail_value"] = _first(data, MAIL_FIELDS)
         data["energy_value"] = _first(data, ENERGY_FIELDS)
+        data["invitation_value"] = data.get("invitation")  # the invitation mail's state
         rows.append(data)
     return rows
 
