@@ -14,7 +14,7 @@ import datetime
 from collections.abc import Iterator
 
 from gateway.models import AccessEvent
-from gateway.services.tracking import PUBLIC_FIELDS, public_event
+from gateway.services.tracking import public_event
 
 #: The actions of INTERFACE.md's event table, the only values the filter takes.
 ACTIONS = ("open", "download", "zip", "list", "consent", "denied")
@@ -90,6 +90,3 @@ def all_events(selection: EventFilter, page_size: int = MAX_PAGE_SIZE) -> Iterat
         if page.next_before is None:
             return
         before = page.next_before
-
-
-EVENT_FIELDS = PUBLIC_FIELDS

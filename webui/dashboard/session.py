@@ -6,9 +6,10 @@ The cookie holds the session token (``gateway.services.agent_sessions``): HttpOn
 TLS, path ``/agent/``. Every form carries a CSRF token: an HMAC of the session token
 under the home's key (``webui.csrf.form_token``), so it is worthless with any other
 session, and the browser's ``Sec-Fetch-Site``/``Origin`` must say same-site too.
-The login form, before any session, uses the double-submit cookie of
-``webui.csrf`` instead. A wrong password answers 401, which the edge counts against
-the client's failed logins together with WebDAV's (``gateway.serving.edge``).
+The login form, before any session, is bound the same way to a random cookie of
+its own (a double submit, as the consent form does). A wrong password answers 401,
+which the edge counts against the client's failed logins together with WebDAV's
+(``gateway.serving.edge``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from urllib.parse import quote, urlsplit
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway import urls
 from gateway.errors import AccessDenied, NotFound
 from gateway.security import link_secret
 from gateway.services import agent_sessions
@@ -30,7 +30,7 @@ from webui.dashboard import links
 from webui.dashboard.words import DashboardTranslator
 
 COOKIE = "immoshare_agent"
-COOKIE_PATH = urls.AGENT_DASHBOARD + "/"
+COOKIE_PATH = links.HOME
 LOGIN_SCOPE = "agent-login"
 #: The login form's double-submit cookie; its own name, as the contact page's lives at "/".
 LOGIN_CSRF_COOKIE = "immoshare_agent_csrf"
