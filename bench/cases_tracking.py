@@ -83,6 +83,20 @@ def insert_events(home: Path, count: int) -> None:
     (home / "bench-events.json").write_text(json.dumps({"events": count}))
 
 
+def events_home(bench: Bench) -> Path:
+    """The home with ``bench.profile.events`` chained events, made once and kept for
+    the next run (cases 8 and 10 read it)."""
+    n = bench.profile.events
+    home = bench.work / "tracking-home"
+    marker = home / "bench-events.json"
+    if not marker.exists() or json.loads(marker.read_text()) != {"events": n}:
+        progress(f"  writing {n:,} chained events …")
+        insert_events(home, n)
+    else:
+        init_home(home)  # a home kept from an earlier run: its migrations since
+    return home
+
+
 def _timed(home: Path, *args: str) -> tuple[float, bytes]:
     started = time.perf_counter()
     out = subprocess.run(
@@ -104,13 +118,7 @@ def case_tracking(bench: Bench) -> list[Row]:
     if missing:
         export.skipped = f"`immoshare tracking` has no {missing} command yet"
         return [export]
-    home = bench.work / "tracking-home"
-    marker = home / "bench-events.json"
-    if not marker.exists() or json.loads(marker.read_text()) != {"events": n}:
-        progress(f"  writing {n:,} chained events …")
-        insert_events(home, n)
-    else:
-        init_home(home)  # a home kept from an earlier run: its migrations since
+    home = events_home(bench)
     for _ in range(bench.rounds):
         elapsed, out = _timed(home, "tracking", "export", "--format", "ndjson")
         lines = out.count(b"\n")

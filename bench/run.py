@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench import (
+    cases_dashboard,
     cases_dav,
     cases_import,
     cases_scaleout,
@@ -43,6 +44,7 @@ CASES = {
     "7": cases_dav.case_concurrent_downloads,
     "8": cases_tracking.case_tracking,
     "9": cases_scaleout.case_scaleout,
+    "10": cases_dashboard.case_dashboard,
     "11": cases_import.case_import,
 }
 

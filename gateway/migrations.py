@@ -105,6 +105,11 @@ def _api_key_scope() -> None:
     _add_missing_columns(models.ApiKey, ("scope",))
 
 
+def _agent_sessions() -> None:
+    """Dashboard logins of agents (``webui/dashboard``)."""
+    database.create_tables([models.AgentSession])
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
@@ -114,6 +119,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0007_mail_outbox", _mail_outbox),
     ("0009_api_key_scope", _api_key_scope),
     ("0010_webhooks_notifications", _webhooks_notifications),
+    ("0011_agent_sessions", _agent_sessions),
     ("0012_property_archived_and_contact_person", _property_archived_and_contact_person),
 )
 

@@ -316,6 +316,18 @@ class FeedCursor(BaseModel):
     position = pw.BigIntegerField(default=0)
 
 
+class AgentSession(BaseModel):
+    """An agent's login to the dashboard (``/agent/``). The cookie's token is stored
+    hashed; ``password_mark`` digests the agent's password hash at login, so a changed
+    password ends every session, and deleting the agent deletes its sessions."""
+
+    token_hash = pw.CharField(unique=True, max_length=64)
+    agent = pw.ForeignKeyField(Agent, backref="sessions", on_delete="CASCADE")
+    password_mark = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utc_now)
+    seen_at = pw.DateTimeField(default=utc_now)
+
+
 ALL_MODELS = (
     Agent,
     Property,
@@ -337,4 +349,5 @@ ALL_MODELS = (
     AgentNotification,
     FeedCursor,
     OutboxMail,
+    AgentSession,
 )

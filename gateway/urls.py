@@ -44,6 +44,10 @@ def agent_dav_url(origin: str) -> str:
     return f"{origin}{AGENT_DAV}/"
 
 
+def agent_dashboard_url(origin: str) -> str:
+    return f"{origin}{AGENT_DASHBOARD}/"
+
+
 def contact_dav_url(origin: str) -> str:
     return f"{origin}{CONTACT_DAV}/"
 

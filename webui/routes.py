@@ -7,7 +7,7 @@ function ``handler(app, request, **values)``.
 from werkzeug.routing import Map, Rule
 
 from gateway import urls
-from webui import consent_form, share, static
+from webui import consent_form, dashboard, share, static
 from webui.api import contacts, events, grants, openapi, properties
 
 READ = ["GET", "HEAD"]
@@ -49,6 +49,7 @@ URL_MAP = Map(
         Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
         Rule(f"{urls.STATIC}/<path:name>", endpoint=static.serve_static, methods=READ),
         Rule("/branding/<name>", endpoint=static.serve_logo, methods=READ),
+        *dashboard.RULES,  # the agents' dashboard, /agent/ (webui/dashboard/)
     ],
     strict_slashes=False,
 )

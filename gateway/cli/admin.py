@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
+from gateway import urls
 from gateway.cli import cli
 from gateway.cli.output import note
 from gateway.errors import SetupError
-from gateway.services.grants import contact_dav_url
+from gateway.services.grants import base_url, contact_dav_url
 from gateway.services.home import init_home
 from gateway.services.listening import ListenAddress, exposure_warning
 
@@ -137,6 +138,8 @@ def demo(port, host, keep):
                         f"password: {login.password}"
                     )
                     click.echo(f"Agent preview: {preview_url(config)}")
+                    dashboard = urls.agent_dashboard_url(base_url(config))
+                    click.echo(f"Agent dashboard: {dashboard}  (the same user and password)")
                 else:
                     click.echo(f"Contact {login.name}: link {login_url(config, login)}")
                     click.echo(

@@ -42,6 +42,8 @@ UNAVAILABLE_RETRY_AFTER = 5
 LIMITED_PATHS = (
     (urls.AGENT_DAV + "/", "login", 401, True),
     (urls.CONTACT_DAV + "/", "login", 401, True),
+    # the dashboard's login form: a wrong password is a failed login like WebDAV's
+    (urls.AGENT_DASHBOARD + "/login/", "login", 401, False),
     (urls.SHARE + "/", "link", 404, False),
     (urls.PREVIEW + "/", "link", 404, False),
     (urls.API + "/", "api", 401, True),
