@@ -105,6 +105,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("min_password_length", 12, int, "Shortest accepted agent password"),
     Setting(
+        "evidence_retention_years",
+        3,
+        int,
+        "Years after the end of the year of their last use that evidence is kept",
+    ),
+    Setting(
         "trusted_proxies",
         (),
         _list,

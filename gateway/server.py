@@ -23,7 +23,7 @@ from dav_provider.tracking import track_dav
 from gateway.config import Config
 from gateway.db import is_pooled
 from gateway.errors import SetupError
-from gateway.services import listening
+from gateway.services import listening, served_versions
 from gateway.services.confirmations import ConfirmationWorker
 from gateway.services.retention import start_daily_cleanups
 from gateway.services.tracking import start_tracking, stop_tracking
@@ -98,7 +98,10 @@ class BackgroundWorkers:
 
     - the tracking writer, first, so that journals of a killed process are replayed
       before anything new is recorded, and last to stop, so that every event is stored;
-    - the daily clean-ups (tracking retention, the trash), stopped before the writer;
+    - the daily clean-ups (tracking retention, the trash, served versions), stopped
+      before the writer;
+    - the keeper of served versions (``served_versions``), which copies each version
+      that goes out to a contact; stopped after the request workers;
     - the catalog watcher;
     - the mail worker for consent confirmations, kicked at start to resume any a
       restart interrupted (and after each consent by the web app);
@@ -116,6 +119,7 @@ class BackgroundWorkers:
         if self._watcher is not None:
             return
         start_tracking(self.config)
+        served_versions.start(self.config)
         self._cleanups = start_daily_cleanups(self.config)
         self._watcher = CatalogWatcher(self.config)
         self._watcher.start()
@@ -128,6 +132,7 @@ class BackgroundWorkers:
         watcher.stop()
         if self._cleanups is not None:
             self._cleanups.stop()
+        served_versions.stop()
         stop_tracking()  # the mail worker is a daemon thread that ends when idle
 
 

@@ -114,6 +114,8 @@ class ZipDownload:
     Iterate it for the bytes, or let it send itself: ``send_some`` (see
     ``gateway.serving.delivery.CountingBody``). Both give the same bytes.
     ``known_crc(path, stat)`` is the catalog's CRC-32 of that version, or None.
+    ``on_open(member)`` runs as a member's file is opened for its turn, before any
+    of its bytes go out (its version is kept then: ``served_versions``).
     ``members`` are those still there when the zip started.
     """
 
@@ -122,9 +124,11 @@ class ZipDownload:
         members: list[Member],
         block_size: int,
         known_crc: Callable[[str, os.stat_result], int | None],
+        on_open: Callable[[Member], None] | None = None,
     ):
         self._block_size = block_size
         self._known_crc = known_crc
+        self._on_open = on_open
         self._slots = [slot for slot in map(_planned, members) if slot is not None]
         self.members = [slot.member for slot in self._slots]
         offset = 0
@@ -151,6 +155,8 @@ class ZipDownload:
             self._open(slot)
             member = slot.member
             member.started = slot.fd >= 0
+            if member.started and self._on_open is not None:
+                self._on_open(member)
             try:
                 if slot.size < CATALOG_CRC_FROM:  # header, data and descriptor at once
                     data = b"".join(self._data(slot))
