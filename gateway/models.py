@@ -26,6 +26,8 @@ class Property(BaseModel):
     preview_nonce = pw.CharField(max_length=64)
     preview_token_hash = pw.CharField(unique=True, max_length=64)
     created_at = pw.DateTimeField(default=utc_now)
+    # The energy certificate (GEG § 80 (4)): a path inside the property folder.
+    energy_certificate = pw.CharField(null=True, max_length=1024)
 
 
 class Contact(BaseModel):

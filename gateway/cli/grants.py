@@ -93,7 +93,8 @@ def revoke(obj, property_key, ref):
 @json_option
 @click.pass_obj
 def users(obj, property_key, as_json):
-    """Who has access to PROPERTY: contact, active, consent time, last access.
+    """Who has access to PROPERTY: contact, active, consent time, last access, and
+    when the contact received the whole energy certificate.
 
     \b
     Example:
@@ -113,10 +114,11 @@ def users(obj, property_key, as_json):
                 iso(r.consent_at),
                 r.consent_mail,
                 iso(r.last_access),
+                iso(r.energy_certificate) or "-",
             ]
             for r in rows
         ],
-        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "LAST ACCESS"],
+        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "LAST ACCESS", "ENERGY CERTIFICATE"],
     )
 
 

@@ -27,6 +27,7 @@ from gateway.security import (
 )
 from gateway.services import listening
 from gateway.services.contacts import get_contact
+from gateway.services.energy_certificate import energy_certificate_delivery
 from gateway.services.grant_rule import grant_is_live
 from gateway.services.properties import get_property
 
@@ -276,6 +277,8 @@ class UserRow:
     consent_at: datetime.datetime | None
     consent_mail: str | None
     last_access: datetime.datetime | None
+    #: When the contact received the whole energy certificate (``energy_certificate``).
+    energy_certificate: datetime.datetime | None = None
 
 
 def list_users(key: str) -> list[UserRow]:
@@ -305,6 +308,7 @@ def list_users(key: str) -> list[UserRow]:
                 consent_at=consent.at if consent else None,
                 consent_mail=consent.mail_state if consent else None,
                 last_access=last.at if last else None,
+                energy_certificate=energy_certificate_delivery(prop, grant.contact.ref),
             )
         )
     return rows
