@@ -21,7 +21,11 @@ def _digest(ctx, param, value):
 
 @cli.group("evidence")
 def evidence_group():
-    """Served file versions, kept by their sha256 for the evidence retention."""
+    """Served file versions, kept by sha256.
+
+    Every file version that went out to a contact is kept for the evidence
+    retention (setting evidence_retention_years).
+    """
 
 
 @evidence_group.command("get")
@@ -34,14 +38,15 @@ def evidence_group():
 )
 @click.pass_obj
 def evidence_get(obj, sha256, out):
-    """Write the exact bytes of the file version with SHA256 (as in a tracking
-    event's `sha256`) that went out to a contact, even after the agent replaced or
-    deleted the file.
+    """Write the bytes of a served file version.
+
+    SHA256 is a tracking event's `sha256`; the bytes are exactly those that went
+    out to the contact, even after the agent replaced or deleted the file.
 
     \b
     Example:
         immoshare evidence get --out EG.pdf \
-            9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            26e2f76a8fccd03e0460f1ab60c302811d3126dadded6ef890b99c4c424b0cfb
     """
     config = obj.config()
     size = served_versions.copy_out(config, sha256, out)
