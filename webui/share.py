@@ -343,7 +343,9 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         members,
         app.config.block_size,
         functools.partial(catalog.known_crc32, app.config, key),
-        on_open=lambda member: served_versions.keep(key, member.entry.path, stat=member.stat),
+        before_send=lambda member: served_versions.keep(
+            key, member.entry.path, member.sha256, member.stat
+        ),
     )
     total = len(download)
     if request.method == "HEAD":

@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import errno
 import hashlib
 import logging
 import os
@@ -58,6 +59,9 @@ _BLOCK = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 #: How long a change waits for the background thread to finish the copy it is making.
 CHANGE_WAIT_SECONDS = 120.0
+#: Versions a process remembers as kept; beyond, it forgets them all and asks the
+#: disk again (one ``utime`` per version), so memory stays bounded.
+MAX_REMEMBERED = 200_000
 
 
 def evidence_folder(config: Config) -> Path:
@@ -125,7 +129,7 @@ def copy_out(config: Config, digest: str, out: Path) -> int:
 # ------------------------------------------------------------------------ keeping
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Job:
     """One version to keep: the file, and what it was when served (its digest, or
     its stat identity, or both)."""
@@ -152,6 +156,7 @@ class Keeper:
         self.identities: dict[tuple, str] = {}
         self._jobs: collections.deque[_Job] = collections.deque()
         self._queued: set[_Job] = set()  # the same jobs, for a lookup without a scan
+        self._queued_digests: set[str] = set()  # one job per digest is enough
         self._working: _Job | None = None
         self._condition = threading.Condition()
         self._stopped = False
@@ -194,10 +199,12 @@ class Keeper:
             return
         job = _Job(property_key, tuple(parts), sha256, identity)
         with self._condition:
-            if job in self._queued or job == self._working:
+            if job in self._queued or job == self._working or sha256 in self._queued_digests:
                 return
             self._jobs.append(job)
             self._queued.add(job)
+            if sha256 is not None:
+                self._queued_digests.add(sha256)
             self._condition.notify()
 
     def before_change(self, property_key: str, path: str) -> None:
@@ -216,6 +223,7 @@ class Keeper:
             mine = [job for job in self._jobs if concerned(job)]
             if mine:
                 self._queued.difference_update(mine)
+                self._queued_digests.difference_update(job.sha256 for job in mine)
                 self._jobs = collections.deque(job for job in self._jobs if not concerned(job))
         for job in mine:
             self._keep_quietly(job)
@@ -244,6 +252,7 @@ class Keeper:
                     return
                 job = self._working = self._jobs.popleft()
                 self._queued.discard(job)
+                self._queued_digests.discard(job.sha256)
             try:
                 self._keep_quietly(job)
             finally:
@@ -284,9 +293,15 @@ class Keeper:
         finally:
             os.close(fd)
         if digest is not None:
-            self.kept[digest] = year
-            if job.identity is not None:
-                self.identities[job.identity] = digest
+            self._remember(digest, year, job.identity)
+
+    def _remember(self, digest: str, year: int, identity: tuple | None = None) -> None:
+        for memory in (self.kept, self.identities):
+            if len(memory) >= MAX_REMEMBERED:
+                memory.clear()
+        self.kept[digest] = year
+        if identity is not None:
+            self.identities[identity] = digest
 
     def _renew(self, digest: str, year: int) -> bool:
         """True if ``digest`` is kept; its last serve is now."""
@@ -295,28 +310,24 @@ class Keeper:
             os.utime(path)
         except FileNotFoundError:
             return False
-        self.kept[digest] = year
+        self._remember(digest, year)
         return True
 
     def _copy(self, fd: int, before: os.stat_result, job: _Job) -> str | None:
         """Copy the open file into the store; its digest, or None when the bytes are
-        not the version served."""
+        not the version served. The copy is made by the kernel and then hashed, so
+        the digest is that of the bytes stored."""
         self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self.folder / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-        hasher = hashlib.sha256()
         try:
             with temporary.open("xb") as writer:
-                offset = 0
-                while block := os.pread(fd, _BLOCK, offset):
-                    hasher.update(block)
-                    writer.write(block)
-                    offset += len(block)
-                writer.flush()
+                _copy_file(fd, writer.fileno(), before.st_size)
                 os.fsync(writer.fileno())
-            digest = hasher.hexdigest()
             if _identity(os.fstat(fd)) != _identity(before):
                 self._lost(job, "it changed while it was copied")
                 return None
+            with temporary.open("rb") as reader:
+                digest = hashlib.file_digest(reader, "sha256").hexdigest()
             if job.sha256 is not None and digest != job.sha256:
                 self._lost(job, "it changed before it could be copied")
                 return None
@@ -339,6 +350,27 @@ class Keeper:
             job.sha256 or "hashed on copy",
             why,
         )
+
+
+def _copy_file(source: int, target: int, size: int) -> None:
+    """Copy ``size`` bytes of ``source`` (from its start) to ``target``, in the kernel
+    where it can (``copy_file_range``), else through a buffer."""
+    offset = 0
+    try:
+        while offset < size:
+            copied = os.copy_file_range(source, target, size - offset, offset_src=offset)
+            if not copied:
+                return  # shorter than its stat said: the identity check tells
+            offset += copied
+        return
+    except OSError as exc:
+        if offset or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    while block := os.pread(source, _BLOCK, offset):
+        offset += len(block)
+        view = memoryview(block)
+        while view:
+            view = view[os.write(target, view) :]
 
 
 _keeper: Keeper | None = None
