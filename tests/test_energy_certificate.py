@@ -11,9 +11,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from gateway.services import tracking
+from gateway.services import energy_certificate, tracking
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import wait_until
+from tests.tools import sha, wait_until
 
 CERTIFICATE = "Unterlagen/Energieausweis_2024.pdf"
 FILES = {
@@ -123,6 +123,12 @@ def test_users_show_the_delivery_after_a_complete_download_only(server, cli, con
     wait_until(lambda: tracking.flush() and users(cli)["4711"]["last_access"], message="events")
     rows = users(cli)
     assert (rows["4711"]["energy_certificate"], rows["4712"]["energy_certificate"]) == (None, None)
+    assert energy_certificate.certificate_facts(config, "obj-1", "4711") == {
+        "path": CERTIFICATE,
+        "sha256": sha(FILES[CERTIFICATE]),
+        "delivered": False,
+        "delivered_at": None,
+    }
 
     before = datetime.datetime.now(datetime.UTC)
     assert requests.get(url).content == FILES[CERTIFICATE]
@@ -133,6 +139,8 @@ def test_users_show_the_delivery_after_a_complete_download_only(server, cli, con
     at = datetime.datetime.fromisoformat(delivered.replace("Z", "+00:00"))
     assert before - datetime.timedelta(seconds=1) <= at <= datetime.datetime.now(datetime.UTC)
     assert users(cli)["4712"]["energy_certificate"] is None
+    facts = energy_certificate.certificate_facts(config, "obj-1", "4711")
+    assert (facts["delivered"], facts["delivered_at"]) == (True, delivered)
     table = cli("users", "obj-1")
     assert "ENERGY CERTIFICATE" in table.stdout
     [erika_line] = [line for line in table.stdout.splitlines() if line.startswith("4711")]

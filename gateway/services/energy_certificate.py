@@ -15,9 +15,11 @@ import datetime
 import os
 from pathlib import Path
 
+from gateway.clock import iso
 from gateway.config import Config
 from gateway.errors import InvalidInput
 from gateway.models import AccessEvent, Property
+from gateway.services import catalog
 from gateway.services.properties import get_property, storage_folder
 from gateway.services.reports import FILE_ACTIONS, fold
 from gateway.shares import confine, is_hidden_from_contacts, is_served_file, split_share_path
@@ -73,6 +75,34 @@ def set_energy_certificate(config: Config, key: str, path: str | None) -> Proper
 def energy_certificate_delivery(prop: Property | str, contact_ref: str) -> datetime.datetime | None:
     """When contact ``contact_ref`` first received the whole energy certificate of
     ``prop`` (see the module docstring); None if not (yet), or none is marked."""
+    delivery = _first_delivery(prop, contact_ref)
+    return None if delivery is None else delivery[0]
+
+
+def certificate_facts(config: Config, key: str, contact_ref: str) -> dict | None:
+    """The certificate's delivery to one contact, for the Nachweis: ``{"path",
+    "sha256", "delivered", "delivered_at"}`` (the version delivered, else the one on
+    disk now); None while ``key`` has no certificate marked."""
+    prop = get_property(key)
+    if not prop.energy_certificate:
+        return None
+    delivery = _first_delivery(prop, contact_ref)
+    if delivery is None:
+        sha256 = catalog.file_version(config, key, prop.energy_certificate)
+    else:
+        sha256 = delivery[1]
+    return {
+        "path": prop.energy_certificate,
+        "sha256": sha256,
+        "delivered": delivery is not None,
+        "delivered_at": None if delivery is None else iso(delivery[0]),
+    }
+
+
+def _first_delivery(
+    prop: Property | str, contact_ref: str
+) -> tuple[datetime.datetime, str | None] | None:
+    """Time and version of the first complete access to the certificate."""
     if isinstance(prop, str):
         prop = get_property(prop)
     if not prop.energy_certificate:
@@ -91,12 +121,12 @@ def energy_certificate_delivery(prop: Property | str, contact_ref: str) -> datet
     for event in events:
         by_channel.setdefault(event.channel, []).append(event)
     delivered = [
-        _aware(access.last)
+        (_aware(access.last), access.sha256)
         for channel_events in by_channel.values()
         for access in fold(channel_events)
         if access.complete
     ]
-    return min(delivered, default=None)
+    return min(delivered, default=None, key=lambda pair: pair[0])
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:
