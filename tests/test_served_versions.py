@@ -195,3 +195,29 @@ def test_pruning_counts_from_the_end_of_the_year_of_the_last_serve(config, home)
     new_year = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     assert served_versions.prune(config, 3, now=new_year) == [served[2022]]
     assert sorted(evidence_files(home)) == [served[2023]]
+
+
+def test_a_change_finishes_the_pending_copies_of_what_it_touches(config, home):
+    """The keeper's thread is not started here: only ``before_change`` can copy."""
+    make_property(config, "obj-1", files=FILES)
+    keeper = served_versions.Keeper(config)
+    for path in ("Grundrisse/EG.pdf", "Pläne/Lageplan.pdf", "Pläne/Karte.pdf"):
+        keeper.keep("obj-1", path, sha(FILES[path]), None)
+    keeper.before_change("obj-1", "Grundrisse/EG.pdf")
+    assert list(evidence_files(home)) == [sha(FILES["Grundrisse/EG.pdf"])]
+    keeper.before_change("obj-1", "Pläne")  # a folder: everything below it
+    assert sorted(evidence_files(home)) == sorted(
+        sha(FILES[p]) for p in ("Grundrisse/EG.pdf", "Pläne/Lageplan.pdf", "Pläne/Karte.pdf")
+    )
+    assert keeper.wait_idle(timeout=0)  # nothing left for the thread
+
+
+def test_a_version_that_changed_before_its_copy_is_not_stored_under_its_digest(config, home):
+    make_property(config, "obj-1", files=FILES)
+    keeper = served_versions.Keeper(config)
+    served = FILES["Grundrisse/EG.pdf"]
+    keeper.keep("obj-1", "Grundrisse/EG.pdf", sha(served), None)
+    (config.properties_dir / "obj-1" / "Grundrisse" / "EG.pdf").write_bytes(b"rewritten in place")
+    keeper.before_change("obj-1", "Grundrisse/EG.pdf")
+    assert evidence_files(home) == {}
+    assert [p.name for p in (home / "evidence").iterdir() if p.is_file()] == []  # no leftovers
