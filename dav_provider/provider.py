@@ -27,7 +27,7 @@ from dav_provider.resources import (
     SharesRoot,
     refuse_protected,
 )
-from gateway.services import access
+from gateway.services import access, served_versions
 from gateway.services.access_notice import NOTICE_NAME, no_access_notice
 from gateway.services.trash import TrashBin
 from gateway.shares import (
@@ -129,4 +129,6 @@ class GatewayProvider(FilesystemProvider):
         if file_path is None or is_multi_linked(file_path):
             # opening a hard link for writing would write into the file it shares
             raise DAVError(HTTP_FORBIDDEN, "outside the property folder")
+        if len(parts) > 1:  # a COPY or MOVE may replace what is there
+            served_versions.before_change(parts[0], "/".join(parts[1:]))
         return file_path

@@ -7,7 +7,9 @@ The share root and the property folders are protected: DELETE, MOVE and COPY of 
 or onto them, are refused in WsgiDAV's ``handle_delete``/``handle_move``/``handle_copy``
 hooks, which run before WsgiDAV walks a tree member by member (it deletes the members
 first and asks the folder itself last). An agent's DELETE inside a property moves the
-file or folder to the trash (``gateway.services.trash``); overwriting keeps nothing.
+file or folder to the trash (``gateway.services.trash``); overwriting keeps nothing,
+except the versions served to contacts (``gateway.services.served_versions``), which
+every change of a file here lets finish keeping first.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from wsgidav.fs_dav_provider import FileResource, FolderResource
 from wsgidav.util import join_uri
 
 from gateway.errors import NotFound
-from gateway.services import trash
+from gateway.services import served_versions, trash
 from gateway.services.access_notice import NOTICE_NAME
 from gateway.shares import (
     UPLOAD_PREFIX,
@@ -86,7 +88,6 @@ class SharesRoot(_Protected, DAVCollection):
         if not visible and self.provider.notice_for(self.environ) is not None:
             return [NOTICE_NAME]
         return visible
-
 
     def get_display_name(self):
         return "Objekte"
@@ -149,6 +150,7 @@ class _ShareMember:
 
     def handle_move(self, dest_path):
         _refuse_onto_protected(dest_path)
+        _before_change(self.path)
         return False  # WsgiDAV moves
 
     def handle_delete(self):
@@ -328,6 +330,7 @@ class GatewayFile(_ShareMember, FileResource):
     def begin_write(self, *, content_type=None):
         if self.provider.readonly:
             raise DAVError(HTTP_FORBIDDEN)
+        _before_change(self.path)
         folder = os.path.dirname(self._file_path)
         self._upload_path = os.path.join(folder, UPLOAD_PREFIX + secrets.token_hex(8))
         raw = open(self._upload_path, "xb")  # noqa: SIM115 - closed by WsgiDAV's do_PUT
@@ -349,6 +352,13 @@ class GatewayFile(_ShareMember, FileResource):
             return
         os.replace(upload_path, self._file_path)
         self.file_stat = os.stat(self._file_path)
+
+
+def _before_change(share_path: str) -> None:
+    """A served version of what is about to change is kept first (``served_versions``)."""
+    key, _, inside = share_path.strip("/").partition("/")
+    if inside:
+        served_versions.before_change(key, inside)
 
 
 def _remove_quietly(path):

@@ -130,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Notifications arriving within this many seconds go to an agent as one mail",
     ),
     Setting(
+        "evidence_retention_years",
+        3,
+        int,
+        "Years after the end of the year of their last use that evidence is kept",
+    ),
+    Setting(
         "trusted_proxies",
         (),
         _list,

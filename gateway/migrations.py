@@ -110,12 +110,19 @@ def _agent_sessions() -> None:
     database.create_tables([models.AgentSession])
 
 
+def _served_versions_energy_certificate() -> None:
+    """The property's energy certificate. Served versions live in the home's
+    ``evidence/`` folder and need no table."""
+    _add_missing_columns(models.Property, ("energy_certificate",))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0006_served_versions_energy_certificate", _served_versions_energy_certificate),
     ("0007_mail_outbox", _mail_outbox),
     ("0009_api_key_scope", _api_key_scope),
     ("0010_webhooks_notifications", _webhooks_notifications),

@@ -36,6 +36,8 @@ class Property(BaseModel):
     contact_name = pw.CharField(max_length=200, null=True)
     contact_phone = pw.CharField(max_length=64, null=True)
     contact_email = pw.CharField(max_length=254, null=True)
+    # The energy certificate (GEG § 80 (4)): a path inside the property folder.
+    energy_certificate = pw.CharField(null=True, max_length=1024)
 
 
 class Contact(BaseModel):

@@ -23,7 +23,7 @@ from dav_provider.tracking import track_dav
 from gateway.config import Config
 from gateway.db import is_pooled
 from gateway.errors import SetupError
-from gateway.services import confirmations, invitations, listening
+from gateway.services import confirmations, invitations, listening, served_versions
 from gateway.services.event_feed import EventFeedWorker
 from gateway.services.outbox import MailWorker
 from gateway.services.retention import start_daily_cleanups
@@ -99,7 +99,10 @@ class BackgroundWorkers:
 
     - the tracking writer, first, so that journals of a killed process are replayed
       before anything new is recorded, and last to stop, so that every event is stored;
-    - the daily clean-ups (tracking retention, the trash), stopped before the writer;
+    - the daily clean-ups (tracking retention, the trash, served versions), stopped
+      before the writer;
+    - the keeper of served versions (``served_versions``), which copies each version
+      that goes out to a contact; stopped after the request workers;
     - the catalog watcher;
     - the mail worker for consent confirmations and invitations, kicked at start to
       resume any a restart interrupted (and after each consent by the web app);
@@ -118,6 +121,7 @@ class BackgroundWorkers:
         if self._watcher is not None:
             return
         start_tracking(self.config)
+        served_versions.start(self.config)
         self._cleanups = start_daily_cleanups(self.config)
         self._watcher = CatalogWatcher(self.config)
         self._watcher.start()
@@ -133,6 +137,7 @@ class BackgroundWorkers:
         if self._cleanups is not None:
             self._cleanups.stop()
         self.mail.stop()
+        served_versions.stop()
         stop_tracking()
 
 

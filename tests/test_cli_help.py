@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gateway.cli import cli as root
-from gateway.services import trash
+from gateway.services import served_versions, trash
 from gateway.services.home import init_home, open_home
 from tests.openimmo_exports import sample_listings, write_export
-from tests.tools import free_port
+from tests.tools import free_port, sha
 
 #: Examples that are not run, by command, and why.
 NOT_RUN = {
@@ -53,6 +53,26 @@ def mail_to_a_folder(home: Path) -> None:
         fh.write("mail_dir: mailbox\n")
 
 
+def served_to_a_contact(home: Path) -> None:
+    """What serving a file version to a contact leaves in the evidence store."""
+    config = open_home(home)
+    plans = config.properties_dir / "obj-17" / "Grundrisse"
+    plans.mkdir(parents=True)
+    (plans / "EG.pdf").write_bytes(b"%PDF-1.4 EG")
+    served_versions.start(config)
+    try:
+        served_versions.keep("obj-17", "Grundrisse/EG.pdf", sha(b"%PDF-1.4 EG"))
+        assert served_versions.wait_idle()
+    finally:
+        served_versions.stop()
+
+
+def energy_certificate_filed(home: Path) -> None:
+    certificate = open_home(home).properties_dir / "obj-17" / "Energieausweis" / "EA_2024.pdf"
+    certificate.parent.mkdir(parents=True)
+    certificate.write_bytes(b"%PDF-1.4 EA")
+
+
 SETUP: dict[str, list] = {
     "agent remove": [["agent", "add", "ben"]],
     "agent set": [["agent", "add", "anna"]],
@@ -63,11 +83,12 @@ SETUP: dict[str, list] = {
     "contact export": BASE,
     "contact set": BASE,
     "doctor": BASE,
+    "evidence get": BASE[:1] + [served_to_a_contact],
     "grant": BASE[:2] + [mail_to_a_folder],
     "link": BASE,
     "preview": BASE[:1],
     "property remove": BASE[:1],
-    "property set": BASE[:1],
+    "property set": BASE[:1] + [energy_certificate_filed],
     "property show": BASE,
     "render": BASE + ["angebot.html", "angebot.docx"],
     "import openimmo": ["export.zip"],

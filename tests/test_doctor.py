@@ -76,13 +76,20 @@ def link_path(link: str) -> str:
 
 @pytest.fixture
 def healthy(home, config, server, inbox, cli, tmp_path):
-    """A home with nothing wrong: own consent text, SMTP, a consent property whose
-    contact consented (mail sent) and downloaded over WebDAV, a CRM that pulled every
-    event, and base_url pointing at the running server."""
+    """A home with nothing wrong: own consent text, SMTP, a consent property with its
+    energy certificate marked, whose contact consented (mail sent) and downloaded over
+    WebDAV, a CRM that pulled every event, and base_url pointing at the running server."""
     own = tmp_path / "widerruf.txt"
     own.write_text(OWN_WIDERRUF, encoding="utf-8")
     assert cli("consent", "set", "widerruf", str(own)).exit_code == 0
-    make_property(config, "obj-1", requires_consent=True, files={"Exposé.pdf": PLAN})
+    make_property(
+        config,
+        "obj-1",
+        requires_consent=True,
+        files={"Exposé.pdf": PLAN, "Energieausweis.pdf": b"%PDF-1.4 EA"},
+    )
+    marked = cli("property", "set", "obj-1", "--energy-certificate", "Energieausweis.pdf")
+    assert marked.exit_code == 0, marked.output
     make_contact("4711", email="erika@example.de")
     granted = make_grant(config, "obj-1", "4711")
     consent_through_the_form(server, link_path(granted.link))

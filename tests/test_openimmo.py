@@ -3,6 +3,7 @@ in folders, safe to repeat, and a hostile export changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from gateway.models import Property
+from gateway.services import served_versions
 from tests.factories import make_contact, make_grant
 from tests.openimmo_exports import (
     Anhang,
@@ -72,6 +74,7 @@ def test_each_listing_becomes_a_property_with_its_files_in_folders(cli, config, 
     assert files_of(config, SECOND) == {"Dokumente/Exposé.pdf": b"%PDF-1.4 expose"}
     listing = next(p for p in report["properties"] if p["key"] == KEY)
     assert listing["energy_certificate"] == "Energieausweis/Energieausweis 2024.pdf"
+    assert first.energy_certificate == "Energieausweis/Energieausweis 2024.pdf"
     remote = [f for f in listing["files"] if f["state"] == "skipped"]
     assert remote == [
         {
@@ -264,3 +267,21 @@ def test_a_hostile_export_is_a_clear_error_and_creates_nothing(cli, config, tmp_
         assert list(config.properties_dir.iterdir()) == []
     leftovers = [p.name for p in config.properties_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_a_replaced_attachment_stays_retrievable_as_served(cli, config, export, server, tmp_path):
+    run_import(cli, export)
+    make_contact("4711")
+    Property.update(requires_consent=False).where(Property.key == KEY).execute()
+    link = urlsplit(make_grant(config, KEY, "4711").link).path
+    served = requests.get(server.url + link + "/download/" + quote("Grundrisse/Grundriss EG.pdf"))
+    assert served.content == b"%PDF-1.4 eg"
+    assert served_versions.wait_idle()
+    listings = sample_listings()
+    listings[0].anhaenge[4].data = b"%PDF-1.4 eg neu gezeichnet"
+    run_import(cli, write_export(tmp_path / "again.zip", listings))
+    out = tmp_path / "as-served.pdf"
+    result = cli("evidence", "get", hashlib.sha256(b"%PDF-1.4 eg").hexdigest(), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b"%PDF-1.4 eg"
+    assert files_of(config, KEY)["Grundrisse/Grundriss EG.pdf"] == b"%PDF-1.4 eg neu gezeichnet"

@@ -28,7 +28,15 @@ from markupsafe import Markup
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from gateway.services import access, catalog, consent, thumbnails, tracking, web_events
+from gateway.services import (
+    access,
+    catalog,
+    consent,
+    served_versions,
+    thumbnails,
+    tracking,
+    web_events,
+)
 from gateway.services.properties import storage_folder
 from gateway.serving.delivery import tracked_body
 from webui import tree as tree_module
@@ -331,10 +339,14 @@ def zip_all(app, request: Request, prefix: str, token: str) -> Response:
         return app.render(
             "share/empty_zip.html", status=422, back=back, **page_context(app, request)
         )
+    key = viewer.property.key
     download = ZipDownload(
         members,
         app.config.block_size,
-        functools.partial(catalog.known_crc32, app.config, viewer.property.key),
+        functools.partial(catalog.known_crc32, app.config, key),
+        before_send=lambda member: served_versions.keep(
+            key, member.entry.path, member.sha256, member.stat
+        ),
     )
     total = len(download)
     if request.method == "HEAD":

@@ -114,6 +114,9 @@ class ZipDownload:
     Iterate it for the bytes, or let it send itself: ``send_some`` (see
     ``gateway.serving.delivery.CountingBody``). Both give the same bytes.
     ``known_crc(path, stat)`` is the catalog's CRC-32 of that version, or None.
+    ``before_send(member)`` runs in a member's turn before any of its bytes go out,
+    with its ``stat`` or, for a small member read whole, its ``sha256`` (its version
+    is kept then: ``served_versions``).
     ``members`` are those still there when the zip started.
     """
 
@@ -122,9 +125,11 @@ class ZipDownload:
         members: list[Member],
         block_size: int,
         known_crc: Callable[[str, os.stat_result], int | None],
+        before_send: Callable[[Member], None] | None = None,
     ):
         self._block_size = block_size
         self._known_crc = known_crc
+        self._before_send = before_send
         self._slots = [slot for slot in map(_planned, members) if slot is not None]
         self.members = [slot.member for slot in self._slots]
         offset = 0
@@ -157,9 +162,11 @@ class ZipDownload:
                     if member.complete:  # its version named: the stat is not needed
                         member.sha256 = hashlib.sha256(data).hexdigest()
                         member.stat = None  # some 600 bytes, times 100,000 members
+                    self._announce(member)
                     yield _local_header(slot) + data + _descriptor(slot)
                     member.sent = len(data) if member.started else 0
                     continue
+                self._announce(member)
                 yield _local_header(slot)
                 if by_kernel and slot.crc is not None:
                     yield slot
@@ -174,6 +181,10 @@ class ZipDownload:
         for first in range(0, len(self._slots), _DIRECTORY_BATCH):
             yield b"".join(map(_central_header, self._slots[first : first + _DIRECTORY_BATCH]))
         yield self._end_records()
+
+    def _announce(self, member: Member) -> None:
+        if member.started and self._before_send is not None:
+            self._before_send(member)
 
     def _open(self, slot: _Slot) -> None:
         """Open the member's file for its turn; the CRC from the catalog when the

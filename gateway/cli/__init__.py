@@ -45,6 +45,7 @@ COMMAND_MODULES = {
     "contact": "contacts",
     "demo": "admin",
     "doctor": "doctor",
+    "evidence": "evidence",
     "grant": "grants",
     "import": "imports",
     "init": "admin",

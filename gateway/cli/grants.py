@@ -120,7 +120,8 @@ def revoke(obj, property_key, ref):
 @click.pass_obj
 def users(obj, property_key, as_json):
     """Who has access to PROPERTY: contact, active, consent time and the state of
-    its confirmation mail, the state of the invitation mail, last access.
+    its confirmation mail, the state of the invitation mail, last access, and when
+    the contact received the whole energy certificate.
 
     \b
     Example:
@@ -141,10 +142,20 @@ def users(obj, property_key, as_json):
                 r.consent_mail,
                 r.invitation,
                 iso(r.last_access),
+                iso(r.energy_certificate) or "-",
             ]
             for r in rows
         ],
-        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "INVITATION", "LAST ACCESS"],
+        [
+            "CONTACT",
+            "NAME",
+            "ACTIVE",
+            "CONSENT",
+            "MAIL",
+            "INVITATION",
+            "LAST ACCESS",
+            "ENERGY CERTIFICATE",
+        ],
     )
 
 

@@ -8,6 +8,7 @@ from gateway.cli import cli
 from gateway.cli.output import json_option, note, print_json, print_table
 from gateway.clock import iso
 from gateway.services import properties
+from gateway.services.energy_certificate import set_energy_certificate
 from gateway.services.grants import agent_dav_url, list_users
 
 
@@ -19,6 +20,7 @@ def _property_data(config, prop) -> dict:
         "folder": str(properties.storage_folder(config, prop.key)),
         "dav_url": f"{agent_dav_url(config)}{prop.key}/",
         "created_at": iso(prop.created_at),
+        "energy_certificate": prop.energy_certificate,
     }
 
 
@@ -132,9 +134,58 @@ def property_show(obj, key, as_json):
     if as_json:
         print_json(data)
         return
-    for name in ("key", "title", "consent_required", "folder", "dav_url", "created_at"):
+    for name in (
+        "key",
+        "title",
+        "consent_required",
+        "folder",
+        "dav_url",
+        "created_at",
+        "energy_certificate",
+    ):
         click.echo(f"{name}: {data[name]}")
     click.echo(f"contacts: {', '.join(data['contacts']) or '(none)'}")
+
+
+@property_group.command("set")
+@click.argument("key")
+@click.option(
+    "--energy-certificate",
+    "energy_certificate",
+    metavar="PATH",
+    help="Mark this file of the property (path inside its folder) as the energy "
+    "certificate; `users` shows who received it.",
+)
+@click.option(
+    "--no-energy-certificate",
+    is_flag=True,
+    help="The property has no energy certificate marked any more.",
+)
+@json_option
+@click.pass_obj
+def property_set(obj, key, energy_certificate, no_energy_certificate, as_json):
+    """Change a property.
+
+    \b
+    Example:
+        immoshare property set obj-17 --energy-certificate "Energieausweis/EA_2024.pdf"
+        immoshare property set obj-17 --no-energy-certificate
+    """
+    if energy_certificate is not None and no_energy_certificate:
+        raise click.UsageError("choose one of --energy-certificate and --no-energy-certificate")
+    if energy_certificate is None and not no_energy_certificate:
+        raise click.UsageError("nothing to change — see `immoshare property set --help`")
+    config = obj.config()
+    certificate = None if no_energy_certificate else energy_certificate
+    prop = set_energy_certificate(config, key, certificate)
+    if as_json:
+        print_json(_property_data(config, prop))
+        return
+    if prop.energy_certificate:
+        click.echo(f"Energy certificate of '{key}': {prop.energy_certificate}")
+        note(f"`immoshare users {key}` shows who received it.")
+    else:
+        click.echo(f"Property '{key}' has no energy certificate marked now.")
 
 
 @property_group.command("remove", short_help="Remove a property and its grants.")

@@ -5,7 +5,8 @@ It answers the two questions agents ask most, for a property, a contact or both:
 link's address not reachable) and "the immoCloud tracking delivers no data" (no
 events, events stuck in journals, the tracking writer stalled, no API key, a CRM
 that fell behind) — and checks the installation beneath: database and migrations,
-``secret.key``, disk space, SMTP, sample consent texts, the file catalog.
+``secret.key``, disk space, SMTP, sample consent texts, the file catalog — and whether
+a shared property has its energy certificate marked.
 
 Each check is a small function of a ``Checkup`` that returns findings
 (``checks_home``, ``checks_sharing``, ``checks_tracking``); every finding says how
@@ -19,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from gateway.config import Config
+from gateway.services.checks_certificate import check_energy_certificate
 from gateway.services.checks_home import (
     check_catalog,
     check_consent_texts,
@@ -72,6 +74,7 @@ CHECKS: tuple[Check, ...] = (
     check_consent,
     check_contact_email,
     check_invitations,
+    check_energy_certificate,
     check_events,
     check_dead_journals,
     check_tracking_writer,

@@ -28,6 +28,7 @@ from gateway.security import (
 )
 from gateway.services import durable_medium, listening, outbox
 from gateway.services.contacts import get_contact
+from gateway.services.energy_certificate import energy_certificate_delivery
 from gateway.services.grant_rule import grant_is_live
 from gateway.services.properties import get_property
 
@@ -286,6 +287,8 @@ class UserRow:
     last_access: datetime.datetime | None
     # The state of the newest invitation mail (``grant --send``), or None.
     invitation: str | None = None
+    #: When the contact received the whole energy certificate (``energy_certificate``).
+    energy_certificate: datetime.datetime | None = None
 
 
 def list_users(key: str) -> list[UserRow]:
@@ -317,6 +320,7 @@ def list_users(key: str) -> list[UserRow]:
                 consent_mail=consent.mail_state if consent else None,
                 last_access=last.at if last else None,
                 invitation=invitation.mail_state if invitation else None,
+                energy_certificate=energy_certificate_delivery(prop, grant.contact.ref),
             )
         )
     return rows

@@ -20,7 +20,7 @@ from gateway.clock import iso, utc_now
 from gateway.config import Config
 from gateway.errors import NotFound
 from gateway.models import AccessEvent, ConsentRecord, Grant
-from gateway.services import branding, consent, reports, tracking
+from gateway.services import branding, consent, energy_certificate, reports, tracking
 from gateway.services.contacts import get_contact
 from gateway.services.nachweis_html import html_page
 from gateway.services.nachweis_layout import layout
@@ -85,11 +85,10 @@ def build_facts(config: Config, property_key: str, contact_ref: str) -> dict:
 
 
 def energy_certificate_facts(config: Config, property_key: str, contact_ref: str) -> dict | None:
-    """The energy certificate's delivery to this contact (§ 80 (4) GEG): None while
-    the property has no certificate marked. The energy-certificate service plugs in
-    here and returns ``{"path", "sha256", "delivered": bool, "delivered_at": ISO|None}``;
-    the renderers already show those fields."""
-    return None
+    """The energy certificate's delivery to this contact (§ 80 (4) GEG):
+    ``{"path", "sha256", "delivered": bool, "delivered_at": ISO|None}``, or None while
+    the property has no certificate marked (``gateway.services.energy_certificate``)."""
+    return energy_certificate.certificate_facts(config, property_key, contact_ref)
 
 
 def _consent_records(grant: Grant) -> list[ConsentRecord]:

@@ -37,7 +37,7 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.errors import InvalidInput
 from gateway.models import CatalogEntry, Property
-from gateway.services import catalog, properties
+from gateway.services import catalog, energy_certificate, properties
 from gateway.services.openimmo_source import (
     MAX_XML_BYTES,
     ExportSource,
@@ -444,6 +444,10 @@ def _write_listing(config: Config, source: ExportSource, listing: Listing, progr
                 os.replace(path, target)
         for attachment, _, sha256, crc in staged:
             catalog.record_written(config, listing.key, attachment.path, sha256, crc)
+        if listing.energy_certificate and not listing.delete:
+            energy_certificate.set_energy_certificate(
+                config, listing.key, listing.energy_certificate
+            )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -1,5 +1,6 @@
 """The daily clean-ups: tracking events older than ``retention_days`` (GDPR Art.
-5(1)(e)) and trash entries older than ``trash_days``.
+5(1)(e)), trash entries older than ``trash_days``, and served versions whose
+``evidence_retention_years`` ended.
 
 Runs in every server process. Pruning takes the chain lock and deletes a prefix, and
 purging removes whole trash entries, so two processes at once only do the work once.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 from gateway.clock import utc_now
 from gateway.config import Config
-from gateway.services import trash
+from gateway.services import served_versions, trash
 from gateway.services.tracking import prune_before
 
 log = logging.getLogger("immoshare.tracking")
@@ -34,6 +35,8 @@ def daily_cleanups(config: Config) -> list[Callable[[], None]]:
         jobs.append(functools.partial(prune_tracking, config.retention_days))
     if config.trash_days > 0:
         jobs.append(functools.partial(purge_trash, config))
+    if config.evidence_retention_years > 0:
+        jobs.append(functools.partial(prune_served_versions, config))
     return jobs
 
 
@@ -58,6 +61,12 @@ def purge_trash(config: Config) -> None:
     purged = trash.purge_trash(trash.trash_bin(config), config.trash_days)
     if purged:
         log.info("trash: purged %d entr(ies) older than %d days", len(purged), config.trash_days)
+
+
+def prune_served_versions(config: Config) -> None:
+    pruned = served_versions.prune(config, config.evidence_retention_years)
+    if pruned:
+        log.info("evidence: pruned %d served version(s) past their retention", len(pruned))
 
 
 class RetentionTimer:

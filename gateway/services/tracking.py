@@ -12,6 +12,10 @@ died (even by SIGKILL) are replayed at the next start; the event ``uid`` is uniq
 so a replay never duplicates. Without a running server (CLI, scripts) events are
 appended at once. ``flush()`` waits until what was recorded is in the database.
 
+**Served versions.** ``begin_event`` and ``record_event`` are the one point every
+file that goes out to a contact passes: they hand its version to
+``served_versions.keep`` (a dict lookup once kept), so it can be shown later.
+
 **Insert order is commit order.** Appends are serialised: on SQLite by taking the
 write lock first (``BEGIN IMMEDIATE``), on PostgreSQL by a transaction-level
 advisory lock (``pg_advisory_xact_lock``) held until commit. Ids are assigned under
@@ -56,6 +60,7 @@ from gateway.db import database, is_postgres
 from gateway.errors import InvalidInput
 from gateway.models import AccessEvent, ChainCheckpoint, Erasure, SubjectKey
 from gateway.security import cut_user_agent, shorten_ip
+from gateway.services import served_versions
 
 log = logging.getLogger("immoshare.tracking")
 
@@ -199,9 +204,21 @@ def to_row(event: Event, ip_privacy: str | None = None) -> dict:
     }
 
 
+#: Events whose file version went out to a contact, and so is kept (``served_versions``).
+_SERVED_ACTIONS = ("open", "download")
+
+
+def _keep_served(event: Event) -> None:
+    """Every version that goes out to a contact is kept: this is the one point that
+    web, WebDAV and zip events all pass through."""
+    if event.sha256 is not None and event.contact is not None and event.action in _SERVED_ACTIONS:
+        served_versions.keep(event.property, event.path, event.sha256)
+
+
 def record_event(event: Event) -> None:
     """Record a finished event. Returns at once while the server runs (journal line,
     then the writer thread); otherwise appends it to the database now."""
+    _keep_served(event)
     row = to_row(event)
     recorder = _state.recorder
     if recorder is not None and recorder.finish(row):
@@ -213,6 +230,7 @@ def begin_event(event: Event, progress: Callable[[], int] | None = None) -> None
     """Journal ``event`` before the first byte of its body goes out, so a client that
     got any byte has an event even if the process dies before ``record_event``.
     ``progress()`` tells the bytes sent so far, for a shutdown mid-transfer."""
+    _keep_served(event)
     recorder = _state.recorder
     if recorder is not None:
         recorder.begin(to_row(event), progress)

@@ -29,6 +29,7 @@ from pathlib import Path
 from gateway.clock import iso, utc_now
 from gateway.config import Config
 from gateway.errors import AlreadyExists, InvalidInput, NotFound
+from gateway.services import served_versions
 from gateway.services.properties import validate_key
 from gateway.shares import confine, split_share_path
 
@@ -80,6 +81,7 @@ def move_to_trash(
     source = _confined(trash, key, parts)
     if source is None or not os.path.lexists(source):
         raise NotFound(f"'{path}' not found in property '{key}'")
+    served_versions.before_change(key, "/".join(parts))
     kind, size, files = _measure(source)
     now = now or utc_now()
     entry = TrashEntry(
