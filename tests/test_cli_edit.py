@@ -139,3 +139,31 @@ def test_a_name_with_a_trailing_newline_is_refused(cli, home, args):
     assert cli_json(cli, "property", "list") == [] and cli_json(cli, "contact", "list") == []
     assert cli_json(cli, "agent", "list") == [] and cli_json(cli, "apikey", "list") == []
     assert not list((home / "properties").iterdir())
+
+
+def test_property_set_names_the_contact_person_all_or_nothing(cli, obj17):
+    data = cli_json(
+        cli,
+        "property",
+        "set",
+        "obj-17",
+        "--contact-person",
+        "Anna Agent",
+        "--phone",
+        "+49 911 123456",
+        "--email",
+        "anna@example.de",
+    )
+    person = {"name": "Anna Agent", "phone": "+49 911 123456", "email": "anna@example.de"}
+    assert data["contact_person"] == person
+    title = data["title"]
+    bad = cli(
+        "property", "set", "obj-17", "--title", "Neu", "--contact-person", "X", "--phone", "abc"
+    )
+    assert bad.exit_code == 1 and "invalid phone number" in bad.stderr
+    after = cli_json(cli, "property", "show", "obj-17")
+    assert (after["title"], after["contact_person"]) == (title, person)  # nothing half-set
+    alone = cli("property", "set", "obj-17", "--phone", "+49 1")
+    assert alone.exit_code == 2
+    cleared = cli_json(cli, "property", "set", "obj-17", "--contact-person", "")
+    assert cleared["contact_person"] is None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from gateway.cli import cli
 from gateway.cli.output import json_option, note, print_json, print_table
 from gateway.clock import iso
+from gateway.db import database
 from gateway.services import properties
+from gateway.services.contact_person import contact_person_of, set_contact_person
 from gateway.services.energy_certificate import set_energy_certificate
 from gateway.services.grants import agent_dav_url, list_users
 
@@ -21,6 +25,10 @@ def _property_data(config, prop) -> dict:
         "dav_url": f"{agent_dav_url(config)}{prop.key}/",
         "created_at": iso(prop.created_at),
         "energy_certificate": prop.energy_certificate,
+        "contact_person": dataclasses.asdict(person)
+        if (person := contact_person_of(prop))
+        else None,
+        "archived_at": iso(prop.archived_at),
     }
 
 
@@ -59,7 +67,7 @@ def property_add(obj, key, title, no_consent, as_json):
     note(f"Next: immoshare grant {key} REF")
 
 
-@property_group.command("set", short_help="Change a property's title or consent step.")
+@property_group.command("set", short_help="Change a property's title, consent step, certificate.")
 @click.argument("key")
 @click.option("--title", help="New name of the share, as contacts see it.")
 @click.option(
@@ -67,29 +75,80 @@ def property_add(obj, key, title, no_consent, as_json):
     default=None,
     help="Whether contacts accept the cancellation notice before they see the files.",
 )
+@click.option(
+    "--energy-certificate",
+    "energy_certificate",
+    metavar="PATH",
+    help="Mark this file of the property (path inside its folder) as the energy "
+    "certificate; `users` shows who received it.",
+)
+@click.option(
+    "--no-energy-certificate",
+    is_flag=True,
+    help="The property has no energy certificate marked any more.",
+)
+@click.option(
+    "--contact-person",
+    metavar="NAME",
+    help='Whom contacts call about this property ("" removes it); with --phone, --email.',
+)
+@click.option("--phone", metavar="PHONE", help="The contact person's phone number.")
+@click.option("--email", metavar="EMAIL", help="The contact person's e-mail address.")
 @json_option
 @click.pass_obj
-def property_set(obj, key, title, consent, as_json):
-    """Change the title of property KEY or whether contacts consent first. Turning the
-    consent step on asks every contact who has not consented yet at their next visit.
+def property_set(
+    obj,
+    key,
+    title,
+    consent,
+    energy_certificate,
+    no_energy_certificate,
+    contact_person,
+    phone,
+    email,
+    as_json,
+):
+    """Change property KEY: its title, whether contacts consent first (turning it on
+    asks every contact who has not consented yet at their next visit), its energy
+    certificate, its contact person. All changes are made together or none.
 
     \b
     Example:
         immoshare property set obj-17 --title "Musterstraße 5, 90402 Nürnberg (reserviert)"
         immoshare property set obj-17 --no-consent
+        immoshare property set obj-17 --energy-certificate "Energieausweis/EA_2024.pdf"
+        immoshare property set obj-17 --contact-person "Anna Agent" --phone "+49 911 123456"
     """
-    if title is None and consent is None:
-        raise click.UsageError("give --title, --consent or --no-consent")
+    if energy_certificate is not None and no_energy_certificate:
+        raise click.UsageError("choose one of --energy-certificate and --no-energy-certificate")
+    if (phone or email) and contact_person is None:
+        raise click.UsageError("--phone and --email go with --contact-person NAME")
+    certificate_given = energy_certificate is not None or no_energy_certificate
+    if title is None and consent is None and not certificate_given and contact_person is None:
+        raise click.UsageError("nothing to change — see `immoshare property set --help`")
     config = obj.config()
-    prop, changed = properties.update_property(key, title=title, requires_consent=consent)
+    described = []
+    with database.atomic():
+        prop, changed = properties.update_property(key, title=title, requires_consent=consent)
+        words = {"title": f"title '{prop.title}'", "requires_consent": _consent_words(prop)}
+        described += [words[c] for c in changed]
+        if certificate_given:
+            certificate = None if no_energy_certificate else energy_certificate
+            prop = set_energy_certificate(config, key, certificate)
+            described.append(f"energy certificate {prop.energy_certificate or 'none'}")
+        if contact_person is not None:
+            prop = set_contact_person(key, contact_person, phone, email)
+            person = contact_person_of(prop)
+            described.append(f"contact person {person.one_line() if person else 'none'}")
     if as_json:
         print_json(_property_data(config, prop))
         return
-    if not changed:
+    if not described:
         click.echo(f"Property '{key}' unchanged.")
         return
-    described = {"title": f"title '{prop.title}'", "requires_consent": _consent_words(prop)}
-    click.echo(f"Property '{key}' changed: {', '.join(described[c] for c in changed)}.")
+    click.echo(f"Property '{key}' changed: {', '.join(described)}.")
+    if certificate_given and prop.energy_certificate:
+        note(f"`immoshare users {key}` shows who received the energy certificate.")
 
 
 def _consent_words(prop) -> str:
@@ -145,47 +204,6 @@ def property_show(obj, key, as_json):
     ):
         click.echo(f"{name}: {data[name]}")
     click.echo(f"contacts: {', '.join(data['contacts']) or '(none)'}")
-
-
-@property_group.command("set")
-@click.argument("key")
-@click.option(
-    "--energy-certificate",
-    "energy_certificate",
-    metavar="PATH",
-    help="Mark this file of the property (path inside its folder) as the energy "
-    "certificate; `users` shows who received it.",
-)
-@click.option(
-    "--no-energy-certificate",
-    is_flag=True,
-    help="The property has no energy certificate marked any more.",
-)
-@json_option
-@click.pass_obj
-def property_set(obj, key, energy_certificate, no_energy_certificate, as_json):
-    """Change a property.
-
-    \b
-    Example:
-        immoshare property set obj-17 --energy-certificate "Energieausweis/EA_2024.pdf"
-        immoshare property set obj-17 --no-energy-certificate
-    """
-    if energy_certificate is not None and no_energy_certificate:
-        raise click.UsageError("choose one of --energy-certificate and --no-energy-certificate")
-    if energy_certificate is None and not no_energy_certificate:
-        raise click.UsageError("nothing to change — see `immoshare property set --help`")
-    config = obj.config()
-    certificate = None if no_energy_certificate else energy_certificate
-    prop = set_energy_certificate(config, key, certificate)
-    if as_json:
-        print_json(_property_data(config, prop))
-        return
-    if prop.energy_certificate:
-        click.echo(f"Energy certificate of '{key}': {prop.energy_certificate}")
-        note(f"`immoshare users {key}` shows who received it.")
-    else:
-        click.echo(f"Property '{key}' has no energy certificate marked now.")
 
 
 @property_group.command("remove", short_help="Remove a property and its grants.")
