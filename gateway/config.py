@@ -96,6 +96,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How client IPs are stored: shorten (/24, /48), full or drop",
     ),
     Setting("retention_days", 0, int, "Prune tracking events older than this; 0 keeps all"),
+    Setting(
+        "evidence_retention_years",
+        3,
+        int,
+        "Years after the end of the year of a consent that an erased contact's consent "
+        "evidence is kept (GDPR Art. 17 (3)(e))",
+    ),
     Setting("max_upload_bytes", 2 * 1024**3, int, "Largest accepted WebDAV upload"),
     Setting(
         "trash_days",

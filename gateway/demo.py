@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from gateway.config import Config
-from gateway.services import agents, contacts, grants, properties
+from gateway.services import agents, consent, contacts, grants, properties
 
 DEMO_PROPERTY = "musterstrasse-5"
 DEMO_TITLE = "Musterstraße 5, 90402 Nürnberg — Unterlagen"
@@ -70,8 +70,29 @@ def write_sample_files(folder: Path) -> list[Path]:
     return written
 
 
+# The shipped sample's placeholders, filled in for the demo agency: a sample text is
+# never shown to contacts (gateway.services.consent), so the demo sets a complete one.
+DEMO_AGENCY = {
+    "[Name der Maklerfirma]": "Demo Immobilien GmbH",
+    "[Anschrift]": "Demostraße 1, 90402 Nürnberg",
+    "[Telefonnummer]": "0911 000000",
+    "[E-Mail-Adresse]": "demo@example.invalid",
+}
+DEMO_NOTE = "DEMO – ein Beispieltext der immoshare-Demo, keine geprüfte Widerrufsbelehrung."
+
+
+def demo_widerruf() -> str:
+    """The shipped sample Widerrufsbelehrung, its note and placeholders replaced."""
+    body = consent.parse_text(consent.shipped_sample(consent.WIDERRUF), "the sample")
+    body = DEMO_NOTE + "\n\n" + body.split("\n\n", 1)[1]
+    for placeholder, value in DEMO_AGENCY.items():
+        body = body.replace(placeholder, value)
+    return body
+
+
 def create_demo(config: Config) -> list[DemoLogin]:
     """Fill a fresh home with the sample property, agent and contacts."""
+    consent.add_text(consent.WIDERRUF, demo_widerruf())
     prop = properties.add_property(config, DEMO_PROPERTY, DEMO_TITLE)
     write_sample_files(properties.storage_folder(config, prop.key))
     _, agent_password = agents.add_agent("makler", None)

@@ -69,12 +69,18 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
+def _legal_hold() -> None:
+    """When a contact was erased and until when its consent evidence is kept."""
+    _add_missing_columns(models.Contact, ("erased_at", "held_until"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0008_legal_hold", _legal_hold),
 )
 
 

@@ -98,7 +98,8 @@ class BackgroundWorkers:
 
     - the tracking writer, first, so that journals of a killed process are replayed
       before anything new is recorded, and last to stop, so that every event is stored;
-    - the daily clean-ups (tracking retention, the trash), stopped before the writer;
+    - the daily clean-ups (tracking retention, the trash, ended legal holds), stopped
+      before the writer;
     - the catalog watcher;
     - the mail worker for consent confirmations, kicked at start to resume any a
       restart interrupted (and after each consent by the web app);

@@ -35,6 +35,10 @@ STRINGS = {
         "consent_changed": "Die Texte wurden soeben aktualisiert. Bitte lesen Sie die neue "
         "Fassung und bestätigen Sie erneut.",
         "consent_expired_form": "Das Formular ist abgelaufen. Bitte bestätigen Sie erneut.",
+        "consent_not_ready_title": "Unterlagen noch nicht freigegeben",
+        "consent_not_ready_text": "Die Unterlagen können noch nicht angezeigt werden: Die "
+        "Widerrufsbelehrung des Maklerbüros ist noch nicht vollständig hinterlegt. Bitte "
+        "wenden Sie sich an Ihre Ansprechpartnerin / Ihren Ansprechpartner.",
         "statement_early_start": "Erklärung 1 (Beginn vor Ablauf der Widerrufsfrist)",
         "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
         "statement_agb": "Erklärung 3 (AGB)",
@@ -100,6 +104,9 @@ STRINGS = {
         "consent_changed": "The texts have just been updated. Please read the new version "
         "and confirm again.",
         "consent_expired_form": "The form has expired. Please confirm again.",
+        "consent_not_ready_title": "Documents not released yet",
+        "consent_not_ready_text": "The documents cannot be shown yet: the agency has not "
+        "completed its cancellation policy. Please contact your agent.",
         "statement_early_start": "statement 1 (start before the withdrawal period ends)",
         "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
         "statement_agb": "statement 3 (terms and conditions)",

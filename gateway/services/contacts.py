@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from gateway.db import database
-from gateway.errors import AlreadyExists, InvalidInput, NotFound
+from gateway.errors import AccessDenied, AlreadyExists, InvalidInput, NotFound
 from gateway.models import Contact
 
 CONTACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -52,6 +52,17 @@ def get_contact(ref: str) -> Contact:
     return contact
 
 
+def refuse_held(contact: Contact) -> None:
+    """:raises AccessDenied: ``contact`` was erased and only its consent evidence is
+    kept under a legal hold (``services/privacy``): it gets no access, no changes."""
+    if contact.held_until is not None:
+        raise AccessDenied(
+            f"contact '{contact.ref}' was erased; only its consent evidence is kept, until "
+            f"{contact.held_until.isoformat()} (`immoshare contact erase {contact.ref} "
+            "--include-evidence` erases it now)"
+        )
+
+
 def list_contacts() -> list[Contact]:
     return list(Contact.select().order_by(Contact.ref))
 
@@ -68,6 +79,7 @@ def update_contact(ref: str, *, name: str | None = None, email: str | None = Non
         changes["email"] = _check_email(email)
     with database.atomic():
         contact = get_contact(ref)
+        refuse_held(contact)
         for field, value in changes.items():
             setattr(contact, field, value)
         if changes:

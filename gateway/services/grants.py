@@ -25,9 +25,9 @@ from gateway.security import (
     new_nonce,
     new_password,
 )
-from gateway.services import listening
-from gateway.services.contacts import get_contact
-from gateway.services.grant_rule import grant_is_live
+from gateway.services import consent, listening
+from gateway.services.contacts import get_contact, refuse_held
+from gateway.services.grant_rule import grant_is_live, needs_consent
 from gateway.services.properties import get_property
 
 LINK_PURPOSE = "link"
@@ -136,6 +136,9 @@ def grant_access(
 
     :raises NotFound: property or contact unknown.
     :raises InvalidInput: the new date, or the kept one, is in the past.
+    :raises TextsNotReady: the contact would be asked for consent, and no complete
+        Widerruf text is set (``consent.current_texts``).
+    :raises AccessDenied: the contact was erased; only its consent evidence is kept.
     """
     today = utc_now().date()
     if isinstance(expires, datetime.date) and expires < today:
@@ -146,7 +149,10 @@ def grant_access(
     with database.atomic():
         prop = get_property(key)
         contact = get_contact(ref)
+        refuse_held(contact)
         grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
+        if prop.requires_consent and (grant is None or needs_consent(grant)):
+            consent.require_texts_ready()  # the contact's page starts with these texts
         if grant is None:
             nonce = new_nonce()
             grant = Grant.create(
