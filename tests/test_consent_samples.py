@@ -168,7 +168,8 @@ def gated_then_sample(config):
 
 def assert_refused_without_sample(response):
     assert response.status_code == 503
-    assert find(response.text, "consent-unavailable")
+    [notice] = find(response.text, "consent-unavailable")
+    assert notice.attrs["data-reason"] == "sample_text"
     assert not find(response.text, "consent-form") and not find(response.text, "entry")
     for mark in ("MUSTERTEXT", "[Name der Maklerfirma]", "[Anschrift]", "Widerrufsrecht"):
         assert mark not in response.text

@@ -198,7 +198,9 @@ def _erase_but_hold(
     )
     consented = [c.grant_id for c in consents]
     grants = Grant.select().where(Grant.contact == contact).count()
-    Grant.delete().where((Grant.contact == contact) & Grant.id.not_in(consented)).execute()
+    unconsented = Grant.select().where((Grant.contact == contact) & Grant.id.not_in(consented))
+    for grant in unconsented:
+        grant.delete_instance(recursive=True)  # with whatever refers to it
     now = utc_now()
     for grant in Grant.select().where(Grant.id.in_(consented)):
         grant.active = False
