@@ -83,12 +83,13 @@ def personal_cells(*needles: str) -> list[tuple[str, int, str, str]]:
     return found
 
 
-def personal_files(home: Path, *needles: str) -> list[Path]:
-    """Files of the home, other than the database and the agents' own files, that
-    contain one of ``needles`` (journals, logs, anything written beside)."""
+def personal_files(home: Path, *needles: str, database: bool = False) -> list[Path]:
+    """Files of the home, other than the agents' own files, that contain one of
+    ``needles`` (journals, logs, anything written beside; the database's own files,
+    deleted pages included, with ``database``)."""
     found = []
     for path in home.rglob("*"):
-        if not path.is_file() or path.name in DATABASE_FILES:
+        if not path.is_file() or (path.name in DATABASE_FILES and not database):
             continue
         if path.is_relative_to(home / "properties"):
             continue
@@ -186,7 +187,7 @@ def assert_nothing_personal_remains(
         assert result.exit_code == 0, result.output
         assert "legal hold" not in result.stderr.lower()
     assert personal_cells(*PERSONAL) == []
-    assert personal_files(home, *PERSONAL) == []
+    assert personal_files(home, *PERSONAL, database=True) == []
     assert Contact.select().count() == 0 and ConsentRecord.select().count() == 0
     assert Grant.select().count() == 0 and Credential.select().count() == 0
     assert {e.contact.startswith("erased-") for e in AccessEvent.select()} == {True}

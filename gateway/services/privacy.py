@@ -29,6 +29,7 @@ import datetime
 import secrets
 
 from gateway.clock import iso, utc_now
+from gateway.db import database, is_postgres
 from gateway.errors import NotFound
 from gateway.models import (
     AccessEvent,
@@ -158,8 +159,20 @@ def erase_contact(
             if held_until < today:
                 held_until = None
         if held_until is None:
-            return _erase_all(ref, contact)
-        return _erase_but_hold(contact, consents, held_until)
+            result = _erase_all(ref, contact)
+        else:
+            result = _erase_but_hold(contact, consents, held_until)
+    _drop_old_page_copies()
+    return result
+
+
+def _drop_old_page_copies() -> None:
+    """SQLite keeps copies of changed pages in its write-ahead log until a checkpoint;
+    copy them into the file (where ``secure_delete`` has zeroed erased rows) and empty
+    the log, so the erased data is gone from disk. Best effort: a reader in the middle
+    of a long query makes it wait for the next erasure or checkpoint."""
+    if not is_postgres():
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _pseudonymise_events(ref: str, *, keep_consents: bool) -> tuple[str, int]:
