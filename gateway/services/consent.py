@@ -208,18 +208,6 @@ def list_texts() -> list[ConsentText]:
     return list(ConsentText.select().order_by(ConsentText.kind.desc(), ConsentText.version))
 
 
-def is_sample(text: ConsentText) -> bool:
-    """True for a stored text that still has the sample's placeholders; such a
-    version is never shown to a contact (it can only predate this rule)."""
-    return bool(sample_markers(text.body))
-
-
-def sample_in_use(kind: str) -> bool:
-    """True while the newest version of ``kind`` is a sample. Reads only."""
-    latest = _latest(kind)
-    return latest is not None and is_sample(latest)
-
-
 @dataclasses.dataclass(frozen=True)
 class TextProblem:
     """Why the texts of ``kind`` cannot be shown: none set (``markers`` empty), or
@@ -251,15 +239,18 @@ def text_problems() -> list[TextProblem]:
     return problems
 
 
+def _fix(problems: list[TextProblem]) -> str:
+    commands = " and ".join(f"`immoshare consent set {p.kind} FILE`" for p in problems)
+    return f"set a complete text with {commands}"
+
+
 class TextsNotReady(InvalidInput):
     """Contacts cannot be asked for consent: a text is missing or a sample."""
 
     def __init__(self, problems: list[TextProblem]):
-        kinds = " and ".join(p.kind for p in problems)
         super().__init__(
             "; ".join(str(p) for p in problems)
-            + f" — complete the text and set it with `immoshare consent set {kinds} FILE`"
-            " (`immoshare consent show` lists the versions)"
+            + f" — {_fix(problems)} (`immoshare consent show` lists the versions)"
         )
         self.problems = problems
 
@@ -277,7 +268,7 @@ def serve_warning() -> str | None:
     return (
         "; ".join(str(p) for p in problems)
         + ": contacts of properties that ask for consent see no documents, and `grant` "
-        "refuses them — set a complete text with `immoshare consent set widerruf FILE`"
+        f"refuses them — {_fix(problems)}"
     )
 
 
