@@ -156,7 +156,12 @@ def test_erase_keeps_the_consent_evidence_and_erases_everything_else(cli, home, 
         assert requests.get(server.url + "/view/", auth=consented.dav).status_code == 401
     finally:
         server.stop()
-    for args in (("grant", "obj-c", REF), ("grant", "obj-2", REF), ("contact", "set", REF)):
+    for args in (
+        ("grant", "obj-c", REF),
+        ("grant", "obj-2", REF),
+        ("link", "obj-c", REF),
+        ("contact", "set", REF),
+    ):
         refused = cli(*args, "--email", "neu@example.de") if args[0] == "contact" else cli(*args)
         assert refused.exit_code == 1, args
         assert f"contact '{REF}' was erased; only its consent evidence is kept" in refused.stderr

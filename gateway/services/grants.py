@@ -264,9 +264,11 @@ def get_live_grant(key: str, ref: str) -> Grant:
     """The grant of ``ref`` for ``key`` if its link works now.
 
     :raises NotFound: property, contact or grant unknown.
-    :raises AccessDenied: the grant is revoked or expired; the message says which.
+    :raises AccessDenied: the grant is revoked or expired, or the contact was erased;
+        the message says which.
     """
     grant = get_grant(key, ref)
+    refuse_held(grant.contact)
     problem = grant_problem(grant)
     if problem is not None:
         raise AccessDenied(str(problem))
