@@ -214,6 +214,9 @@ def _erase_but_hold(
     unconsented = Grant.select().where((Grant.contact == contact) & Grant.id.not_in(consented))
     for grant in unconsented:
         grant.delete_instance(recursive=True)  # with whatever refers to it
+    for field, model in Grant._meta.backrefs.items():
+        if model is not ConsentRecord:  # whatever else hangs on a kept grant is not proof
+            model.delete().where(field.in_(consented)).execute()
     now = utc_now()
     for grant in Grant.select().where(Grant.id.in_(consented)):
         grant.active = False
