@@ -23,7 +23,7 @@ from tests.factories import make_contact, make_grant, make_property
 from tests.tools import ThreadedServer
 from tests.tracking_tools import wait_for_events
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.each_database]
 
 REF, NAME, EMAIL = "K-90417", "Erika Mustermann", "erika.mustermann@example.de"
 PERSONAL = (REF, NAME, EMAIL)
@@ -230,7 +230,8 @@ def test_the_daily_clean_up_erases_held_evidence_once_the_hold_ends(
 
 
 def test_the_hold_counts_from_the_end_of_the_year_of_the_newest_consent(cli, home, consented):
-    (home / "immoshare.yaml").write_text("evidence_retention_years: 10\n", encoding="utf-8")
+    with open(home / "immoshare.yaml", "a", encoding="utf-8") as settings:
+        settings.write("\nevidence_retention_years: 10\n")
     year = consented.record.at.year
     assert privacy.hold_end(datetime.datetime(year, 1, 1, tzinfo=datetime.UTC), 10) == (
         datetime.date(year + 10, 12, 31)
