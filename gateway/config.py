@@ -108,6 +108,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How client IPs are stored: shorten (/24, /48), full or drop",
     ),
     Setting("retention_days", 0, int, "Prune tracking events older than this; 0 keeps all"),
+    Setting(
+        "evidence_retention_years",
+        3,
+        int,
+        "Years after the end of the year of its last use that evidence is kept: an "
+        "erased contact's consent evidence (GDPR Art. 17 (3)(e)), served file versions",
+    ),
     Setting("max_upload_bytes", 2 * 1024**3, int, "Largest accepted WebDAV upload"),
     Setting(
         "trash_days",
@@ -128,12 +135,6 @@ SETTINGS: tuple[Setting, ...] = (
         60,
         int,
         "Notifications arriving within this many seconds go to an agent as one mail",
-    ),
-    Setting(
-        "evidence_retention_years",
-        3,
-        int,
-        "Years after the end of the year of their last use that evidence is kept",
     ),
     Setting(
         "trusted_proxies",

@@ -27,6 +27,9 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10000,  # ms to wait for the writer lock instead of failing
     "synchronous": "normal",  # WAL + normal survives a process kill; fsync at checkpoint
     "mmap_size": 256 * 1024 * 1024,
+    # deleted rows are overwritten, not left in free pages: a GDPR erasure
+    # (services/privacy) must not stay readable in the file (the default of some builds only)
+    "secure_delete": 1,
 }
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")

@@ -116,6 +116,11 @@ def _served_versions_energy_certificate() -> None:
     _add_missing_columns(models.Property, ("energy_certificate",))
 
 
+def _legal_hold() -> None:
+    """When a contact was erased and until when its consent evidence is kept."""
+    _add_missing_columns(models.Contact, ("erased_at", "held_until"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0001_initial_schema", _initial_schema),
     ("0002_consent_statements_and_mail_retry", _consent_statements_and_mail_retry),
@@ -124,6 +129,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0005_api_key_last_pull", _api_key_last_pull),
     ("0006_served_versions_energy_certificate", _served_versions_energy_certificate),
     ("0007_mail_outbox", _mail_outbox),
+    ("0008_legal_hold", _legal_hold),
     ("0009_api_key_scope", _api_key_scope),
     ("0010_webhooks_notifications", _webhooks_notifications),
     ("0011_agent_sessions", _agent_sessions),

@@ -44,13 +44,18 @@ class Contact(BaseModel):
     """An Adresse of the agent's CRM: a prospect. ``ref`` is the CRM's address number.
 
     A GDPR erasure deletes the row with its login and grants; an ``Erasure``
-    pseudonym stands in for the ref in tracking events (services/privacy).
+    pseudonym stands in for the ref in tracking events (services/privacy). Where the
+    contact consented, the erasure keeps the row (ref, name, e-mail) and the consented
+    grants as evidence under a legal hold until ``held_until``, then deletes them.
     """
 
     ref = pw.CharField(unique=True, max_length=64)
     name = pw.CharField(max_length=200)
     email = pw.CharField(null=True, max_length=254)
     created_at = pw.DateTimeField(default=utc_now)
+    erased_at = pw.DateTimeField(null=True)
+    # The last day the consent evidence of an erased contact is kept; null: not erased.
+    held_until = pw.DateField(null=True)
 
 
 class Credential(BaseModel):

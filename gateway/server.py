@@ -99,8 +99,8 @@ class BackgroundWorkers:
 
     - the tracking writer, first, so that journals of a killed process are replayed
       before anything new is recorded, and last to stop, so that every event is stored;
-    - the daily clean-ups (tracking retention, the trash, served versions), stopped
-      before the writer;
+    - the daily clean-ups (tracking retention, the trash, served versions, ended
+      legal holds), stopped before the writer;
     - the keeper of served versions (``served_versions``), which copies each version
       that goes out to a contact; stopped after the request workers;
     - the catalog watcher;

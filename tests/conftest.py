@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from gateway.cli import cli as immoshare_cli
 from gateway.services.home import init_home, open_home
+from tests.factories import make_consent_texts
 from tests.mailbox import smtp_server
 from tests.tools import ThreadedServer, free_port, require_tool
 
@@ -63,6 +64,13 @@ def home(tmp_path, database_url):
 @pytest.fixture
 def config(home):
     return open_home(home)
+
+
+@pytest.fixture
+def consent_texts(config):
+    """Complete consent texts in the home: ``grant`` on a property that asks for
+    consent refuses while only the shipped samples exist."""
+    return make_consent_texts()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ a link, and reading the page's ``data-testid`` hooks from HTML."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -126,3 +127,12 @@ def entries(html: str) -> list[Hook]:
 
 def entry_names(html: str) -> list[str]:
     return [e.attrs["data-name"] for e in entries(html)]
+
+
+def consent_fields(html: str) -> dict:
+    """What a browser posts from the consent form with every box ticked."""
+    form = html.split('data-testid="consent-form"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    boxes = re.findall(r'type="checkbox"[^>]* name="([^"]+)"', form)
+    fields.update({name: "yes" for name in boxes})
+    return fields

@@ -6,14 +6,38 @@ import dataclasses
 import datetime
 from pathlib import Path
 
-from gateway.services import agents, contacts, grants, properties
+from gateway.services import agents, consent, contacts, grants, properties
 
 AGENT_PASSWORD = "agent-secret-pw"
+
+#: A complete Widerrufsbelehrung (no sample placeholders), as an agency sets it.
+WIDERRUF_TEXT = (
+    "Widerrufsbelehrung der Muster Immobilien GmbH\n\n"
+    "Widerrufsrecht\n\n"
+    "Sie haben das Recht, binnen vierzehn Tagen ohne Angabe von Gründen diesen Vertrag "
+    "zu widerrufen. Um Ihr Widerrufsrecht auszuüben, müssen Sie uns (Muster Immobilien "
+    "GmbH, Musterstraße 1, 90402 Nürnberg, 0911 123456, widerruf@muster-immobilien.de) "
+    "mittels einer eindeutigen Erklärung informieren.\n\n"
+    "Muster-Widerrufsformular\n\n"
+    "An Muster Immobilien GmbH, Musterstraße 1, 90402 Nürnberg: Hiermit widerrufe(n) "
+    "ich/wir (*) den Vertrag über die Maklertätigkeit für das Objekt ____________"
+)
+AGB_TEXT = "Allgemeine Geschäftsbedingungen der Muster Immobilien GmbH\n\n1. Provision."
 
 
 def make_agent(name: str = "anna", password: str = AGENT_PASSWORD):
     agent, _ = agents.add_agent(name, password)
     return agent
+
+
+def make_consent_texts(*, agb: bool = False):
+    """Complete consent texts, as a home needs before it grants a property that asks
+    for consent; set once (an existing complete Widerruf text is kept)."""
+    if consent.text_problems():
+        consent.add_text(consent.WIDERRUF, WIDERRUF_TEXT)
+    if agb:
+        consent.add_text(consent.AGB, AGB_TEXT)
+    return consent.current_texts()
 
 
 def make_property(
@@ -24,6 +48,10 @@ def make_property(
     requires_consent: bool = False,
     files: dict[str, bytes] | None = None,
 ):
+    """A property with ``files``; one that asks for consent gets complete consent
+    texts too (:func:`make_consent_texts`), or no grant could be made for it."""
+    if requires_consent:
+        make_consent_texts()
     prop = properties.add_property(config, key, title, requires_consent=requires_consent)
     folder = properties.storage_folder(config, key)
     for relative, content in (files or {}).items():

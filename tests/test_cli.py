@@ -42,7 +42,7 @@ def test_sqlite_runs_in_wal_mode(home):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_grant_json_fields_and_users(cli):
+def test_grant_json_fields_and_users(cli, consent_texts):
     ok(cli("property", "add", "obj-17", "--title", "Musterstraße 5"))
     ok(cli("contact", "add", "4711", "--name", "Erika Muster", "--email", "e@example.de"))
     data = json.loads(ok(cli("grant", "obj-17", "4711", "--json")).stdout)

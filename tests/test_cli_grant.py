@@ -17,7 +17,7 @@ LATER = (TODAY + datetime.timedelta(days=500)).isoformat()
 
 
 @pytest.fixture
-def setup(cli):
+def setup(cli, consent_texts):
     assert cli("property", "add", "obj-17", "--title", "Musterstraße 5").exit_code == 0
     assert cli("contact", "add", "4711", "--name", "Erika Muster").exit_code == 0
     return cli

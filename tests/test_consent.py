@@ -24,10 +24,12 @@ def form_fields(html: str) -> dict:
 
 
 def test_consent_set_adds_versions_and_show_lists_them(cli, tmp_path):
-    shown = json.loads(cli("consent", "show", "--json").output)
-    assert [(t["kind"], t["version"], t["current"], t["sample"]) for t in shown] == [
-        ("widerruf", 1, True, True)
-    ]
+    shown = cli("consent", "show", "--json")
+    assert json.loads(shown.stdout) == []
+    assert "No Widerrufsbelehrung is set" in cli("consent", "show").stderr
+    first = tmp_path / "first.txt"
+    first.write_text("Widerrufsbelehrung, erste Fassung.", encoding="utf-8")
+    assert cli("consent", "set", "widerruf", str(first)).exit_code == 0
     text = tmp_path / "widerruf.txt"
     text.write_text(
         "Widerrufsbelehrung der Muster GmbH\r\n\r\nSie haben das Recht ...\n", encoding="utf-8"
@@ -43,10 +45,10 @@ def test_consent_set_adds_versions_and_show_lists_them(cli, tmp_path):
     agb.write_text("AGB", encoding="utf-8")
     assert cli("consent", "set", "agb", str(agb)).exit_code == 0
     shown = json.loads(cli("consent", "show", "--json").output)
-    assert [(t["kind"], t["version"], t["current"]) for t in shown] == [
-        ("widerruf", 1, False),
-        ("widerruf", 2, True),
-        ("agb", 1, True),
+    assert [(t["kind"], t["version"], t["current"], t["sample"]) for t in shown] == [
+        ("widerruf", 1, False, False),
+        ("widerruf", 2, True, False),
+        ("agb", 1, True, False),
     ]
 
 

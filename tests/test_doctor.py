@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from gateway.models import AccessEvent, ConsentRecord
+from gateway.models import AccessEvent, ConsentRecord, ConsentText
 from gateway.services import confirmations, consent, doctor, grants, journal, outbox, tracking
 from gateway.services.home import open_home
 from tests.factories import expire_grant, make_contact, make_grant, make_property
@@ -388,9 +388,9 @@ def test_no_smtp_with_a_consent_property(healthy, home, cli):
 
 
 def test_unedited_sample_text(healthy, cli, tmp_path):
-    sample = tmp_path / "widerruf.txt"
-    sample.write_bytes(consent.shipped_sample("widerruf"))
-    assert cli("consent", "set", "widerruf", str(sample)).exit_code == 0
+    # as stored unasked by versions before `consent set` refused samples
+    body = consent.parse_text(consent.shipped_sample("widerruf"), "sample")
+    ConsentText.create(kind="widerruf", version=99, body=body, sha256=consent.text_sha256(body))
     finding = assert_error(cli, "consent_sample_text", *PAIR)
     assert "consent set widerruf" in finding["fix"]
 

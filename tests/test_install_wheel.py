@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.factories import WIDERRUF_TEXT
 from tests.tools import REPO, free_port, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.timeout(900)]
@@ -173,6 +174,8 @@ def test_readme_running_it_for_real(installation, tmp_path):
         assert Path(module_file).is_relative_to(site_packages), where
     assert str(REPO) not in where
 
+    # the agency's own Widerrufsbelehrung, which the README sets before the first grant
+    (installation.work / "widerrufsbelehrung.txt").write_text(WIDERRUF_TEXT, encoding="utf-8")
     outputs = [
         installation.run(for_this_test(line, home, port), env=env) for line in commands[1:-1]
     ]
@@ -187,7 +190,7 @@ def test_readme_running_it_for_real(installation, tmp_path):
         page = requests.get(link, timeout=30)
         assert page.status_code == 200
         assert "Musterstraße 5, 90402 Nürnberg" in page.text
-        assert "Widerrufsbelehrung" in page.text  # the sample text shipped in the wheel
+        assert "Widerrufsbelehrung der Muster Immobilien GmbH" in page.text  # the one set
         stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page.text).group(1)
         css = requests.get(f"http://127.0.0.1:{port}{stylesheet}", timeout=30)
         assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")

@@ -26,7 +26,7 @@ CONFIGURED = "http://127.0.0.1:8080"  # the host and port settings' defaults
 
 
 @pytest.fixture
-def granted(cli):
+def granted(cli, consent_texts):
     """obj-1 with contact 4711 granted; returns the link printed then (no server runs)."""
     assert cli("property", "add", "obj-1", "--title", "Haus am See").exit_code == 0
     added = cli("contact", "add", "4711", "--name", "Erika Muster", "--email", "e@example.de")

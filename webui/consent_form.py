@@ -1,7 +1,9 @@
 """The consent gate: the Widerrufsbelehrung, the AGB where set, and one unticked
 checkbox per statement, before any file or file name is shown.
 
-Submitting with a box missing shows the form again with the ticked boxes kept and a
+While no complete Widerrufsbelehrung is set (only the sample), the page says the
+documents are not released yet, and nothing is accepted. Submitting with a box
+missing shows the form again with the ticked boxes kept and a
 message naming what is missing. The form names the text versions it showed; if a
 new version was set meanwhile, the contact is asked to read it first.
 
@@ -59,7 +61,10 @@ def show_form(
         blocker = durable_medium.consent_blocker(app.config, viewer.grant.contact)
         if blocker is not None:
             return refuse(app, request, viewer, blocker)
-    texts = consent.current_texts()
+    try:
+        texts = consent.current_texts()
+    except consent.TextsNotReady:
+        return not_ready(app, request)
     cookie = csrf.cookie_value(request) or csrf.new_cookie_value()
     context = page_context(app, request)
     lang = context["lang"]
@@ -99,6 +104,11 @@ def show_form(
     return remember_choices(request, response)
 
 
+def not_ready(app, request: Request) -> Response:
+    """No complete Widerruf text is set: a sample is never shown, nothing is accepted."""
+    return app.render("consent/not_ready.html", status=503, **page_context(app, request))
+
+
 def submit(app, request: Request, prefix: str, token: str) -> Response:
     viewer = load_viewer(app, request, prefix, token)
     if viewer is None or viewer.grant is None:
@@ -127,6 +137,8 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
         )
     except consent.ConfirmationImpossible as exc:
         return refuse(app, request, viewer, exc.reason)
+    except consent.TextsNotReady:
+        return not_ready(app, request)
     except consent.TextsChanged:
         return show_form(
             app, request, viewer, status=409, message=t("consent_changed"), ticked=ticked

@@ -48,6 +48,10 @@ STRINGS = {
         "Sie uns Ihre E-Mail-Adresse mit und öffnen Sie diesen Link danach erneut.",
         "consent_refused_contact": "Bitte wenden Sie sich an Ihre Ansprechpartnerin / Ihren "
         "Ansprechpartner bei {agency}.",
+        "consent_not_ready_title": "Unterlagen noch nicht freigegeben",
+        "consent_not_ready_text": "Die Unterlagen können noch nicht angezeigt werden: Die "
+        "Widerrufsbelehrung des Maklerbüros ist noch nicht vollständig hinterlegt. Bitte "
+        "wenden Sie sich an Ihre Ansprechpartnerin / Ihren Ansprechpartner.",
         "statement_early_start": "Erklärung 1 (Beginn vor Ablauf der Widerrufsfrist)",
         "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
         "statement_agb": "Erklärung 3 (AGB)",
@@ -124,6 +128,9 @@ STRINGS = {
         "the documents stay locked until then. Please let us know your e-mail address and "
         "open this link again afterwards.",
         "consent_refused_contact": "Please contact your agent at {agency}.",
+        "consent_not_ready_title": "Documents not released yet",
+        "consent_not_ready_text": "The documents cannot be shown yet: the agency has not "
+        "completed its cancellation policy. Please contact your agent.",
         "statement_early_start": "statement 1 (start before the withdrawal period ends)",
         "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
         "statement_agb": "statement 3 (terms and conditions)",

@@ -106,6 +106,7 @@ def cli(ctx, home):
     \b
     Example:
         immoshare --home /srv/immoshare init
+        immoshare consent set widerruf widerrufsbelehrung.txt
         immoshare property add obj-17 --title "Musterstraße 5, Nürnberg"
         immoshare contact add 4711 --name "Erika Muster" --email erika@example.de
         immoshare grant obj-17 4711

@@ -14,6 +14,7 @@ from gateway import urls
 from gateway.cli import cli
 from gateway.cli.output import note
 from gateway.errors import SetupError
+from gateway.services import consent
 from gateway.services.grants import base_url, contact_dav_url
 from gateway.services.home import init_home
 from gateway.services.listening import ListenAddress, exposure_warning
@@ -36,6 +37,9 @@ def _run(config, host, port, banner=None):
     from gateway.server import bound_port, serve
 
     _check_port_free(host, port)
+    texts_warning = consent.serve_warning()
+    if texts_warning:
+        note(texts_warning)
 
     scheme = "https" if config.tls_cert else "http"
 

@@ -13,13 +13,15 @@ from gateway.services import consent as consent_service
 
 
 def _text_data(text, current_ids: set[int]) -> dict:
+    markers = consent_service.sample_markers(text.body)
     return {
         "kind": text.kind,
         "version": text.version,
         "sha256": text.sha256,
         "created_at": iso(text.created_at),
         "current": text.id in current_ids,
-        "sample": consent_service.is_sample(text),
+        "sample": bool(markers),
+        "placeholders": markers,
         "characters": len(text.body),
     }
 
@@ -38,6 +40,8 @@ def consent_group():
 def consent_set(obj, kind, file, as_json):
     """Store FILE (UTF-8 text) as a new version of the Widerruf text or the AGB;
     contact pages show it from now on. Paragraphs are separated by blank lines.
+    A text that still has placeholders of the sample ("[Name der Maklerfirma]",
+    "MUSTERTEXT") is refused: fill them in first.
 
     \b
     Example:
@@ -46,7 +50,7 @@ def consent_set(obj, kind, file, as_json):
     """
     obj.config()
     body = consent_service.parse_text(file.read_bytes(), file.name)
-    text = consent_service.add_text(kind, body)
+    text = consent_service.add_text(kind, body, origin=file.name)
     if as_json:
         print_json(_text_data(text, {text.id}))
         return
@@ -59,7 +63,9 @@ def consent_set(obj, kind, file, as_json):
 @click.pass_obj
 def consent_show(obj, as_json):
     """List every version of the consent texts; the newest of each kind is shown to
-    contacts. Until you set your own, the Widerruf text is the shipped sample.
+    contacts. A version marked "sample" still has placeholders of the shipped sample
+    and is never shown: grants on properties that ask for consent are refused until a
+    complete Widerruf text is set.
 
     \b
     Example:
@@ -67,30 +73,33 @@ def consent_show(obj, as_json):
     """
     obj.config()
     texts = consent_service.list_texts()
-    current = consent_service.current_texts()
-    current_ids = {t.id for t in (current.widerruf, current.agb) if t is not None}
+    current_ids = {t.id for t in consent_service.current_versions()}
     rows = [_text_data(t, current_ids) for t in texts]
     if as_json:
         print_json(rows)
         return
-    print_table(
-        [
+    if rows:
+        print_table(
             [
-                r["kind"],
-                r["version"],
-                "yes" if r["current"] else "",
-                "sample" if r["sample"] else "",
-                r["created_at"],
-                r["sha256"],
-            ]
-            for r in rows
-        ],
-        ["KIND", "VERSION", "CURRENT", "NOTE", "CREATED", "SHA256"],
-    )
-    if current.agb is None:
-        note("No AGB set: the form shows none (immoshare consent set agb FILE).")
-    if consent_service.is_sample(current.widerruf):
-        note(
-            "The Widerruf text is the shipped sample: have it checked, complete it, and set "
-            "it with `immoshare consent set widerruf FILE`."
+                [
+                    r["kind"],
+                    r["version"],
+                    "yes" if r["current"] else "",
+                    "sample" if r["sample"] else "",
+                    r["created_at"],
+                    r["sha256"],
+                ]
+                for r in rows
+            ],
+            ["KIND", "VERSION", "CURRENT", "NOTE", "CREATED", "SHA256"],
         )
+    for problem in consent_service.text_problems():
+        problem_text = str(problem)
+        note(
+            f"{problem_text[0].upper()}{problem_text[1:]}: contacts cannot consent, and "
+            "`grant` refuses properties that ask for consent. Start from the sample "
+            f"config/consent/{problem.kind}.txt, have it checked, fill in the bracketed "
+            f"parts, then `immoshare consent set {problem.kind} FILE`."
+        )
+    if not any(r["kind"] == consent_service.AGB for r in rows):
+        note("No AGB set: the form shows none (immoshare consent set agb FILE).")

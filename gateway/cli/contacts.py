@@ -16,6 +16,7 @@ def _contact_data(contact) -> dict:
         "name": contact.name,
         "email": contact.email,
         "created_at": iso(contact.created_at),
+        "held_until": contact.held_until.isoformat() if contact.held_until else None,
     }
 
 
@@ -87,7 +88,18 @@ def contact_list(obj, as_json):
     if as_json:
         print_json(rows)
         return
-    print_table([[r["ref"], r["name"], r["email"]] for r in rows], ["REF", "NAME", "EMAIL"])
+    print_table(
+        [
+            [
+                r["ref"],
+                r["name"],
+                r["email"],
+                r["held_until"] and f"erased, held until {r['held_until']}",
+            ]
+            for r in rows
+        ],
+        ["REF", "NAME", "EMAIL", "NOTE"],
+    )
 
 
 @contact.command("export", short_help="Everything stored about a contact (GDPR Art. 15).")
@@ -113,23 +125,45 @@ def contact_export(obj, ref, as_json):
 
 @contact.command("erase", short_help="Erase a contact (GDPR Art. 17).")
 @click.argument("ref")
+@click.option(
+    "--include-evidence",
+    is_flag=True,
+    help="Erase the consent evidence too, instead of keeping it under a legal hold.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def contact_erase(obj, ref, yes):
-    """Erase contact REF (GDPR Art. 17): name, e-mail, WebDAV login and grants go;
-    the tracking events stay under a pseudonym, and `tracking verify` still passes.
+def contact_erase(obj, ref, include_evidence, yes):
+    """Erase contact REF (GDPR Art. 17): WebDAV login and grants go, links stop
+    working, and the tracking events stay under a pseudonym; `tracking verify` still
+    passes. Where REF consented, the proof of that consent (ref, name, e-mail, the
+    consent records with their texts and confirmation mail, the consent events) is
+    kept under a legal hold until evidence_retention_years after the end of the
+    year of the consent (GDPR Art. 17 (3)(e)), then erased by the server's daily
+    clean-up; --include-evidence erases it now.
 
     \b
     Example:
         immoshare contact erase 4711 --yes
     """
-    obj.config()
+    config = obj.config()
     if not yes:
+        what = "with its consent evidence" if include_evidence else "(consent evidence is kept)"
         click.confirm(
-            f"Erase contact '{ref}' for good? Links and logins stop working.", abort=True, err=True
+            f"Erase contact '{ref}' {what}? Links and logins stop working.",
+            abort=True,
+            err=True,
         )
-    result = privacy.erase_contact(ref)
+    result = privacy.erase_contact(
+        ref, retention_years=config.evidence_retention_years, include_evidence=include_evidence
+    )
     note(
-        f"Contact '{ref}' erased: {result.grants} grant(s) removed, {result.events} "
+        f"Contact '{ref}' erased: {result.grants} grant(s) ended, {result.events} "
         f"event(s) kept under the pseudonym {result.pseudonym}."
     )
+    if result.held_until is not None:
+        note(
+            f"Legal hold (GDPR Art. 17 (3)(e)): the proof of {result.consents} consent(s) — "
+            f"ref, name, e-mail, consent records and {result.held_events} consent event(s) "
+            f"— is kept until {result.held_until.isoformat()}, then erased. "
+            f"`immoshare contact erase {ref} --include-evidence` erases it now."
+        )

@@ -244,20 +244,20 @@ def check_smtp(checkup: Checkup) -> list[Finding]:
 
 
 def check_consent_texts(checkup: Checkup) -> list[Finding]:
-    """Contacts must not be shown the shipped sample texts."""
+    """Contacts are never shown a sample text: while no complete one is set, the
+    consent page and ``grant`` refuse (``consent.text_problems``)."""
     if not _consent_properties(checkup):
         return []
-    titles = {"widerruf": "Widerrufsbelehrung", "agb": "AGB"}
     return [
         error(
             "consent_sample_text",
-            f"consent {kind}",
-            f"the {titles[kind]} contacts accept is the unedited shipped sample",
-            "have it checked by your lawyer and fill in the bracketed parts, then "
-            f"`{checkup.command(f'consent set {kind} FILE')}`",
+            f"consent {problem.kind}",
+            f"{problem}: contacts of properties that ask for consent see no documents, "
+            "and `grant` refuses them",
+            "have the sample (config/consent/) checked by your lawyer and fill in the "
+            f"bracketed parts, then `{checkup.command(f'consent set {problem.kind} FILE')}`",
         )
-        for kind in consent.KINDS
-        if consent.sample_in_use(kind)
+        for problem in consent.text_problems()
     ]
 
 

@@ -4,6 +4,12 @@ The evidence for a broker's commission after a withdrawal (§ 357a BGB) is the e
 text shown, the two separate statements, and when and from where they were given:
 each text version is stored with its sha256, and each consent record names the
 versions and repeats the statements' wording as shown.
+
+No sample reaches a contact: the shipped texts (``config/consent/``) have bracketed
+placeholders, and :func:`sample_markers` is the one rule that finds them. A text with
+them is never stored (:func:`add_text`), and while no complete Widerruf text is set
+:func:`current_texts` refuses, so the consent form, a consent and ``grant`` on a
+property that asks for consent are refused too.
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-
-import peewee
+import re
+import unicodedata
 
 from gateway.clock import utc_now
 from gateway.config import Config
 from gateway.db import database
 from gateway.errors import InvalidInput
-from gateway.models import ConsentRecord, ConsentText, Grant
+from gateway.models import ConsentRecord, ConsentText, Grant, Property
 from gateway.security import cut_user_agent, shorten_ip
 from gateway.services import durable_medium
 from gateway.services.grant_rule import needs_consent as needs_consent  # the consent form asks it
@@ -26,7 +32,18 @@ from gateway.services.tracking import Event, record_event
 from gateway.shipped import CONSENT_FOLDER, shipped_bytes
 
 KINDS = ("widerruf", "agb")
+TITLES = {"widerruf": "Widerrufsbelehrung", "agb": "AGB"}
 MAX_TEXT_CHARS = 200_000
+
+# What marks a text as a sample (config/consent/*.txt): a bracketed placeholder such
+# as "[Name der Maklerfirma]" — an opening bracket, a letter, up to 200 characters
+# without brackets (a placeholder may wrap onto the next line) and the closing one —
+# or the sample's own "MUSTERTEXT" note. Brackets around a number, a symbol or an
+# ellipsis ("[1]", "[*]", "[…]", as legal texts cite and shorten) are no placeholder.
+# Texts are compared in NFKC form, so full-width brackets count as brackets.
+PLACEHOLDER = re.compile(r"\[\s*[^\W\d_][^\[\]]{0,200}\]")
+SAMPLE_NOTE = re.compile(r"\bMUSTERTEXT\b")
+SHOWN_MARKERS = 3
 
 # The statements a contact ticks, each its own unticked checkbox, in the order shown.
 EARLY_START = "early_start"
@@ -117,13 +134,42 @@ def parse_text(raw: bytes, origin: str) -> str:
     return text
 
 
-def add_text(kind: str, body: str) -> ConsentText:
+def sample_markers(body: str) -> list[str]:
+    """The sample's marks still in ``body``, in order and each once: unfilled
+    placeholders (``[Anschrift]``) and the ``MUSTERTEXT`` note. Empty for a complete
+    text. The one rule for "is this a sample": every way a text reaches a contact
+    asks it."""
+    text = unicodedata.normalize("NFKC", body)
+    matches = [*PLACEHOLDER.finditer(text), *SAMPLE_NOTE.finditer(text)]
+    found = [" ".join(m.group().split()) for m in sorted(matches, key=lambda m: m.start())]
+    return list(dict.fromkeys(found))
+
+
+def _marker_list(markers) -> str:
+    shown = ", ".join(markers[:SHOWN_MARKERS])
+    more = len(markers) - SHOWN_MARKERS
+    return shown + (f" and {more} more placeholder(s)" if more > 0 else "")
+
+
+class SampleText(InvalidInput):
+    """A text that still has the sample's placeholders; it is never stored."""
+
+
+def add_text(kind: str, body: str, *, origin: str | None = None) -> ConsentText:
     """Store ``body`` as the next version of ``kind``; it is shown from now on.
 
     :raises InvalidInput: unknown kind.
+    :raises SampleText: ``body`` still has placeholders of the sample.
     """
     if kind not in KINDS:
         raise InvalidInput(f"unknown text {kind!r}: expected {' or '.join(KINDS)}")
+    markers = sample_markers(body)
+    if markers:
+        raise SampleText(
+            f"{origin or 'the ' + TITLES[kind]} still has placeholders of the sample: "
+            f"{_marker_list(markers)} — fill them in (have the text checked by your "
+            "lawyer) and set it again; nothing was stored"
+        )
     with database.atomic():
         last = (
             ConsentText.select(ConsentText.version)
@@ -148,46 +194,96 @@ def _latest(kind: str) -> ConsentText | None:
     )
 
 
-def _ensure_default_widerruf() -> ConsentText:
-    """The Widerruf text is never missing: version 1 is the shipped sample."""
-    current = _latest(WIDERRUF)
-    if current is not None:
-        return current
-    body = parse_text(shipped_bytes(CONSENT_FOLDER, f"{WIDERRUF}.txt"), "the shipped Widerruf text")
-    try:
-        with database.atomic():
-            return ConsentText.create(kind=WIDERRUF, version=1, body=body, sha256=text_sha256(body))
-    except peewee.IntegrityError:  # another process stored version 1 first
-        current = _latest(WIDERRUF)
-        if current is None:
-            raise
-        return current
-
-
 def current_texts() -> ConsentTexts:
-    return ConsentTexts(widerruf=_ensure_default_widerruf(), agb=_latest(AGB))
+    """The texts a contact is shown and accepts now.
+
+    :raises TextsNotReady: no Widerruf text is set, or a current text is a sample.
+    """
+    problems = text_problems()
+    if problems:
+        raise TextsNotReady(problems)
+    widerruf = _latest(WIDERRUF)
+    assert widerruf is not None  # text_problems() names a missing one
+    return ConsentTexts(widerruf=widerruf, agb=_latest(AGB))
+
+
+def current_versions() -> list[ConsentText]:
+    """The newest stored version of each kind, sample or not (``consent show``)."""
+    return [text for text in (_latest(kind) for kind in KINDS) if text is not None]
 
 
 def list_texts() -> list[ConsentText]:
     """Every stored version of every text, oldest first within a kind."""
-    _ensure_default_widerruf()
     return list(ConsentText.select().order_by(ConsentText.kind.desc(), ConsentText.version))
 
 
-def is_sample(text: ConsentText) -> bool:
-    """True while the text is the unmodified shipped sample."""
-    sample = shipped_sample(text.kind)
-    return sample is not None and text_sha256(parse_text(sample, text.kind)) == text.sha256
+@dataclasses.dataclass(frozen=True)
+class TextProblem:
+    """Why the texts of ``kind`` cannot be shown: none set (``markers`` empty), or
+    its newest version still has the sample's ``markers``."""
+
+    kind: str
+    markers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        title = TITLES[self.kind]
+        if not self.markers:
+            return f"no {title} is set"
+        return f"the current {title} is a sample: it still has {_marker_list(self.markers)}"
 
 
-def sample_in_use(kind: str) -> bool:
-    """True while contacts are shown the unedited shipped sample of ``kind``: its
-    newest version is the sample, or (Widerruf only) none was ever stored, so the
-    sample is stored at the first consent form. Reads only."""
-    latest = _latest(kind)
-    if latest is None:
-        return kind == WIDERRUF
-    return is_sample(latest)
+def text_problems() -> list[TextProblem]:
+    """Why contacts cannot be asked for consent now; empty when they can. A Widerruf
+    text must be set; AGB are optional. Reads only."""
+    problems = []
+    for kind in KINDS:
+        latest = _latest(kind)
+        if latest is None:
+            if kind == WIDERRUF:
+                problems.append(TextProblem(kind))
+            continue
+        markers = sample_markers(latest.body)
+        if markers:
+            problems.append(TextProblem(kind, tuple(markers)))
+    return problems
+
+
+def _fix(problems: list[TextProblem]) -> str:
+    commands = " and ".join(f"`immoshare consent set {p.kind} FILE`" for p in problems)
+    return f"set a complete text with {commands}"
+
+
+class TextsNotReady(InvalidInput):
+    """Contacts cannot be asked for consent: a text is missing or a sample."""
+
+    def __init__(self, problems: list[TextProblem]):
+        super().__init__(
+            "; ".join(str(p) for p in problems)
+            + f" — {_fix(problems)} (`immoshare consent show` lists the versions)"
+        )
+        self.problems = problems
+
+
+def serve_warning() -> str | None:
+    """The line ``serve`` prints while contacts cannot consent; None when they can,
+    or when no property asks for consent (a new property does, by default)."""
+    problems = text_problems()
+    if not problems:
+        return None
+    if Property.select().exists() and not (
+        Property.select().where(Property.requires_consent == True).exists()  # noqa: E712
+    ):
+        return None
+    return (
+        "; ".join(str(p) for p in problems)
+        + ": contacts of properties that ask for consent see no documents, and `grant` "
+        f"refuses them — {_fix(problems)}"
+    )
+
+
+def require_texts_ready() -> None:
+    """:raises TextsNotReady: contacts cannot be asked for consent now."""
+    current_texts()
 
 
 def record_consent(
@@ -210,7 +306,7 @@ def record_consent(
     blocker = durable_medium.consent_blocker(config, contact)
     if blocker is not None:
         raise ConfirmationImpossible(blocker)
-    texts = current_texts()
+    texts = current_texts()  # refuses while a text is a sample
     shown_agb = texts.agb.version if texts.agb else None
     if (
         shown_versions.get(WIDERRUF) != texts.widerruf.version

@@ -11,7 +11,7 @@ import re
 import peewee
 
 from gateway.db import database
-from gateway.errors import AlreadyExists, InvalidInput, NotFound
+from gateway.errors import AccessDenied, AlreadyExists, InvalidInput, NotFound
 from gateway.models import Contact
 from gateway.text import one_line
 
@@ -93,6 +93,17 @@ def get_contact(ref: str) -> Contact:
     return contact
 
 
+def refuse_held(contact: Contact) -> None:
+    """:raises AccessDenied: ``contact`` was erased and only its consent evidence is
+    kept under a legal hold (``services/privacy``): it gets no access, no changes."""
+    if contact.held_until is not None:
+        raise AccessDenied(
+            f"contact '{contact.ref}' was erased; only its consent evidence is kept, until "
+            f"{contact.held_until.isoformat()} (`immoshare contact erase {contact.ref} "
+            "--include-evidence` erases it now)"
+        )
+
+
 def list_contacts() -> list[Contact]:
     return list(Contact.select().order_by(Contact.ref))
 
@@ -119,6 +130,7 @@ def change_contact(
         wanted["email"] = validate_email(email)
     with database.atomic():
         contact = get_contact(ref)
+        refuse_held(contact)
         changed = [field for field, value in wanted.items() if getattr(contact, field) != value]
         for field in changed:
             setattr(contact, field, wanted[field])

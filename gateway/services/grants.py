@@ -26,10 +26,10 @@ from gateway.security import (
     new_nonce,
     new_password,
 )
-from gateway.services import durable_medium, listening, outbox
-from gateway.services.contacts import get_contact
+from gateway.services import consent, durable_medium, listening, outbox
+from gateway.services.contacts import get_contact, refuse_held
 from gateway.services.energy_certificate import energy_certificate_delivery
-from gateway.services.grant_rule import grant_is_live
+from gateway.services.grant_rule import grant_is_live, needs_consent
 from gateway.services.properties import get_property
 
 LINK_PURPOSE = "link"
@@ -142,6 +142,9 @@ def grant_access(
     :raises NotFound: property or contact unknown.
     :raises InvalidInput: the new date, or the kept one, is in the past; the property
         asks for consent and the contact has no address for its confirmation.
+    :raises TextsNotReady: the contact would be asked for consent, and no complete
+        Widerruf text is set (``consent.current_texts``).
+    :raises AccessDenied: the contact was erased; only its consent evidence is kept.
     """
     today = utc_now().date()
     if isinstance(expires, datetime.date) and expires < today:
@@ -152,8 +155,11 @@ def grant_access(
     with database.atomic():
         prop = get_property(key)
         contact = get_contact(ref)
+        refuse_held(contact)
         durable_medium.require_address_for_consent(config, prop, contact)
         grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
+        if prop.requires_consent and (grant is None or needs_consent(grant)):
+            consent.require_texts_ready()  # the contact's page starts with these texts
         if grant is None:
             nonce = new_nonce()
             grant = Grant.create(
@@ -267,9 +273,11 @@ def get_live_grant(key: str, ref: str) -> Grant:
     """The grant of ``ref`` for ``key`` if its link works now.
 
     :raises NotFound: property, contact or grant unknown.
-    :raises AccessDenied: the grant is revoked or expired; the message says which.
+    :raises AccessDenied: the grant is revoked or expired, or the contact was erased;
+        the message says which.
     """
     grant = get_grant(key, ref)
+    refuse_held(grant.contact)
     problem = grant_problem(grant)
     if problem is not None:
         raise AccessDenied(str(problem))

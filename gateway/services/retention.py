@@ -1,6 +1,7 @@
 """The daily clean-ups: tracking events older than ``retention_days`` (GDPR Art.
-5(1)(e)), trash entries older than ``trash_days``, and served versions whose
-``evidence_retention_years`` ended.
+5(1)(e)), trash entries older than ``trash_days``, served versions whose
+``evidence_retention_years`` ended, and the consent evidence of erased contacts whose
+legal hold has ended (the same setting).
 
 Runs in every server process. Pruning takes the chain lock and deletes a prefix, and
 purging removes whole trash entries, so two processes at once only do the work once.
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from gateway.clock import utc_now
 from gateway.config import Config
-from gateway.services import served_versions, trash
+from gateway.services import privacy, served_versions, trash
 from gateway.services.tracking import prune_before
 
 log = logging.getLogger("immoshare.tracking")
@@ -29,8 +30,9 @@ def retention_cutoff(days: int, now: datetime.datetime | None = None) -> datetim
 
 
 def daily_cleanups(config: Config) -> list[Callable[[], None]]:
-    """What the settings ask to be cleaned up every day; empty when nothing."""
-    jobs: list[Callable[[], None]] = []
+    """What is cleaned up every day: ended legal holds always, the rest as the
+    settings ask."""
+    jobs: list[Callable[[], None]] = [release_held_evidence]
     if config.retention_days > 0:
         jobs.append(functools.partial(prune_tracking, config.retention_days))
     if config.trash_days > 0:
@@ -41,8 +43,8 @@ def daily_cleanups(config: Config) -> list[Callable[[], None]]:
 
 
 def start_daily_cleanups(config: Config) -> RetentionTimer | None:
-    """Start the timer of :func:`daily_cleanups`; None when the settings ask for none.
-    The server starts it beside the tracking writer and stops it first."""
+    """Start the timer of :func:`daily_cleanups`. The server starts it beside the
+    tracking writer and stops it first."""
     jobs = daily_cleanups(config)
     if not jobs:
         return None
@@ -55,6 +57,12 @@ def prune_tracking(days: int) -> None:
     result = prune_before(retention_cutoff(days))
     if result.pruned:
         log.info("tracking: pruned %d event(s) older than %d days", result.pruned, days)
+
+
+def release_held_evidence() -> None:
+    released = privacy.release_expired_holds()
+    if released:  # no refs in the log: they are what was just erased
+        log.info("legal hold ended: consent evidence of %d erased contact(s) erased", len(released))
 
 
 def purge_trash(config: Config) -> None:

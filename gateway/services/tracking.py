@@ -58,7 +58,7 @@ from gateway.clock import iso, utc_now
 from gateway.config import Config
 from gateway.db import database, is_postgres
 from gateway.errors import InvalidInput
-from gateway.models import AccessEvent, ChainCheckpoint, Erasure, SubjectKey
+from gateway.models import AccessEvent, ChainCheckpoint, Contact, Erasure, SubjectKey
 from gateway.security import cut_user_agent, shorten_ip
 from gateway.services import served_versions
 
@@ -461,6 +461,8 @@ def verify_chain() -> ChainReport:
     expected_prev = checkpoint.last_hash if checkpoint else GENESIS
     expected_id = checkpoint.last_id + 1 if checkpoint else 1
     erased = {e.pseudonym for e in Erasure.select(Erasure.pseudonym)}
+    # an erased contact's consent events under a legal hold keep its ref (services/privacy)
+    erased |= {c.ref for c in Contact.select(Contact.ref).where(Contact.held_until.is_null(False))}
     keys = {k.ref: bytes.fromhex(k.key) for k in SubjectKey.select()}
     query = AccessEvent.select(*[getattr(AccessEvent, n) for n in _VERIFIED_FIELDS]).order_by(
         AccessEvent.id
