@@ -7,7 +7,7 @@ function ``handler(app, request, **values)``.
 from werkzeug.routing import Map, Rule
 
 from gateway import urls
-from webui import consent_form, share, static
+from webui import consent_form, legal, share, static
 
 READ = ["GET", "HEAD"]
 # The contact page (/s/) and its preview (/p/) share every URL; see webui/share.py.
@@ -26,6 +26,8 @@ URL_MAP = Map(
         Rule(LINK + "/zip", endpoint=share.zip_all, methods=READ),
         Rule(LINK + "/consent", endpoint=consent_form.submit, methods=["POST"]),
         Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
+        Rule(urls.IMPRINT, endpoint=legal.imprint, methods=READ),
+        Rule(urls.PRIVACY, endpoint=legal.privacy, methods=READ),
         Rule(f"{urls.STATIC}/<path:name>", endpoint=static.serve_static, methods=READ),
         Rule("/branding/<name>", endpoint=static.serve_logo, methods=READ),
     ],
