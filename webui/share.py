@@ -118,7 +118,7 @@ class Row(NamedTuple):
     open_url: str  # "" unless the browser shows the file (never from the preview)
     thumb_url: str  # "" without a thumbnail
     download_url: str
-    extension: str  # the icon's text
+    icon: str  # URL of the entry's icon: a folder or the file's type
     meta: str  # a file's size and date
 
 
@@ -128,7 +128,32 @@ def _rows(entries: list[tree_module.Entry], viewer: Viewer, lang: str) -> list[R
 
 
 def _folder_row(entry: tree_module.Entry) -> Row:
-    return Row(entry, True, "", "", "", "", "")
+    return Row(entry, True, "", "", "", _icon_url("folder"), "")
+
+
+# File types by their icon in ``webui/static/icons/`` (anything else: ``file.svg``).
+FILE_TYPES = {
+    "pdf": ("pdf",),
+    "image": ("jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "tif", "tiff", "bmp"),
+    "doc": ("doc", "docx", "odt", "rtf", "pages"),
+    "sheet": ("xls", "xlsx", "ods", "csv", "numbers"),
+    "slides": ("ppt", "pptx", "odp", "key"),
+    "archive": ("zip", "7z", "rar", "gz", "tgz", "tar"),
+    "text": ("txt", "md", "log"),
+}
+ICON_OF_EXTENSION = {ext: icon for icon, exts in FILE_TYPES.items() for ext in exts}
+
+
+@functools.cache
+def _icon_url(icon: str) -> str:
+    return static_url(f"icons/{icon}.svg")
+
+
+def icon_for(name: str) -> str:
+    """The URL of the icon of a file named ``name``, by its extension."""
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    icon = ICON_OF_EXTENSION.get(extension)
+    return _icon_url(icon) if icon else static_url("file.svg")
 
 
 def _file_row(entry: tree_module.Entry, base: str, preview: bool, lang: str) -> Row:
@@ -143,7 +168,7 @@ def _file_row(entry: tree_module.Entry, base: str, preview: bool, lang: str) -> 
         f"{base}/open/{path}" if can_open else "",
         f"{base}/thumb/{path}" if thumbnails.has_thumbnail(name) else "",
         f"{base}/download/{path}",
-        name.rpartition(".")[2][:4] if "." in name else "",
+        icon_for(name),
         _size_and_date(lang, entry.size, entry.mtime),
     )
 
@@ -196,6 +221,7 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
         viewer=viewer,
         view=view,
         title=viewer.property.title,
+        expires=viewer.grant.expires if viewer.grant is not None else None,
         rows=rows,
         entries_html=_entries_html(app, viewer, view, rows, keep, context["t"]),
         view_mode=view_choice(request),
