@@ -90,6 +90,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password", None, _optional_str, "SMTP password (use the environment)"),
     Setting("smtp_tls", False, _bool, "Use STARTTLS"),
     Setting(
+        "mail_dir",
+        None,
+        _optional_str,
+        "Write every mail as an .eml file into this folder instead of sending it (demo, tests)",
+    ),
+    Setting(
+        "consent_requires_mail",
+        True,
+        _bool,
+        "Accept a consent only when its confirmation can be mailed (the durable medium)",
+    ),
+    Setting(
         "ip_privacy",
         "shorten",
         _choice("shorten", "full", "drop"),

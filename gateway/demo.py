@@ -1,17 +1,23 @@
 """The sample property of ``immoshare demo``: a realistic folder tree of small
-generated PDFs and JPEGs, an agent and two contacts."""
+generated PDFs and JPEGs, an agent, two contacts, the demo's own consent texts, and
+a local mailbox folder that receives every mail (the consent confirmations with
+their PDF), so that the whole consent can be tried without a mail server."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import yaml
 from PIL import Image, ImageDraw
 
-from gateway.config import Config
-from gateway.services import agents, contacts, grants, properties
+from gateway import demo_texts
+from gateway.config import CONFIG_FILE, Config
+from gateway.services import agents, branding, consent, contacts, grants, properties
 
 DEMO_PROPERTY = "musterstrasse-5"
+#: The demo's mailbox, a folder in its home: every mail lands there as an .eml file.
+DEMO_MAILBOX = "mailbox"
 DEMO_TITLE = "Musterstraße 5, 90402 Nürnberg — Unterlagen"
 
 # (relative path, heading drawn on the page)
@@ -70,8 +76,29 @@ def write_sample_files(folder: Path) -> list[Path]:
     return written
 
 
+def configure_demo_home(home: Path) -> Path:
+    """Settings of a fresh demo home: mail goes to the mailbox folder in the home.
+    Returns that folder."""
+    settings = {"mail_dir": DEMO_MAILBOX, "smtp_from": demo_texts.DEMO_SENDER}
+    with open(home / CONFIG_FILE, "a", encoding="utf-8") as fh:
+        fh.write("\n# immoshare demo: mails are written to this folder, not sent.\n")
+        fh.write(yaml.safe_dump(settings, allow_unicode=True))
+    mailbox = home / DEMO_MAILBOX
+    mailbox.mkdir(exist_ok=True)
+    return mailbox
+
+
+def install_demo_texts(config: Config) -> None:
+    """The demo agency's name and its complete consent texts, set as ``immoshare
+    branding set`` and ``immoshare consent set`` would."""
+    branding.set_branding(config, name=demo_texts.DEMO_AGENCY)
+    for kind, text in (("widerruf", demo_texts.WIDERRUF), ("agb", demo_texts.AGB)):
+        consent.add_text(kind, consent.parse_text(text.encode("utf-8"), f"the demo {kind} text"))
+
+
 def create_demo(config: Config) -> list[DemoLogin]:
-    """Fill a fresh home with the sample property, agent and contacts."""
+    """Fill a fresh home with the sample property, agent, contacts and texts."""
+    install_demo_texts(config)
     prop = properties.add_property(config, DEMO_PROPERTY, DEMO_TITLE)
     write_sample_files(properties.storage_folder(config, prop.key))
     _, agent_password = agents.add_agent("makler", None)

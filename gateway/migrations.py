@@ -69,6 +69,11 @@ def _api_key_last_pull() -> None:
     _add_missing_columns(models.ApiKey, ("last_cursor", "last_pull_at"))
 
 
+def _mail_outbox() -> None:
+    """Queued mails to contacts besides the consent confirmation (invitations)."""
+    database.create_tables([models.OutboxMail])
+
+
 def _webhooks_notifications() -> None:
     """Webhooks and their delivery queue, agents' e-mail and notification queue, first
     opens, and the cursor that follows the events: it starts at the newest event, so
@@ -101,6 +106,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("0003_tracking_evidence", _tracking_evidence),
     ("0004_catalog_crc32", _catalog_crc32),
     ("0005_api_key_last_pull", _api_key_last_pull),
+    ("0007_mail_outbox", _mail_outbox),
     ("0010_webhooks_notifications", _webhooks_notifications),
     ("0012_property_archived_and_contact_person", _property_archived_and_contact_person),
 )

@@ -119,6 +119,23 @@ class ConsentRecord(BaseModel):
     mail_next_at = pw.DateTimeField(null=True)
 
 
+class OutboxMail(BaseModel):
+    """A mail to a contact about one grant, other than the consent confirmation
+    (``kind``: ``invitation``), with its delivery state (``services/outbox``)."""
+
+    kind = pw.CharField(max_length=16)
+    grant = pw.ForeignKeyField(Grant, backref="mails", on_delete="CASCADE")
+    # The address the mail was queued for: kept as evidence of where it went.
+    recipient = pw.CharField(max_length=254)
+    created_at = pw.DateTimeField(default=utc_now)
+    mail_state = pw.CharField(default="pending", max_length=16)
+    mail_attempts = pw.IntegerField(default=0)
+    mail_message_id = pw.CharField(null=True, max_length=300)
+    mail_sha256 = pw.CharField(null=True, max_length=64)
+    mail_error = pw.CharField(null=True, max_length=300)
+    mail_next_at = pw.DateTimeField(null=True, index=True)
+
+
 class AccessEvent(BaseModel):
     """One tracked access. Fields are fixed by INTERFACE.md; ``hash`` chains the rows.
 
@@ -317,4 +334,5 @@ ALL_MODELS = (
     FirstOpen,
     AgentNotification,
     FeedCursor,
+    OutboxMail,
 )

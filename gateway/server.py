@@ -23,9 +23,9 @@ from dav_provider.tracking import track_dav
 from gateway.config import Config
 from gateway.db import is_pooled
 from gateway.errors import SetupError
-from gateway.services import listening
-from gateway.services.confirmations import ConfirmationWorker
+from gateway.services import confirmations, invitations, listening
 from gateway.services.event_feed import EventFeedWorker
+from gateway.services.outbox import MailWorker
 from gateway.services.retention import start_daily_cleanups
 from gateway.services.tracking import start_tracking, stop_tracking
 from gateway.serving.clientaddr import parse_networks
@@ -50,7 +50,7 @@ def build_site(config: Config, workers: BackgroundWorkers | None = None, *, bare
     ``bare`` stops at the dispatch by path (no pool release, no edge): for tests that
     call the site in-process and look inside it (``.dav``, ``.web``).
     """
-    mail = workers.mail if workers is not None else ConfirmationWorker(config)
+    mail = workers.mail if workers is not None else mail_worker(config)
     # WebDAV, for agents (/dav) and contacts (/view):
     dav = build_dav_app(
         config.properties_dir,
@@ -101,15 +101,15 @@ class BackgroundWorkers:
       before anything new is recorded, and last to stop, so that every event is stored;
     - the daily clean-ups (tracking retention, the trash), stopped before the writer;
     - the catalog watcher;
-    - the mail worker for consent confirmations, kicked at start to resume any a
-      restart interrupted (and after each consent by the web app);
+    - the mail worker for consent confirmations and invitations, kicked at start to
+      resume any a restart interrupted (and after each consent by the web app);
     - the event feed: webhook deliveries and agents' notifications, queued in the
       database and sent from there, stopped before the tracking writer.
     """
 
     def __init__(self, config: Config):
         self.config = config
-        self.mail = ConfirmationWorker(config)
+        self.mail = mail_worker(config)
         self.events = EventFeedWorker(config)
         self._watcher: CatalogWatcher | None = None
         self._cleanups = None
@@ -132,7 +132,13 @@ class BackgroundWorkers:
         self.events.stop()
         if self._cleanups is not None:
             self._cleanups.stop()
-        stop_tracking()  # the mail worker is a daemon thread that ends when idle
+        self.mail.stop()
+        stop_tracking()
+
+
+def mail_worker(config: Config) -> MailWorker:
+    """The one thread that sends every mail to contacts (``gateway.services.outbox``)."""
+    return MailWorker(config, (confirmations.QUEUE, invitations.QUEUE))
 
 
 def _lock_storage(config: Config):

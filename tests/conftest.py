@@ -53,6 +53,10 @@ def home(tmp_path, database_url):
         path.mkdir()
         (path / "immoshare.yaml").write_text(f"database_url: {database_url}\n")
     init_home(path)
+    # Tests of other things consent without a confirmation mail; the durable-medium
+    # rule (default on) is tested where it is turned on (tests/test_durable_medium.py).
+    with open(path / "immoshare.yaml", "a", encoding="utf-8") as fh:
+        fh.write("consent_requires_mail: false\n")
     return path
 
 

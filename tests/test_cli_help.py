@@ -47,6 +47,12 @@ def deleted_by_an_agent(home: Path) -> None:
     trash.move_to_trash(bin_, "obj-17", "Grundrisse", agent="anna")
 
 
+def mail_to_a_folder(home: Path) -> None:
+    """Mail set up, as a pickup folder: ``grant --send`` has somewhere to send to."""
+    with open(home / "immoshare.yaml", "a", encoding="utf-8") as fh:
+        fh.write("mail_dir: mailbox\n")
+
+
 SETUP: dict[str, list] = {
     "agent remove": [["agent", "add", "ben"]],
     "agent set": [["agent", "add", "anna"]],
@@ -57,7 +63,7 @@ SETUP: dict[str, list] = {
     "contact export": BASE,
     "contact set": BASE,
     "doctor": BASE,
-    "grant": BASE[:2],
+    "grant": BASE[:2] + [mail_to_a_folder],
     "link": BASE,
     "preview": BASE[:1],
     "property remove": BASE[:1],

@@ -1,5 +1,6 @@
 """``make demo`` on this checkout serves and prints working logins and the agent's
-preview link."""
+preview link, and a newcomer can click through the consent and find the confirmation
+with its PDF in the demo's mailbox folder."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import selectors
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.tools import REPO, free_port, require_tool
+from gateway import demo_texts
+from gateway.services import consent
+from tests.contact_page import find
+from tests.mail_tools import attachments, parse_mail, pdf_text, plain_text, submit_consent
+from tests.tools import REPO, free_port, require_tool, wait_until
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -88,6 +94,34 @@ def test_make_demo_serves_and_prints_working_logins():
             dav_url + "musterstrasse-5/Grundrisse/Grundriss%20EG.pdf", auth=(user, password)
         )
         assert plan.content[:5] == b"%PDF-"
+        mailbox = re.search(r"Demo mailbox: (\S+)", text)
+        assert mailbox, text
+        consent_and_find_the_confirmation(contacts[0][0], Path(mailbox.group(1)))
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(20)
+
+
+def consent_and_find_the_confirmation(link: str, mailbox: Path) -> None:
+    """Erika's consent on the demo property, as a browser submits it; then her
+    confirmation in the mailbox folder, with the demo texts as a PDF."""
+    with requests.Session() as session:
+        form = session.get(link).text
+        assert find(form, "consent-form") and find(form, "consent-agb")
+        assert "DEMO" in form and "[Name der Maklerfirma]" not in form
+        answer = submit_consent(session, link, agb=True)
+        assert answer.status_code == 303, answer.text[:300]
+        page = session.get(requests.compat.urljoin(link, answer.headers["Location"])).text
+    assert "e***@example.de" in find(page, "consent-confirmation")[0].text
+    assert find(page, "entry")
+
+    mails = wait_until(lambda: sorted(mailbox.glob("*.eml")), message="no mail in the mailbox")
+    message = parse_mail(mails[0].read_bytes())
+    assert message["To"].addresses[0].addr_spec == "erika@example.de"
+    assert "Ihre Bestätigung" in message["Subject"]
+    assert "DEMO" in plain_text(message)
+    [(name, kind, pdf)] = attachments(message)
+    assert kind == "application/pdf" and name.endswith(".pdf")
+    widerruf = consent.parse_text(demo_texts.WIDERRUF.encode(), "demo")
+    text = pdf_text(pdf)
+    assert consent.text_sha256(widerruf) in text and "DEMO" in text

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from gateway.models import AccessEvent, ConsentRecord
-from gateway.services import confirmations, consent, doctor, grants, journal, tracking
+from gateway.services import confirmations, consent, doctor, grants, journal, outbox, tracking
 from gateway.services.home import open_home
 from tests.factories import expire_grant, make_contact, make_grant, make_property
 from tests.tools import ServerProcess, free_port
@@ -241,7 +241,7 @@ def test_failed_confirmation_mail(healthy, home, cli):
         user_agent="test",
     )
     tracking.flush()
-    for _ in range(len(confirmations.RETRY_DELAYS) + 1):  # each retry when it is due
+    for _ in range(len(outbox.RETRY_DELAYS) + 1):  # each retry when it is due
         due = ConsentRecord.get_by_id(record.id).mail_next_at
         later = (due if due.tzinfo else due.replace(tzinfo=datetime.UTC)) + datetime.timedelta(
             seconds=1
@@ -378,7 +378,7 @@ def doctor_last_migration() -> str:
 
 
 def test_no_smtp_with_a_consent_property(healthy, home, cli):
-    write_settings(home, smtp_host=None, smtp_port=None, smtp_from=None)
+    write_settings(home, smtp_host=None, smtp_port=None, smtp_from=None, consent_requires_mail=True)
     finding = assert_error(cli, "smtp_missing", *PAIR)
     assert "smtp_host" in finding["fix"]
 

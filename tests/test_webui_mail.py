@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from gateway.models import ConsentRecord
-from gateway.services import confirmations, consent
+from gateway.services import confirmations, consent, outbox
 from gateway.services.home import open_home
 from tests.contact_page import make_share
 from tests.mailbox import smtp_server
@@ -97,14 +97,16 @@ def test_failed_send_is_retried_and_never_blocks_access(mail_server, mail_config
     assert users[0]["consent_mail"] == "retrying"
 
     with smtp_server(smtp_port) as handler:
-        later = datetime.datetime.now(datetime.UTC) + confirmations.RETRY_DELAYS[0]
+        later = datetime.datetime.now(datetime.UTC) + outbox.RETRY_DELAYS[0]
         assert confirmations.deliver_due(mail_config, now=later) == 1
     assert len(handler.messages) == 1
     assert ConsentRecord.get().mail_state == "sent"
     assert json.loads(cli("users", "obj-1", "--json").output)[0]["consent_mail"] == "sent"
 
 
-def test_no_mail_without_an_address(mail_server, mail_config, inbox):
+def test_no_mail_without_an_address_when_mail_is_not_required(mail_server, mail_config, inbox):
+    """The test home turns consent_requires_mail off: the consent is accepted, and its
+    record says that no confirmation exists."""
     share = make_share(mail_config, requires_consent=True, email=None)
     consent_through_the_form(mail_server, share)
     assert ConsentRecord.get().mail_state == "none"

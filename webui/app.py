@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import urls
 from gateway.config import Config
 from gateway.db import database
-from gateway.services.confirmations import ConfirmationWorker
+from gateway.services.outbox import MailWorker
 from gateway.serving.edge import DATABASE_ERRORS
 from webui import api
 from webui.context import page_context
@@ -29,7 +29,7 @@ PERSONAL_HEADERS = (("Cache-Control", "no-store"), ("Referrer-Policy", "no-refer
 
 
 class WebApp:
-    def __init__(self, config: Config, confirmations: ConfirmationWorker):
+    def __init__(self, config: Config, confirmations: MailWorker):
         self.config = config
         self.templates = make_environment()
         self.confirmations = confirmations  # kicked after each consent

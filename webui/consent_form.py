@@ -4,6 +4,11 @@ checkbox per statement, before any file or file name is shown.
 Submitting with a box missing shows the form again with the ticked boxes kept and a
 message naming what is missing. The form names the text versions it showed; if a
 new version was set meanwhile, the contact is asked to read it first.
+
+Where the confirmation must be mailed (``consent_requires_mail``) and cannot be (no
+mail set up, no address), the form is replaced by a page that says so, and nothing
+is recorded (``gateway.services.durable_medium``). After consent, the share page
+names the partly masked address the confirmation goes to.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.numbers import whole_number_or_none
 from gateway.security import link_secret
-from gateway.services import consent
+from gateway.services import consent, durable_medium
 from webui import csrf
 from webui.context import language, page_context, remember_choices
 from webui.viewer import load_viewer
@@ -26,6 +31,14 @@ CHECKBOXES = {
     consent.WIDERRUF: ("widerruf", "consent-widerruf"),
     consent.AGB: ("agb", "consent-agb"),
 }
+
+
+#: The share page's query parameter after a consent: show where the confirmation goes.
+CONSENTED_PARAM = "consented"
+
+# Status of the refusal page, by reason: the operator must set up mail (503), or
+# the agent must add the contact's address (409).
+REFUSAL_STATUS = {durable_medium.MAIL_NOT_CONFIGURED: 503, durable_medium.NO_ADDRESS: 409}
 
 
 def _paragraphs(body: str) -> list[str]:
@@ -42,6 +55,10 @@ def show_form(
     ticked: frozenset[str] = frozenset(),
     missing: tuple[str, ...] = (),
 ) -> Response:
+    if viewer.grant is not None:
+        blocker = durable_medium.consent_blocker(app.config, viewer.grant.contact)
+        if blocker is not None:
+            return refuse(app, request, viewer, blocker)
     texts = consent.current_texts()
     cookie = csrf.cookie_value(request) or csrf.new_cookie_value()
     context = page_context(app, request)
@@ -108,6 +125,8 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
             ip=request.remote_addr,  # the client's, behind trusted proxies (gateway.serving.edge)
             user_agent=request.user_agent.string,
         )
+    except consent.ConfirmationImpossible as exc:
+        return refuse(app, request, viewer, exc.reason)
     except consent.TextsChanged:
         return show_form(
             app, request, viewer, status=409, message=t("consent_changed"), ticked=ticked
@@ -124,7 +143,27 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
             missing=tuple(exc.missing),
         )
     app.confirmations.kick()
-    return redirect(viewer.url(""), 303)
+    return redirect(viewer.url("", **{CONSENTED_PARAM: "1"}), 303)
+
+
+def refuse(app, request: Request, viewer, reason: str) -> Response:
+    """The page shown instead of the form while the confirmation cannot be mailed."""
+    return app.render(
+        "consent/unavailable.html",
+        status=REFUSAL_STATUS.get(reason, 503),
+        title=viewer.property.title,
+        viewer=viewer,
+        reason=reason,
+        **page_context(app, request),
+    )
+
+
+def confirmation_address(request: Request, viewer) -> str | None:
+    """Right after a consent: the masked address its confirmation goes to, or None
+    (another visit, the preview, or no mail for this consent)."""
+    if request.args.get(CONSENTED_PARAM) != "1" or viewer.grant is None:
+        return None
+    return durable_medium.confirmation_address(viewer.grant)
 
 
 def _public_host(base_url: str | None) -> str | None:

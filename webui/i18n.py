@@ -38,6 +38,19 @@ STRINGS = {
         "consent_changed": "Die Texte wurden soeben aktualisiert. Bitte lesen Sie die neue "
         "Fassung und bestätigen Sie erneut.",
         "consent_expired_form": "Das Formular ist abgelaufen. Bitte bestätigen Sie erneut.",
+        "consent_confirmation_to": "Vielen Dank. Die Bestätigung mit der Widerrufsbelehrung "
+        "und Ihren Erklärungen geht per E-Mail an {address}.",
+        "consent_unavailable_heading": "Ihre Zustimmung kann gerade nicht entgegengenommen werden",
+        "consent_refused_mail_not_configured": "Wir bestätigen Ihnen die Widerrufsbelehrung "
+        "und Ihre Erklärungen per E-Mail, und der E-Mail-Versand ist hier noch nicht "
+        "eingerichtet. Es wurde nichts gespeichert; die Unterlagen bleiben bis dahin "
+        "gesperrt. Bitte versuchen Sie es später noch einmal.",
+        "consent_refused_no_address": "Wir bestätigen Ihnen die Widerrufsbelehrung und Ihre "
+        "Erklärungen per E-Mail, aber für Sie ist noch keine E-Mail-Adresse hinterlegt. Es "
+        "wurde nichts gespeichert; die Unterlagen bleiben bis dahin gesperrt. Bitte teilen "
+        "Sie uns Ihre E-Mail-Adresse mit und öffnen Sie diesen Link danach erneut.",
+        "consent_refused_contact": "Bitte wenden Sie sich an Ihre Ansprechpartnerin / Ihren "
+        "Ansprechpartner bei {agency}.",
         "statement_early_start": "Erklärung 1 (Beginn vor Ablauf der Widerrufsfrist)",
         "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
         "statement_agb": "Erklärung 3 (AGB)",
@@ -123,6 +136,17 @@ STRINGS = {
         "consent_changed": "The texts have just been updated. Please read the new version "
         "and confirm again.",
         "consent_expired_form": "The form has expired. Please confirm again.",
+        "consent_confirmation_to": "Thank you. The confirmation with the cancellation policy "
+        "and your statements is being e-mailed to {address}.",
+        "consent_unavailable_heading": "Your consent cannot be accepted right now",
+        "consent_refused_mail_not_configured": "We confirm the cancellation policy and your "
+        "statements to you by e-mail, and sending e-mail is not set up here yet. Nothing "
+        "was stored; the documents stay locked until then. Please try again later.",
+        "consent_refused_no_address": "We confirm the cancellation policy and your statements "
+        "to you by e-mail, but we have no e-mail address for you yet. Nothing was stored; "
+        "the documents stay locked until then. Please let us know your e-mail address and "
+        "open this link again afterwards.",
+        "consent_refused_contact": "Please contact your agent at {agency}.",
         "statement_early_start": "statement 1 (start before the withdrawal period ends)",
         "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
         "statement_agb": "statement 3 (terms and conditions)",

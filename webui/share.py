@@ -32,7 +32,7 @@ from gateway.services import access, catalog, consent, thumbnails, tracking, web
 from gateway.services.properties import storage_folder
 from gateway.serving.delivery import tracked_body
 from webui import tree as tree_module
-from webui.consent_form import show_form
+from webui.consent_form import confirmation_address, show_form
 from webui.context import page_context, query_link, remember_choices, view_choice
 from webui.files import content_disposition, inline_type, send_file
 from webui.i18n import Translator
@@ -231,6 +231,7 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
         zip_count=len(files),
         keep=keep,
         crumbs=[(part, "/".join(view.parts[: i + 1])) for i, part in enumerate(view.parts)],
+        confirmation_to=confirmation_address(request, viewer),
         **context,
     )
     return remember_choices(request, response)

@@ -108,25 +108,28 @@ def serve(obj, host, port, cert, key):
 @click.option("--keep", is_flag=True, help="Keep the throwaway home after stopping.")
 def demo(port, host, keep):
     """Start a throwaway gateway with a sample property, an agent and two contacts,
-    print their URLs and logins, and serve.
+    print their URLs and logins and the mailbox folder every mail is written to
+    (consent confirmations with their PDF), and serve.
 
     \b
     Example:
         immoshare demo --port 8080
     """
-    from gateway.demo import create_demo, login_url, preview_url
+    from gateway.demo import configure_demo_home, create_demo, login_url, preview_url
     from gateway.services.home import open_home
 
     home = Path(tempfile.mkdtemp(prefix="immoshare-demo-"))
     try:
         _check_port_free(host, port)
         init_home(home)
+        mailbox = configure_demo_home(home)
         config = open_home(home, {"host": host, "port": port})
         logins = create_demo(config)
 
         def banner(actual_port):
             # after listening: the links name the address the server really has
             click.echo(f"Demo home: {home}")
+            click.echo(f"Demo mailbox: {mailbox}  (every mail lands here as an .eml file)")
             for login in logins:
                 if login.role == "agent":
                     click.echo(

@@ -9,7 +9,7 @@ import click
 from gateway.cli import cli
 from gateway.cli.output import json_option, note, print_json, print_table
 from gateway.clock import iso
-from gateway.services import grants
+from gateway.services import contacts, grants, invitations
 
 
 def _date(ctx, param, value):
@@ -28,6 +28,16 @@ STATE_MESSAGES = {
 }
 
 
+#: What ``grant --send`` says about the invitation, by its ``mail_state``.
+INVITATION_MESSAGES = {
+    "sent": "Invitation sent to {to}.",
+    "pending": "Invitation to {to} queued; the server sends it.",
+    "retrying": "Invitation to {to} not sent yet; the server retries it "
+    "(`immoshare users` shows its state).",
+    "failed": "Invitation to {to} could not be sent.",
+}
+
+
 @cli.command(short_help="Give a contact access to a property.")
 @click.argument("property_key", metavar="PROPERTY")
 @click.argument("ref")
@@ -40,17 +50,25 @@ STATE_MESSAGES = {
 @click.option(
     "--no-expiry", is_flag=True, help="Remove the expiry date: the link works until revoked."
 )
+@click.option(
+    "--send",
+    is_flag=True,
+    help="E-mail the contact an invitation with the link (retried if the mail fails).",
+)
 @json_option
 @click.pass_obj
-def grant(obj, property_key, ref, expires, no_expiry, as_json):
+def grant(obj, property_key, ref, expires, no_expiry, send, as_json):
     """Give contact REF access to PROPERTY and print the personal link. Granting
     again re-activates a revoked grant (same link), changes the expiry with
     --expires or --no-expiry, or changes nothing; the first line says which.
+    --send mails the contact an invitation with the link, the property's title and
+    the expiry; it is refused, and nothing changes, without mail or an address.
 
     \b
     Example:
         immoshare grant obj-17 4711 --expires 2030-03-31
         immoshare grant obj-17 4711 --no-expiry
+        immoshare grant obj-17 4711 --send
     """
     if expires is not None and no_expiry:
         raise click.UsageError("choose one of --expires and --no-expiry")
@@ -59,9 +77,17 @@ def grant(obj, property_key, ref, expires, no_expiry, as_json):
         expiry = None
     else:
         expiry = grants.KEEP_EXPIRY if expires is None else expires
+    if send:  # refused before anything changes
+        invitations.require_invitable(config, contacts.get_contact(ref))
     result = grants.grant_access(config, property_key, ref, expires=expiry)
+    invitation = None
+    if send:
+        invitation = invitations.send_invitation(config, grants.get_grant(property_key, ref))
     if as_json:
-        print_json(dataclasses.asdict(result))  # the fields of docs/interface.md
+        fields = dataclasses.asdict(result)  # the fields of docs/interface.md
+        if send:
+            fields["invitation"] = invitation.mail_state
+        print_json(fields)
         return
     until = f" Works until {result.expires.isoformat()}." if result.expires else ""
     click.echo(f"{STATE_MESSAGES[result.state]}{until} Link: {result.link}")
@@ -69,6 +95,8 @@ def grant(obj, property_key, ref, expires, no_expiry, as_json):
         f"WebDAV (read-only): {result.dav_url}  user: {result.username}"
         + (f"  password: {result.password}" if result.password else "  (password unchanged)")
     )
+    if invitation is not None:
+        note(INVITATION_MESSAGES[invitation.mail_state].format(to=invitation.recipient))
     note("Offer templates take the link as {Feld:OImmoCloudLink}.")
 
 
@@ -93,7 +121,8 @@ def revoke(obj, property_key, ref):
 @json_option
 @click.pass_obj
 def users(obj, property_key, as_json):
-    """Who has access to PROPERTY: contact, active, consent time, last access.
+    """Who has access to PROPERTY: contact, active, consent time and the state of
+    its confirmation mail, the state of the invitation mail, last access.
 
     \b
     Example:
@@ -112,11 +141,12 @@ def users(obj, property_key, as_json):
                 "yes" if r.active else "no",
                 iso(r.consent_at),
                 r.consent_mail,
+                r.invitation,
                 iso(r.last_access),
             ]
             for r in rows
         ],
-        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "LAST ACCESS"],
+        ["CONTACT", "NAME", "ACTIVE", "CONSENT", "MAIL", "INVITATION", "LAST ACCESS"],
     )
 
 

@@ -197,19 +197,48 @@ def _consent_properties(checkup: Checkup) -> list[str]:
 
 
 def check_smtp(checkup: Checkup) -> list[Finding]:
-    """Properties that ask for consent need SMTP for the contact's confirmation."""
+    """Properties that ask for consent need mail for the contact's confirmation; a
+    pickup folder (``mail_dir``) is no mail to contacts."""
+    config = checkup.config
     keys = _consent_properties(checkup)
-    if not keys or mail_transport.mail_configured(checkup.config):
+    folder = mail_transport.pickup_folder(config)
+    if folder is not None:
+        return [
+            warning(
+                "mail_to_folder",
+                "smtp",
+                f"mail_dir is set: every mail (consent confirmations, invitations) is written "
+                f"to the local folder {folder} and reaches nobody",
+                "for real use remove mail_dir and set smtp_host, smtp_port, smtp_from in "
+                f"{checkup.settings_file}",
+            )
+        ]
+    if not keys or mail_transport.mail_configured(config):
         return []
+    fix = (
+        f"set smtp_host, smtp_port, smtp_from (and smtp_user, smtp_password, smtp_tls) "
+        f"in {checkup.settings_file}, then restart `{checkup.command('serve')}`"
+    )
+    asks = f"{property_names(keys)} {'asks' if len(keys) == 1 else 'ask'} for consent"
+    if config.consent_requires_mail:
+        return [
+            error(
+                "smtp_missing",
+                "smtp",
+                f"{asks}, but no SMTP server is set: the consent page refuses every consent "
+                "(its confirmation e-mail is the copy on a durable medium), so contacts "
+                "cannot see the documents",
+                fix,
+            )
+        ]
     return [
-        error(
+        warning(
             "smtp_missing",
             "smtp",
-            f"{property_names(keys)} {'asks' if len(keys) == 1 else 'ask'} for consent, "
-            "but no SMTP server is set: contacts get no confirmation e-mail, the copy on "
-            "a durable medium the consent relies on",
-            f"set smtp_host, smtp_port, smtp_from (and smtp_user, smtp_password, smtp_tls) "
-            f"in {checkup.settings_file}, then restart `{checkup.command('serve')}`",
+            f"{asks}, but no SMTP server is set and consent_requires_mail is off: consents "
+            "are accepted without a confirmation e-mail, so no copy on a durable medium "
+            "exists",
+            fix,
         )
     ]
 

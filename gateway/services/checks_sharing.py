@@ -1,12 +1,12 @@
 """Checks for "the immoCloud area is not shown": is there a live grant, has the
-contact consented where the property asks for it, did the confirmation e-mail go
-out, does the contact have an address for it.
+contact consented where the property asks for it, did the confirmation e-mail and
+the invitation go out, does the contact have an address for it.
 """
 
 from __future__ import annotations
 
 from gateway.models import ConsentRecord, Contact, Grant, Property
-from gateway.services import grant_rule, grants
+from gateway.services import grant_rule, grants, outbox
 from gateway.services.checkup import ERROR, WARNING, Checkup, Finding, error, grant_subject
 
 
@@ -124,6 +124,32 @@ def check_contact_email(checkup: Checkup) -> list[Finding]:
                 f"contact '{contact.ref}' has no e-mail address, but '{grant.property.key}' "
                 "asks for consent: the confirmation e-mail cannot be sent",
                 f"`{checkup.command(f'contact set {contact.ref} --email ADDRESS')}`",
+            )
+        )
+    return findings
+
+
+def check_invitations(checkup: Checkup) -> list[Finding]:
+    """The newest invitation of a live grant has not gone out (yet)."""
+    findings = []
+    for grant in _grants_in_scope(checkup):
+        mail = outbox.latest_mail(outbox.INVITATION, grant)
+        if mail is None or mail.mail_state not in (outbox.RETRYING, outbox.FAILED):
+            continue
+        if not grant_rule.grant_is_live(grant):
+            continue
+        key, ref = grant.property.key, grant.contact.ref
+        gave_up = mail.mail_state == outbox.FAILED
+        findings.append(
+            Finding(
+                ERROR if gave_up else WARNING,
+                "invitation_failed" if gave_up else "invitation_retrying",
+                grant_subject(grant),
+                f"the invitation to contact '{ref}' for '{key}' ({mail.recipient}) "
+                + ("could not be sent" if gave_up else "has not gone out yet, retrying")
+                + f" ({mail.mail_attempts} attempt(s); {mail.mail_error or 'no error'})",
+                f"check the smtp_* settings in {checkup.settings_file} and the address, "
+                f"then send it again: `{checkup.command(f'grant {key} {ref} --send')}`",
             )
         )
     return findings

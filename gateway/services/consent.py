@@ -20,7 +20,7 @@ from gateway.db import database
 from gateway.errors import InvalidInput
 from gateway.models import ConsentRecord, ConsentText, Grant
 from gateway.security import cut_user_agent, shorten_ip
-from gateway.services import mail_transport
+from gateway.services import durable_medium
 from gateway.services.grant_rule import needs_consent as needs_consent  # the consent form asks it
 from gateway.services.tracking import Event, record_event
 from gateway.shipped import CONSENT_FOLDER, shipped_bytes
@@ -59,6 +59,15 @@ class MissingStatements(InvalidInput):
     def __init__(self, missing: list[str]):
         super().__init__("missing statements: " + ", ".join(missing))
         self.missing = missing
+
+
+class ConfirmationImpossible(InvalidInput):
+    """The confirmation could not be mailed, and ``consent_requires_mail`` is set;
+    ``reason`` is one of ``durable_medium``'s reasons."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the consent confirmation cannot be mailed: {reason}")
+        self.reason = reason
 
 
 class TextsChanged(InvalidInput):
@@ -193,9 +202,14 @@ def record_consent(
 ) -> ConsentRecord:
     """Store what the contact accepted, once per grant; queue the confirmation e-mail.
 
+    :raises ConfirmationImpossible: the confirmation cannot be mailed and must be.
     :raises TextsChanged: a text got a new version since the form was shown.
     :raises MissingStatements: a required statement was not ticked.
     """
+    contact = grant.contact
+    blocker = durable_medium.consent_blocker(config, contact)
+    if blocker is not None:
+        raise ConfirmationImpossible(blocker)
     texts = current_texts()
     shown_agb = texts.agb.version if texts.agb else None
     if (
@@ -211,12 +225,13 @@ def record_consent(
     now = utc_now()
     short_ip = shorten_ip(ip, config.ip_privacy)
     agent_string = cut_user_agent(user_agent)
-    contact = grant.contact
     with database.atomic():
         existing = ConsentRecord.get_or_none(ConsentRecord.grant == grant)
         if existing is not None:
             return existing
-        mail = mail_transport.mail_configured(config) and bool(contact.email)
+        # Without consent_requires_mail, a consent that cannot be mailed is stored with
+        # mail_state "none": no copy on a durable medium exists.
+        mail = durable_medium.mail_blocker(config, contact) is None
         record = ConsentRecord.create(
             grant=grant,
             at=now,

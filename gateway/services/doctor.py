@@ -30,7 +30,12 @@ from gateway.services.checks_home import (
     check_secret_key,
     check_smtp,
 )
-from gateway.services.checks_sharing import check_consent, check_contact_email, check_grants
+from gateway.services.checks_sharing import (
+    check_consent,
+    check_contact_email,
+    check_grants,
+    check_invitations,
+)
 from gateway.services.checks_tracking import (
     check_api_keys,
     check_cursors,
@@ -68,6 +73,7 @@ CHECKS: tuple[Check, ...] = (
     check_grants,
     check_consent,
     check_contact_email,
+    check_invitations,
     check_events,
     check_dead_journals,
     check_tracking_writer,

@@ -25,7 +25,7 @@ from gateway.security import (
     new_nonce,
     new_password,
 )
-from gateway.services import listening
+from gateway.services import durable_medium, listening, outbox
 from gateway.services.contacts import get_contact
 from gateway.services.grant_rule import grant_is_live
 from gateway.services.properties import get_property
@@ -135,7 +135,8 @@ def grant_access(
     ``KEEP_EXPIRY`` to keep what an existing grant has.
 
     :raises NotFound: property or contact unknown.
-    :raises InvalidInput: the new date, or the kept one, is in the past.
+    :raises InvalidInput: the new date, or the kept one, is in the past; the property
+        asks for consent and the contact has no address for its confirmation.
     """
     today = utc_now().date()
     if isinstance(expires, datetime.date) and expires < today:
@@ -146,6 +147,7 @@ def grant_access(
     with database.atomic():
         prop = get_property(key)
         contact = get_contact(ref)
+        durable_medium.require_address_for_consent(config, prop, contact)
         grant = Grant.get_or_none((Grant.property == prop) & (Grant.contact == contact))
         if grant is None:
             nonce = new_nonce()
@@ -276,6 +278,8 @@ class UserRow:
     consent_at: datetime.datetime | None
     consent_mail: str | None
     last_access: datetime.datetime | None
+    # The state of the newest invitation mail (``grant --send``), or None.
+    invitation: str | None = None
 
 
 def list_users(key: str) -> list[UserRow]:
@@ -296,6 +300,7 @@ def list_users(key: str) -> list[UserRow]:
             .order_by(AccessEvent.id.desc())
             .first()
         )
+        invitation = outbox.latest_mail(outbox.INVITATION, grant)
         rows.append(
             UserRow(
                 contact=grant.contact.ref,
@@ -305,6 +310,7 @@ def list_users(key: str) -> list[UserRow]:
                 consent_at=consent.at if consent else None,
                 consent_mail=consent.mail_state if consent else None,
                 last_access=last.at if last else None,
+                invitation=invitation.mail_state if invitation else None,
             )
         )
     return rows

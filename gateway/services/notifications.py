@@ -25,9 +25,9 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.models import AccessEvent, Agent, AgentNotification, Contact, Property
 from gateway.services import branding, leases, mail_transport
-from gateway.services.confirmations import RETRY_DELAYS
 from gateway.services.first_open import FIRST_OPEN, is_access
 from gateway.services.grants import base_url
+from gateway.services.outbox import RETRY_DELAYS
 
 LEASE = datetime.timedelta(minutes=2)
 #: More in one mail is not read; the rest follows in the next one.
