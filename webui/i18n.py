@@ -32,6 +32,10 @@ STRINGS = {
         "text_version": "Fassung {version}",
         "german_only": "",
         "consent_legend": "Ihre Erklärungen",
+        "consent_pdf": "Texte speichern (PDF)",
+        "preview_consent_note": "Vorschau: Hier kreuzt Ihr Kunde die Erklärungen an. In der "
+        "Vorschau wird nichts angekreuzt und nichts gespeichert.",
+        "preview_consent_next": "Weiter zu den Unterlagen (Vorschau)",
         "consent_submit": "Zustimmen und Unterlagen anzeigen",
         "consent_missing": "Bitte bestätigen Sie alle Erklärungen, um fortzufahren. "
         "Es fehlt: {missing}.",
@@ -131,6 +135,10 @@ STRINGS = {
         "text_version": "Version {version}",
         "german_only": "The legally binding text is in German.",
         "consent_legend": "Your statements",
+        "consent_pdf": "Save texts (PDF)",
+        "preview_consent_note": "Preview: this is where your client ticks the statements. "
+        "Nothing is ticked or stored in the preview.",
+        "preview_consent_next": "On to the documents (preview)",
         "consent_submit": "Agree and show documents",
         "consent_missing": "Please confirm every statement to continue. Missing: {missing}.",
         "consent_changed": "The texts have just been updated. Please read the new version "

@@ -25,6 +25,7 @@ URL_MAP = Map(
         Rule(LINK + "/thumb/<path:path>", endpoint=share.thumbnail, methods=READ),
         Rule(LINK + "/zip", endpoint=share.zip_all, methods=READ),
         Rule(LINK + "/consent", endpoint=consent_form.submit, methods=["POST"]),
+        Rule(f"{LINK}/{consent_form.TEXTS_PDF}", endpoint=consent_form.texts_pdf, methods=READ),
         Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
         Rule(urls.IMPRINT, endpoint=legal.imprint, methods=READ),
         Rule(urls.PRIVACY, endpoint=legal.privacy, methods=READ),
