@@ -32,7 +32,7 @@ from gateway.services import access, catalog, consent, thumbnails, tracking, web
 from gateway.services.properties import storage_folder
 from gateway.serving.delivery import tracked_body
 from webui import tree as tree_module
-from webui.consent_form import confirmation_address, show_form
+from webui.consent_form import confirmation_address, preview_needs_gate, show_form
 from webui.context import page_context, query_link, remember_choices, view_choice
 from webui.files import content_disposition, inline_type, send_file
 from webui.i18n import Translator
@@ -59,6 +59,8 @@ def _gate(app, request: Request, prefix: str, token: str, *, file_url: bool) -> 
     if file_url and viewer.is_preview:
         return forbidden(app, request)
     if viewer.grant is not None and consent.needs_consent(viewer.grant):
+        return redirect(viewer.url(""), 303)
+    if preview_needs_gate(request, viewer):
         return redirect(viewer.url(""), 303)
     return viewer
 
@@ -203,6 +205,8 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
         return app.not_found(request)
     if viewer.grant is not None and consent.needs_consent(viewer.grant):
         return show_form(app, request, viewer)
+    if preview_needs_gate(request, viewer):
+        return show_form(app, request, viewer)
     view = build_view(_tree(app, viewer), request, folder)
     if view is None:
         return app.not_found(request)
@@ -306,8 +310,8 @@ def thumbnail(app, request: Request, prefix: str, token: str, path: str) -> Resp
         image = thumbnails.thumbnail(app.config, located[0], os.stat(located[0]))
     except thumbnails.ThumbnailBusy:
         return Response("busy", status=503, headers={"Retry-After": str(THUMBNAIL_RETRY_AFTER)})
-    if image is None:  # not a readable image or PDF, or too big: a plain document icon
-        return redirect(static_url("file.svg"), 302)
+    if image is None:  # not a readable image or PDF, or too big: the file type's icon
+        return redirect(icon_for(located[1][-1]), 302)
     return Response(image.read_bytes(), content_type="image/jpeg")
 
 

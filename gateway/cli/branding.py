@@ -72,7 +72,7 @@ def branding_set(obj, name, logo, imprint, privacy_contact, as_json):
     )
 
 
-@branding_group.command("show")
+@branding_group.command("show", short_help="Show the current branding.")
 @json_option
 @click.pass_obj
 def branding_show(obj, as_json):
