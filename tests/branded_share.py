@@ -36,8 +36,8 @@ PHOTO = "Garten.jpg"
 
 
 def write_logo(path) -> None:
-    """A small two-colour logo: a blue square with a white roof."""
-    image = Image.new("RGB", (180, 60), (255, 255, 255))
+    """A small square logo: a blue square with a white house."""
+    image = Image.new("RGB", (60, 60), (255, 255, 255))
     for x in range(8, 52):
         for y in range(8, 52):
             image.putpixel((x, y), (10, 79, 150))
@@ -48,8 +48,8 @@ def write_logo(path) -> None:
     image.save(path)
 
 
-def make_branded_share(config, tmp_path, *, requires_consent=True, brand=True) -> Share:
-    share = make_share(config, requires_consent=requires_consent, files=FILES)
+def make_branded_share(config, tmp_path, *, requires_consent=True, brand=True, email=None) -> Share:
+    share = make_share(config, requires_consent=requires_consent, files=FILES, email=email)
     folder = storage_folder(config, "obj-1")
     Image.new("RGB", (640, 480), (60, 140, 70)).save(folder / PHOTO, quality=70)
     for root, _dirs, names in os.walk(folder):
