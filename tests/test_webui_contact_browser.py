@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway.models import ConsentRecord
-from gateway.services import consent, consent_pdf, grants
+from gateway.services import branding, consent, consent_pdf, grants
 from tests.branded_share import (
     AGENCY,
     EXPIRES,
@@ -259,3 +259,21 @@ def test_reference_screenshots(server, config, page, width, tmp_path):
     page.goto(server.url + share.link + "/?view=list")
     page.wait_for_load_state("load")
     check_screenshot(page, f"share-{width}", tmp_path)
+
+
+def test_the_other_pages_of_a_link_pass_axe_too(server, config, page, tmp_path):
+    share = make_branded_share(config, tmp_path, requires_consent=False)
+    branding.set_branding(config, imprint="Muster Immobilien GmbH\nHauptstraße 1\n90402 Nürnberg")
+    page.goto(server.url + share.link + "/?lang=en")
+    assert page.get_by_test_id("contact-person").is_visible()
+    assert_fits(page)
+    page.get_by_test_id("imprint-link").click()
+    assert "Hauptstraße 1" in page.get_by_test_id("imprint-text").inner_text()
+    assert_fits(page)
+    response = page.goto(server.url + share.preview + "/download/notizen.txt")
+    assert response.status == 403
+    assert page.get_by_test_id("contact-person").is_visible()
+    assert_fits(page)
+    response = page.goto(server.url + share.link + "/zip?q=gibt-es-nicht")
+    assert response.status == 422
+    assert_fits(page)
