@@ -190,8 +190,8 @@ TEXTS_PDF = "texts.pdf"
 
 
 def texts_pdf(app, request: Request, prefix: str, token: str) -> Response:
-    """ "Texte speichern (PDF)": the current texts as the PDF the confirmation mail
-    carries, in the page's language; before consent too, and in the preview."""
+    """The current texts as the PDF the confirmation mail carries ("Texte speichern
+    (PDF)"), in the page's language; before consent too, and in the preview."""
     viewer = load_viewer(app, request, prefix, token)
     if viewer is None:
         return app.not_found(request)
