@@ -30,6 +30,9 @@ AGENT_CONTACTS = AGENT_DASHBOARD + "/contacts"
 API = "/api/v1"
 #: Static files of the web pages.
 STATIC = "/static"
+#: The agency's Impressum (when it is given as text) and the privacy notice.
+IMPRINT = "/impressum"
+PRIVACY = "/datenschutz"
 #: Liveness for monitoring and ``immoshare doctor``.
 HEALTH = "/healthz"
 

@@ -73,7 +73,7 @@ def test_bad_texts_and_logos_are_one_line_errors(cli, tmp_path, args, content, c
 def test_branding_set_needs_something_to_set(cli):
     result = cli("branding", "set")
     assert result.exit_code == 2
-    assert "give --name, --logo or both" in result.output
+    assert "give --name, --logo, --imprint or --privacy-contact" in result.output
 
 
 def test_branding_set_and_show(cli, tmp_path):

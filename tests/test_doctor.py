@@ -82,7 +82,10 @@ def healthy(home, config, server, inbox, cli, tmp_path):
     own = tmp_path / "widerruf.txt"
     own.write_text(OWN_WIDERRUF, encoding="utf-8")
     assert cli("consent", "set", "widerruf", str(own)).exit_code == 0
-    make_property(
+    agency = ("--name", "Muster Immobilien GmbH", "--imprint", "https://example.de/impressum")
+    privacy = ("--privacy-contact", "datenschutz@example.de")
+    assert cli("branding", "set", *agency, *privacy).exit_code == 0
+        make_property(
         config,
         "obj-1",
         requires_consent=True,

@@ -313,7 +313,7 @@ def test_thumbnails_for_images_and_pdfs(server, share, config):
     get(server, share.link + "/thumb/foto.jpg")
     assert len(list((config.home / "cache" / "thumbnails").rglob("*.jpg"))) == 2
     broken = get(server, share.link + "/thumb/" + quote("GRUNDRISS OG.pdf"))
-    assert broken.status_code == 302 and "file.svg" in broken.headers["Location"]
+    assert broken.status_code == 302 and "/icons/pdf.svg" in broken.headers["Location"]
 
 
 # --- zip ---------------------------------------------------------------------------
@@ -446,11 +446,18 @@ def test_preview_refuses_every_file_and_zip_url(server, share, path):
     assert events() == []
 
 
-def test_preview_records_nothing_and_needs_no_consent(server, config):
+def test_preview_records_nothing_and_its_consent_step_is_only_shown(server, config):
     share = make_share(config, requires_consent=True)
-    r = get(server, share.preview + "/browse/Grundrisse")
-    assert r.status_code == 200 and entry_names(r.text)
-    assert get(server, share.preview + "/thumb/" + quote("GRUNDRISS OG.pdf")).status_code == 302
+    with requests.Session() as agent:
+        assert find(agent.get(server.url + share.preview).text, "consent-form")
+        agent.post(server.url + share.preview + "/consent")  # only leads on to the share
+        r = agent.get(server.url + share.preview + "/browse/Grundrisse", allow_redirects=False)
+        assert r.status_code == 200 and entry_names(r.text)
+        thumb = agent.get(
+            server.url + share.preview + "/thumb/" + quote("GRUNDRISS OG.pdf"),
+            allow_redirects=False,
+        )
+        assert thumb.status_code == 302
     assert events() == []
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import re
 import struct
 import threading
 import zlib
@@ -85,7 +86,9 @@ def thumb(base: str, link: str, name: str) -> requests.Response:
 
 
 def is_icon(response: requests.Response) -> bool:
-    return response.status_code == 302 and "file.svg" in response.headers["Location"]
+    """Redirected to the file type's icon: no thumbnail can be made."""
+    location = response.headers.get("Location", "")
+    return response.status_code == 302 and re.search(r"/static/(icons/\w+|file)\.svg", location)
 
 
 def cache_files(config, pattern: str = "*.jpg") -> list[Path]:

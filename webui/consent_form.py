@@ -11,6 +11,12 @@ Where the confirmation must be mailed (``consent_requires_mail``) and cannot be 
 mail set up, no address), the form is replaced by a page that says so, and nothing
 is recorded (``gateway.services.durable_medium``). After consent, the share page
 names the partly masked address the confirmation goes to.
+
+The texts are shown structured (``webui.legal_text``), and "Texte speichern (PDF)"
+gives the very PDF the confirmation mail carries (``consent_pdf``). The agent's
+preview starts with this page too, exactly as the contact sees it, but with nothing
+to tick: its button only leads on to the share (a cookie of that browser remembers
+it), and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.numbers import whole_number_or_none
 from gateway.security import link_secret
-from gateway.services import consent, durable_medium
+from gateway.services import branding, consent, consent_pdf, durable_medium
 from webui import csrf
 from webui.context import language, page_context, remember_choices
-from webui.viewer import load_viewer
+from webui.files import content_disposition
+from webui.legal_text import render_legal_text
+from webui.viewer import Viewer, load_viewer
 
 # Form field and data-testid of each statement's checkbox (INTERFACE.md).
 CHECKBOXES = {
@@ -38,13 +46,23 @@ CHECKBOXES = {
 #: The share page's query parameter after a consent: show where the confirmation goes.
 CONSENTED_PARAM = "consented"
 
+#: The preview's note that its consent step was shown (a session cookie of the
+#: agent's browser, scoped to that preview link).
+PREVIEW_GATE_COOKIE = "preview_gate"
+
 # Status of the refusal page, by reason: the operator must set up mail (503), or
 # the agent must add the contact's address (409).
 REFUSAL_STATUS = {durable_medium.MAIL_NOT_CONFIGURED: 503, durable_medium.NO_ADDRESS: 409}
 
 
-def _paragraphs(body: str) -> list[str]:
-    return [p for p in (part.strip() for part in body.split("\n\n")) if p]
+def preview_needs_gate(request: Request, viewer: Viewer) -> bool:
+    """A preview of a property that asks for consent starts with the consent step,
+    until its button was pressed in this browser (the cookie is scoped to the link)."""
+    return (
+        viewer.is_preview
+        and viewer.property.requires_consent
+        and request.cookies.get(PREVIEW_GATE_COOKIE) != "shown"
+    )
 
 
 def show_form(
@@ -65,7 +83,6 @@ def show_form(
         texts = consent.current_texts()
     except consent.TextsNotReady:
         return not_ready(app, request)
-    cookie = csrf.cookie_value(request) or csrf.new_cookie_value()
     context = page_context(app, request)
     lang = context["lang"]
     statements = [
@@ -79,20 +96,26 @@ def show_form(
         }
         for sid in texts.statement_ids
     ]
+    cookie = None if viewer.is_preview else csrf.cookie_value(request) or csrf.new_cookie_value()
     response = app.render(
         "consent/form.html",
         status=status,
         title=viewer.property.title,
         viewer=viewer,
         widerruf=texts.widerruf,
-        widerruf_paragraphs=_paragraphs(texts.widerruf.body),
+        widerruf_html=render_legal_text(texts.widerruf.body),
         agb=texts.agb,
-        agb_paragraphs=_paragraphs(texts.agb.body) if texts.agb else [],
+        agb_html=render_legal_text(texts.agb.body) if texts.agb else "",
         statements=statements,
         message=message,
-        csrf_token=csrf.form_token(link_secret(app.config), cookie, viewer.grant.nonce),
+        pdf_url=viewer.url(TEXTS_PDF),
+        csrf_token=(
+            csrf.form_token(link_secret(app.config), cookie, viewer.grant.nonce) if cookie else ""
+        ),
         **context,
     )
+    if cookie is None:
+        return remember_choices(request, response)
     response.set_cookie(
         csrf.COOKIE,
         cookie,
@@ -111,6 +134,8 @@ def not_ready(app, request: Request) -> Response:
 
 def submit(app, request: Request, prefix: str, token: str) -> Response:
     viewer = load_viewer(app, request, prefix, token)
+    if viewer is not None and viewer.is_preview:
+        return _leave_preview_gate(request, viewer)
     if viewer is None or viewer.grant is None:
         return app.not_found(request)
     if not consent.needs_consent(viewer.grant):
@@ -156,6 +181,44 @@ def submit(app, request: Request, prefix: str, token: str) -> Response:
         )
     app.confirmations.kick()
     return redirect(viewer.url("", **{CONSENTED_PARAM: "1"}), 303)
+
+
+def _leave_preview_gate(request: Request, viewer: Viewer) -> Response:
+    """The preview's button: on to the share; nothing is recorded."""
+    response = redirect(viewer.url(""), 303)
+    response.set_cookie(
+        PREVIEW_GATE_COOKIE,
+        "shown",
+        path=viewer.base,
+        httponly=True,
+        samesite="Lax",
+        secure=request.scheme == "https",
+    )
+    return response
+
+
+#: The consent texts' PDF under a link: ``/s/TOKEN/texts.pdf``.
+TEXTS_PDF = "texts.pdf"
+
+
+def texts_pdf(app, request: Request, prefix: str, token: str) -> Response:
+    """The current texts as the PDF the confirmation mail carries ("Texte speichern
+    (PDF)"), in the page's language; before consent too, and in the preview."""
+    viewer = load_viewer(app, request, prefix, token)
+    if viewer is None:
+        return app.not_found(request)
+    try:
+        texts = consent.current_texts()
+    except consent.TextsNotReady:  # a sample text never leaves the house, not as PDF
+        return not_ready(app, request)
+    lang = language(request)
+    body = consent_pdf.consent_texts_pdf(
+        texts.widerruf, texts.agb, lang=lang, agency=branding.get_branding(app.config).name
+    )
+    response = Response(body, content_type="application/pdf")
+    value, options = content_disposition("attachment", consent_pdf.filename(lang))
+    response.headers.set("Content-Disposition", value, **options)
+    return response
 
 
 def refuse(app, request: Request, viewer, reason: str) -> Response:

@@ -1,5 +1,6 @@
-"""What every page template gets: words in the chosen language, branding, asset URLs,
-and the cookies that remember the visitor's choices (language, list or tiles)."""
+"""What every page template gets: words in the chosen language, branding (who asks),
+the link's contact person, asset URLs, and the cookies that remember the visitor's
+choices (language, list or tiles)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from gateway import urls
 from gateway.services import branding
+from gateway.services.contact_person import contact_person_of
 from webui.i18n import COOKIE as LANG_COOKIE
 from webui.i18n import LANGUAGES, Translator, choose_language
 from webui.static import logo_url, static_url
+from webui.viewer import LINK_PROPERTY
 
 VIEW_COOKIE = "view"
 VIEWS = ("list", "tiles")
@@ -44,11 +48,15 @@ def query_link(request: Request, **changes) -> str:
 def page_context(app, request: Request) -> dict:
     lang = language(request)
     current = branding.get_branding(app.config)
+    link_property = request.environ.get(LINK_PROPERTY)
     return {
         "t": Translator(lang),
         "lang": lang,
         "agency": current.name,
         "logo_url": logo_url(current),
+        "imprint_url": current.imprint_url or (urls.IMPRINT if current.imprint_text else None),
+        "privacy_url": urls.PRIVACY,
+        "contact_person": contact_person_of(link_property) if link_property else None,
         "static": static_url,
         "language_links": [(code, query_link(request, lang=code)) for code in LANGUAGES],
     }

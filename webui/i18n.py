@@ -18,6 +18,9 @@ try:
 except ZoneInfoNotFoundError:  # no tz database on this machine: show UTC
     LOCAL_ZONE = datetime.UTC
 
+# Written out rather than strftime("%b"): that follows the process's locale.
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 STRINGS = {
     "de": {
         "documents": "Unterlagen",
@@ -29,6 +32,10 @@ STRINGS = {
         "text_version": "Fassung {version}",
         "german_only": "",
         "consent_legend": "Ihre Erklärungen",
+        "consent_pdf": "Texte speichern (PDF)",
+        "preview_consent_note": "Vorschau: Hier kreuzt Ihr Kunde die Erklärungen an. In der "
+        "Vorschau wird nichts angekreuzt und nichts gespeichert.",
+        "preview_consent_next": "Weiter zu den Unterlagen (Vorschau)",
         "consent_submit": "Zustimmen und Unterlagen anzeigen",
         "consent_missing": "Bitte bestätigen Sie alle Erklärungen, um fortzufahren. "
         "Es fehlt: {missing}.",
@@ -56,12 +63,32 @@ STRINGS = {
         "statement_widerruf": "Erklärung 2 (Kenntnis vom Erlöschen des Widerrufsrechts)",
         "statement_agb": "Erklärung 3 (AGB)",
         "privacy": "Datenschutz",
+        "privacy_heading": "Datenschutzhinweise",
         "privacy_text": "Wir speichern, wann Sie diese Seite und welche Unterlagen Sie öffnen "
         "oder herunterladen, Ihre Zustimmung mit Zeitpunkt sowie eine gekürzte "
         "IP-Adresse und Ihren Browser – um Ihnen die Unterlagen bereitzustellen "
         "und die Belehrung nachweisen zu können (Art. 6 Abs. 1 lit. b, c und f "
-        "DSGVO). Verantwortlich ist die Maklerfirma, die Ihnen diesen Link "
-        "gesendet hat; dort erhalten Sie Auskunft und können Löschung verlangen.",
+        "DSGVO).",
+        "privacy_retention": "Die Daten bleiben gespeichert, solange Ihr Zugang besteht "
+        "und die Belehrung nachgewiesen werden muss. Sie haben das Recht auf Auskunft, "
+        "Berichtigung, Löschung und Einschränkung der Verarbeitung, auf Widerspruch und auf "
+        "Beschwerde bei einer Datenschutz-Aufsichtsbehörde.",
+        "privacy_controller": "Verantwortlich für die Verarbeitung ist {agency}.",
+        "privacy_controller_unknown": "Verantwortlich ist die Maklerfirma, die Ihnen Ihren "
+        "Link gesendet hat; sie hat ihren Namen auf dieser Seite noch nicht angegeben.",
+        "privacy_contact": "So erreichen Sie die Verantwortliche:",
+        "privacy_no_tracking": "Diese Seite lädt nichts von anderen Anbietern: keine "
+        "Schriften, keine Werbe- oder Analyse-Skripte.",
+        "imprint": "Impressum",
+        "legal_links": "Rechtliches",
+        "agency_unknown": "Diese Seite nennt noch keine Maklerfirma.",
+        "agency_unknown_hint": "Fragen Sie im Zweifel bei der Person nach, die Ihnen den "
+        "Link gesendet hat.",
+        "contact_person": "Ihre Ansprechperson",
+        "phone": "Telefon",
+        "email": "E-Mail",
+        "link_expires": "Ihr Link ist gültig bis einschließlich {date}.",
+        "not_found_person": "Ihre Ansprechperson für diese Unterlagen:",
         "search_label": "Dokumente durchsuchen",
         "search_button": "Suchen",
         "search_clear": "Suche löschen",
@@ -112,6 +139,10 @@ STRINGS = {
         "text_version": "Version {version}",
         "german_only": "The legally binding text is in German.",
         "consent_legend": "Your statements",
+        "consent_pdf": "Save texts (PDF)",
+        "preview_consent_note": "Preview: this is where your client ticks the statements. "
+        "Nothing is ticked or stored in the preview.",
+        "preview_consent_next": "On to the documents (preview)",
         "consent_submit": "Agree and show documents",
         "consent_missing": "Please confirm every statement to continue. Missing: {missing}.",
         "consent_changed": "The texts have just been updated. Please read the new version "
@@ -135,11 +166,30 @@ STRINGS = {
         "statement_widerruf": "statement 2 (right of withdrawal ends on performance)",
         "statement_agb": "statement 3 (terms and conditions)",
         "privacy": "Privacy",
+        "privacy_heading": "Privacy notice",
         "privacy_text": "We store when you open this page and which documents you open or "
         "download, your consent with its time, a shortened IP address and your "
         "browser — to provide the documents and to prove the cancellation "
-        "policy was given (Art. 6(1)(b), (c) and (f) GDPR). The controller is "
-        "the agency that sent you this link; ask them for access or erasure.",
+        "policy was given (Art. 6(1)(b), (c) and (f) GDPR).",
+        "privacy_retention": "The data is kept while your access lasts and while the "
+        "cancellation policy must be proven. You have the right of access, rectification, "
+        "erasure and restriction, to object, and to lodge a complaint with a data "
+        "protection authority.",
+        "privacy_controller": "The controller is {agency}.",
+        "privacy_controller_unknown": "The controller is the agency that sent you this "
+        "link; it has not given its name on this page yet.",
+        "privacy_contact": "How to reach the controller:",
+        "privacy_no_tracking": "This page loads nothing from elsewhere: no fonts, no "
+        "advertising or analytics scripts.",
+        "imprint": "Legal notice",
+        "legal_links": "Legal",
+        "agency_unknown": "This page does not name an agency yet.",
+        "agency_unknown_hint": "If in doubt, ask the person who sent you the link.",
+        "contact_person": "Your contact",
+        "phone": "Phone",
+        "email": "E-mail",
+        "link_expires": "Your link is valid until {date} (inclusive).",
+        "not_found_person": "Your contact for these documents:",
         "search_label": "Search documents",
         "search_button": "Search",
         "search_clear": "Clear search",
@@ -214,5 +264,10 @@ class Translator:
         return f"{text} {unit}"
 
     def date(self, mtime: float) -> str:
-        moment = datetime.datetime.fromtimestamp(mtime, LOCAL_ZONE)
-        return moment.strftime("%d.%m.%Y") if self.lang == "de" else moment.strftime("%Y-%m-%d")
+        """A file's date in local time: "12.11.2026", in English "12 Nov 2026"."""
+        return self.day(datetime.datetime.fromtimestamp(mtime, LOCAL_ZONE).date())
+
+    def day(self, day: datetime.date) -> str:
+        if self.lang == "de":
+            return f"{day.day:02d}.{day.month:02d}.{day.year}"
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"

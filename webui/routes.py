@@ -7,7 +7,7 @@ function ``handler(app, request, **values)``.
 from werkzeug.routing import Map, Rule
 
 from gateway import urls
-from webui import consent_form, dashboard, share, static
+from webui import consent_form, dashboard, legal, share, static
 from webui.api import contacts, events, grants, openapi, properties
 
 READ = ["GET", "HEAD"]
@@ -46,7 +46,10 @@ URL_MAP = Map(
         Rule(LINK + "/thumb/<path:path>", endpoint=share.thumbnail, methods=READ),
         Rule(LINK + "/zip", endpoint=share.zip_all, methods=READ),
         Rule(LINK + "/consent", endpoint=consent_form.submit, methods=["POST"]),
+        Rule(f"{LINK}/{consent_form.TEXTS_PDF}", endpoint=consent_form.texts_pdf, methods=READ),
         Rule(LINK + "/<path:path>", endpoint=share.refuse_file, methods=READ),
+        Rule(urls.IMPRINT, endpoint=legal.imprint, methods=READ),
+        Rule(urls.PRIVACY, endpoint=legal.privacy, methods=READ),
         Rule(f"{urls.STATIC}/<path:name>", endpoint=static.serve_static, methods=READ),
         Rule("/branding/<name>", endpoint=static.serve_logo, methods=READ),
         *dashboard.RULES,  # the agents' dashboard, /agent/ (webui/dashboard/)

@@ -40,7 +40,7 @@ from gateway.services import (
 from gateway.services.properties import storage_folder
 from gateway.serving.delivery import tracked_body
 from webui import tree as tree_module
-from webui.consent_form import confirmation_address, show_form
+from webui.consent_form import confirmation_address, preview_needs_gate, show_form
 from webui.context import page_context, query_link, remember_choices, view_choice
 from webui.files import content_disposition, inline_type, send_file
 from webui.i18n import Translator
@@ -67,6 +67,8 @@ def _gate(app, request: Request, prefix: str, token: str, *, file_url: bool) -> 
     if file_url and viewer.is_preview:
         return forbidden(app, request)
     if viewer.grant is not None and consent.needs_consent(viewer.grant):
+        return redirect(viewer.url(""), 303)
+    if preview_needs_gate(request, viewer):
         return redirect(viewer.url(""), 303)
     return viewer
 
@@ -126,7 +128,7 @@ class Row(NamedTuple):
     open_url: str  # "" unless the browser shows the file (never from the preview)
     thumb_url: str  # "" without a thumbnail
     download_url: str
-    extension: str  # the icon's text
+    icon: str  # URL of the entry's icon: a folder or the file's type
     meta: str  # a file's size and date
 
 
@@ -136,7 +138,32 @@ def _rows(entries: list[tree_module.Entry], viewer: Viewer, lang: str) -> list[R
 
 
 def _folder_row(entry: tree_module.Entry) -> Row:
-    return Row(entry, True, "", "", "", "", "")
+    return Row(entry, True, "", "", "", _icon_url("folder"), "")
+
+
+# File types by their icon in ``webui/static/icons/`` (anything else: ``file.svg``).
+FILE_TYPES = {
+    "pdf": ("pdf",),
+    "image": ("jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "tif", "tiff", "bmp"),
+    "doc": ("doc", "docx", "odt", "rtf", "pages"),
+    "sheet": ("xls", "xlsx", "ods", "csv", "numbers"),
+    "slides": ("ppt", "pptx", "odp", "key"),
+    "archive": ("zip", "7z", "rar", "gz", "tgz", "tar"),
+    "text": ("txt", "md", "log"),
+}
+ICON_OF_EXTENSION = {ext: icon for icon, exts in FILE_TYPES.items() for ext in exts}
+
+
+@functools.cache
+def _icon_url(icon: str) -> str:
+    return static_url(f"icons/{icon}.svg")
+
+
+def icon_for(name: str) -> str:
+    """The URL of the icon of a file named ``name``, by its extension."""
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    icon = ICON_OF_EXTENSION.get(extension)
+    return _icon_url(icon) if icon else static_url("file.svg")
 
 
 def _file_row(entry: tree_module.Entry, base: str, preview: bool, lang: str) -> Row:
@@ -151,7 +178,7 @@ def _file_row(entry: tree_module.Entry, base: str, preview: bool, lang: str) -> 
         f"{base}/open/{path}" if can_open else "",
         f"{base}/thumb/{path}" if thumbnails.has_thumbnail(name) else "",
         f"{base}/download/{path}",
-        name.rpartition(".")[2][:4] if "." in name else "",
+        icon_for(name),
         _size_and_date(lang, entry.size, entry.mtime),
     )
 
@@ -186,6 +213,8 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
         return app.not_found(request)
     if viewer.grant is not None and consent.needs_consent(viewer.grant):
         return show_form(app, request, viewer)
+    if preview_needs_gate(request, viewer):
+        return show_form(app, request, viewer)
     view = build_view(_tree(app, viewer), request, folder)
     if view is None:
         return app.not_found(request)
@@ -204,6 +233,7 @@ def page(app, request: Request, prefix: str, token: str, folder: str = "") -> Re
         viewer=viewer,
         view=view,
         title=viewer.property.title,
+        expires=viewer.grant.expires if viewer.grant is not None else None,
         rows=rows,
         entries_html=_entries_html(app, viewer, view, rows, keep, context["t"]),
         view_mode=view_choice(request),
@@ -288,8 +318,8 @@ def thumbnail(app, request: Request, prefix: str, token: str, path: str) -> Resp
         image = thumbnails.thumbnail(app.config, located[0], os.stat(located[0]))
     except thumbnails.ThumbnailBusy:
         return Response("busy", status=503, headers={"Retry-After": str(THUMBNAIL_RETRY_AFTER)})
-    if image is None:  # not a readable image or PDF, or too big: a plain document icon
-        return redirect(static_url("file.svg"), 302)
+    if image is None:  # not a readable image or PDF, or too big: the file type's icon
+        return redirect(icon_for(located[1][-1]), 302)
     return Response(image.read_bytes(), content_type="image/jpeg")
 
 

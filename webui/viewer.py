@@ -14,6 +14,10 @@ from gateway.services import access, web_events
 
 CONTACT = "s"
 PREVIEW = "p"
+# The property a request's link belongs to, also when the link was revoked or ran out:
+# its pages, error pages included, name that property's contact person. Only a real
+# link's holder gets here; an unknown token leaves it unset.
+LINK_PROPERTY = "immoshare.link_property"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,14 +53,18 @@ def load_viewer(app, request: Request, prefix: str, token: str) -> Viewer | None
     revoked or expired grant) when the link is not valid."""
     if prefix == PREVIEW:
         try:
-            return Viewer(prefix, token, access.resolve_preview(token), None)
+            prop = access.resolve_preview(token)
         except NotFound:
             return None
+        request.environ[LINK_PROPERTY] = prop
+        return Viewer(prefix, token, prop, None)
     try:
         grant = access.resolve_link(token)
     except NotFound:
         return None
     except AccessDenied as denied:
+        request.environ[LINK_PROPERTY] = denied.args[1].property
         web_events.record(visitor(app, request, denied.args[1]), "denied", "", status=404)
         return None
+    request.environ[LINK_PROPERTY] = grant.property
     return Viewer(prefix, token, grant.property, grant)

@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from gateway.config import Config
+from gateway.services.branding import check_branding
 from gateway.services.checks_certificate import check_energy_certificate
 from gateway.services.checks_home import (
     check_catalog,
@@ -69,6 +70,7 @@ DATABASE_CHECKS: tuple[Check, ...] = (check_database, check_migrations)
 CHECKS: tuple[Check, ...] = (
     check_smtp,
     check_consent_texts,
+    check_branding,
     check_catalog,
     check_grants,
     check_consent,

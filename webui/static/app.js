@@ -64,6 +64,24 @@
     });
   }
 
+  // A thumbnail that cannot be shown (not made yet, or not an image after all) goes,
+  // and the file-type icon beneath it shows instead.
+  function bindThumbnailFallback() {
+    document.addEventListener("error", function (event) {
+      var target = event.target;
+      if (target && target.classList && target.classList.contains("entry__thumb")) {
+        target.parentNode.removeChild(target);
+      }
+    }, true);
+    var thumbs = document.querySelectorAll("img.entry__thumb");
+    for (var i = 0; i < thumbs.length; i++) {
+      if (thumbs[i].complete && thumbs[i].naturalWidth === 0) {
+        thumbs[i].parentNode.removeChild(thumbs[i]);
+      }
+    }
+  }
+
   bindViewSwitch();
   bindLiveSearch();
+  bindThumbnailFallback();
 }());
