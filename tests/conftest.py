@@ -34,6 +34,23 @@ def pytest_generate_tests(metafunc):
         )
 
 
+#: Fixture scopes that pytest-xdist would build once per worker, not once per run.
+SHARED_SCOPES = ("module", "class")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """``make test`` runs on pytest-xdist workers (``--dist loadgroup``): the tests of
+    a module that share a module- or class-scoped fixture (a built wheel, a browser)
+    go to one worker together, so the fixture is built once."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or not hasattr(item, "_fixtureinfo"):
+            continue
+        definitions = item._fixtureinfo.name2fixturedefs.values()
+        if any(defs and defs[-1].scope in SHARED_SCOPES for defs in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture
 def database_url(request):
     """None (SQLite in the home), or a fresh PostgreSQL database's URL."""

@@ -15,7 +15,7 @@ import requests
 from gateway.models import AccessEvent, CatalogEntry
 from tests.contact_page import find
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import PeakMemory, Sampler, ServerProcess, rss_bytes, wait_until
+from tests.tools import HEAVY, PeakMemory, Sampler, ServerProcess, rss_bytes, wait_until
 from webui.tree import Entry
 from webui.zipping import ZipDownload, plan
 
@@ -50,6 +50,7 @@ def downloads(key: str, **match) -> int:
 
 
 @pytest.mark.slow
+@HEAVY
 def test_a_zip_of_100000_files_opens_one_at_a_time(config, home, tmp_path):
     make_property(config, "viele", "Viele Dateien")
     folder = config.properties_dir / "viele" / "Belege"

@@ -17,7 +17,7 @@ import requests
 from gateway.services import catalog, tracking
 from gateway.services.home import open_home
 from tests.factories import make_contact, make_grant, make_property
-from tests.tools import ThreadedServer, certificate
+from tests.tools import HEAVY, ThreadedServer, certificate
 from tests.tracking_tools import read_part_and_hang_up, stored_events, wait_for_events
 from webui.zipping import CATALOG_CRC_FROM
 
@@ -157,6 +157,7 @@ def test_a_client_hanging_up_mid_zip_leaves_the_events_it_had(server, config, ca
 
 
 @pytest.mark.slow
+@HEAVY
 def test_zip64_for_a_member_over_4_gib_by_sendfile(server, config, calls, tmp_path):
     big = 4 * 1024 * MiB + 7
     make_property(config, "obj-1", files={"zz nach dem Film.txt": b"danach"})
