@@ -36,7 +36,8 @@ T = TypeVar("T")
 #: Tests that keep both cores or the disk busy for many seconds (100,000 files, a
 #: 4 GiB member, the benchmark): under pytest-xdist (``make test``) they run one after
 #: another on one worker, beside the light ones, never beside each other.
-HEAVY = pytest.mark.xdist_group("heavy")
+HEAVY_GROUP = "heavy"
+HEAVY = pytest.mark.xdist_group(HEAVY_GROUP)
 
 
 def require_capability(reason: str) -> None:
