@@ -19,9 +19,13 @@ $(STAMP): $(BIN)/python setup.py
 demo: $(STAMP)
 	$(BIN)/immoshare demo --port $${PORT:-8080}
 
-## test: every test, against the real server, litmus, Chromium, PostgreSQL, Redis
+## test: every test, against the real server, litmus, Chromium, PostgreSQL, Redis;
+## one pytest-xdist worker per core (at most TEST_WORKERS_MAX), the 25 slowest listed last
+TEST_WORKERS ?= auto
+TEST_WORKERS_MAX ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses=$(TEST_WORKERS_MAX) \
+		--dist loadgroup --durations=25 --durations-min=0 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway dav_provider webui tests bench

@@ -54,6 +54,13 @@ def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _seconds(value: Any) -> float:
+    seconds = float(value)
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"expected seconds from 0 to 3600, got {value!r}")
+    return seconds
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     name: str
@@ -76,6 +83,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         _optional_str,
         "peewee database URL; default: SQLite file immoshare.db in the home",
+    ),
+    Setting(
+        "database_busy_timeout",
+        10.0,
+        _seconds,
+        "Seconds an SQLite request waits for another writer's lock before it gets 503",
     ),
     Setting(
         "redis_url",

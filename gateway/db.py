@@ -24,13 +24,18 @@ database = peewee.DatabaseProxy()
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
     "foreign_keys": 1,
-    "busy_timeout": 10000,  # ms to wait for the writer lock instead of failing
+    # busy_timeout (ms to wait for the writer lock instead of failing): the setting
+    # database_busy_timeout, see open_database
     "synchronous": "normal",  # WAL + normal survives a process kill; fsync at checkpoint
     "mmap_size": 256 * 1024 * 1024,
     # deleted rows are overwritten, not left in free pages: a GDPR erasure
     # (services/privacy) must not stay readable in the file (the default of some builds only)
     "secure_delete": 1,
 }
+
+#: Seconds connecting to SQLite (journal mode and the other pragmas) waits for
+#: another connection's lock: peewee's default.
+CONNECT_BUSY_TIMEOUT = 5.0
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 #: Pool defaults per process; the URL's query string overrides them
@@ -46,12 +51,16 @@ class BaseModel(peewee.Model):
         legacy_table_names = False
 
 
-#: The URL ``database`` is bound to, so that opening the same one again is a no-op.
-_bound_url: str | None = None
+#: The URL and busy timeout ``database`` is bound to, so that opening the same again
+#: is a no-op.
+_bound: tuple[str, float] | None = None
 
 
-def open_database(url: str) -> peewee.Database:
+def open_database(url: str, busy_timeout: float = 10.0) -> peewee.Database:
     """Connect ``database`` to ``url`` and return the concrete database.
+
+    ``busy_timeout``: seconds an SQLite statement waits for another connection's
+    write lock before it fails ("database is locked", answered 503).
 
     Opening the URL that is already open keeps the bound database: re-binding would
     hand threads that are mid-transaction (the tracking writer, a request) a second
@@ -59,8 +68,8 @@ def open_database(url: str) -> peewee.Database:
 
     :raises SetupError: the URL is malformed or the database does not answer.
     """
-    global _bound_url
-    if url == _bound_url and database.obj is not None:
+    global _bound
+    if (url, busy_timeout) == _bound and database.obj is not None:
         return database.obj
     try:
         if url.startswith("sqlite"):
@@ -69,7 +78,10 @@ def open_database(url: str) -> peewee.Database:
             # background writer (tracking, catalog) committed: "database is locked".
             db = AccessStampedSqliteDatabase(
                 parse(url)["database"],
-                pragmas=SQLITE_PRAGMAS,
+                pragmas={**SQLITE_PRAGMAS, "busy_timeout": round(busy_timeout * 1000)},
+                # the pragmas run on connect wait too: peewee's 5 s, or less when the
+                # setting is lower
+                timeout=min(busy_timeout, CONNECT_BUSY_TIMEOUT),
                 check_same_thread=False,
                 lock_type="IMMEDIATE",
             )
@@ -87,7 +99,7 @@ def open_database(url: str) -> peewee.Database:
     except peewee.ImproperlyConfigured:
         raise SetupError("PostgreSQL needs its driver: pip install 'immoshare[postgres]'") from None
     db.close()
-    _bound_url = url
+    _bound = (url, busy_timeout)
     return db
 
 

@@ -14,7 +14,12 @@ from gateway.cli import cli as immoshare_cli
 from gateway.services.home import init_home, open_home
 from tests.factories import make_consent_texts
 from tests.mailbox import smtp_server
-from tests.tools import ThreadedServer, free_port, require_tool
+from tests.tools import HEAVY_GROUP, ThreadedServer, free_port, require_tool
+
+try:  # pytest 9.2 and later keep an item's id here
+    from _pytest.nodeid import NodeId
+except ImportError:
+    NodeId = None
 
 pytest_plugins = ["tests.backends"]
 
@@ -35,6 +40,58 @@ def pytest_generate_tests(metafunc):
             ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
             indirect=True,
         )
+
+
+#: Fixture scopes that pytest-xdist would build once per worker, not once per run.
+SHARED_SCOPES = ("module", "class")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """``make test`` runs on pytest-xdist workers (``--dist loadgroup``).
+
+    Before pytest-xdist reads the groups: the tests of a module that share a module-
+    or class-scoped fixture (a built wheel, a browser) join one group, so the fixture
+    is built once; the heavy group (``tests.tools.HEAVY``), the longest unit of work,
+    is handed out first.
+
+    After: pytest-xdist tells its scheduler an item's group by appending ``@group`` to
+    the item's id, which pytest 9.2 keeps elsewhere, so the groups were silently lost
+    (pytest-xdist issue 1386). Append it where pytest now keeps it, and stop the run if
+    a group still does not show: tests that must not run side by side would."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or not hasattr(item, "_fixtureinfo"):
+            continue
+        definitions = item._fixtureinfo.name2fixturedefs.values()
+        if any(defs and defs[-1].scope in SHARED_SCOPES for defs in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    grouping = getattr(config.option, "loadgroup", False)  # set on xdist workers
+    if grouping:
+        items.sort(key=lambda item: _group_names(item) != [HEAVY_GROUP])
+    result = yield
+    if grouping:
+        for item in items:
+            names = _group_names(item)
+            suffix = "@" + "_".join(names)
+            if not names or item.nodeid.endswith(suffix):
+                continue
+            if NodeId is not None and isinstance(getattr(item, "_id", None), NodeId):
+                item._id = NodeId.parse(str(item._id) + suffix)
+            if not item.nodeid.endswith(suffix):
+                raise pytest.UsageError(
+                    f"--dist loadgroup cannot group {item.nodeid} with this pytest-xdist "
+                    "and pytest; run without -n, or mend the grouping in tests/conftest.py"
+                )
+    return result
+
+
+def _group_names(item) -> list[str]:
+    """The sorted ``xdist_group`` names of ``item``, as pytest-xdist joins them."""
+    names = {
+        str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+        for mark in item.iter_markers("xdist_group")
+    }
+    return sorted(names)
 
 
 @pytest.fixture

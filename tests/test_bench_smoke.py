@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from tests.tools import IN_CI, REPO, require_tool
+from tests.tools import HEAVY, IN_CI, REPO, require_tool
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
+pytestmark = [pytest.mark.server, pytest.mark.slow, HEAVY]
 
 CASES = [str(n) for n in range(1, 12)]
 

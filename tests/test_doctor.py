@@ -85,7 +85,7 @@ def healthy(home, config, server, inbox, cli, tmp_path):
     agency = ("--name", "Muster Immobilien GmbH", "--imprint", "https://example.de/impressum")
     privacy = ("--privacy-contact", "datenschutz@example.de")
     assert cli("branding", "set", *agency, *privacy).exit_code == 0
-        make_property(
+    make_property(
         config,
         "obj-1",
         requires_consent=True,

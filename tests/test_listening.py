@@ -192,6 +192,26 @@ def test_a_live_record_of_this_machine_is_believed(config):
         json.dumps(_record(machine="another-host")).encode(),
         json.dumps(_record(padding="x" * 10_000)).encode(),
     ],
+    # named, not shown: the records hold this process's pid, and pytest-xdist's
+    # workers (make test) must collect the same test names
+    ids=[
+        "empty",
+        "not-json",
+        "not-utf8",
+        "a-list",
+        "scheme-ftp",
+        "host-a-list",
+        "port-a-string",
+        "port-0",
+        "port-70000",
+        "port-true",
+        "pid-null",
+        "pid-0",
+        "pid-minus-1",
+        "pid-of-no-process",
+        "another-machine",
+        "padded",
+    ],
 )
 def test_a_broken_stale_or_foreign_record_falls_back_to_the_settings(config, content):
     (config.home / LISTENING_FILE).write_bytes(content)

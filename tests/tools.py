@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import random
 import resource
 import shutil
 import socket
@@ -31,6 +32,12 @@ REPO = Path(__file__).resolve().parents[1]
 HANG_SECONDS = 30.0
 
 T = TypeVar("T")
+
+#: Tests that keep both cores or the disk busy for many seconds (100,000 files, a
+#: 4 GiB member, the benchmark): under pytest-xdist (``make test``) they run one after
+#: another on one worker, beside the light ones, never beside each other.
+HEAVY_GROUP = "heavy"
+HEAVY = pytest.mark.xdist_group(HEAVY_GROUP)
 
 
 def require_capability(reason: str) -> None:
@@ -82,7 +89,47 @@ def wait_until_unchanged_for(paths, seconds: float) -> None:
     wait_until(quiet, message=f"{paths} kept changing")
 
 
+#: Where :func:`free_port` picks ports: below the kernel's ephemeral range, so that
+#: no outgoing connection or ``bind(port 0)`` (of this or any process) can take a port
+#: between the moment it is picked and the moment the server binds it.
+PORTS_FROM = 10_000
+_port_choice = random.Random()  # own state: a test that seeds ``random`` changes nothing
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999
+
+
+def worker_number() -> int:
+    """0 for a plain pytest run, N for pytest-xdist's worker ``gwN``."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name[2:].isdigit() else 0
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on, for a server that binds it soon after.
+
+    Each pytest-xdist worker picks from its own slice of the ports below the ephemeral
+    range (a random one, checked by binding it), so two workers never hand out the
+    same port and no client connection takes it meanwhile. Where the ephemeral range
+    leaves no room, the kernel picks one."""
+    ephemeral_low, _ = _ephemeral_ports()
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    width = (ephemeral_low - PORTS_FROM) // workers
+    if width >= 100:
+        low = PORTS_FROM + worker_number() % workers * width
+        for _ in range(200):
+            port = _port_choice.randrange(low, low + width)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue  # in use, or still in TIME_WAIT
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -33,7 +33,7 @@ def init_home(home: Path) -> list[str]:
         raise SetupError(f"cannot create home {home}: {exc.strerror}") from None
     config = load_config(home)
     load_or_create_secret(home, config.secret_key)
-    open_database(config.database_target)
+    open_database(config.database_target, config.database_busy_timeout)
     from gateway.db import database
 
     with database.connection_context():
@@ -48,7 +48,7 @@ def open_home(home: Path, overrides: dict | None = None, *, require_current: boo
     if not (home / CONFIG_FILE).exists():
         raise SetupError(f"no immoshare home at {home} — run `immoshare --home {home} init`")
     config = load_config(home, overrides)
-    open_database(config.database_target)
+    open_database(config.database_target, config.database_busy_timeout)
     if require_current:
         from gateway.db import database
 

@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from gateway.services.home import open_home
 from tests.factories import make_agent
 from tests.security import rawhttp
 from tests.tools import HANG_SECONDS, ServerProcess, ThreadedServer, require_capability, wait_until
@@ -290,15 +291,23 @@ def test_reading_headers_takes_no_lock(start_server, world):
 # -- the database away -------------------------------------------------------------
 
 
+#: How long a request waits for the locked database here (the setting's default is
+#: 10 s): long enough that a background writer's commit never trips the retry.
+BUSY_TIMEOUT = 1.0
+
+
 def test_locked_database_gives_503_then_the_retry_succeeds(world):
     from gateway.db import database
 
     database.close()
+    config = open_home(
+        world.home, {"rate_limit_failures": 0, "database_busy_timeout": BUSY_TIMEOUT}
+    )
     holder = sqlite3.connect(world.home / "immoshare.db", isolation_level=None, timeout=1)
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("UPDATE agent SET name = name")
-    server = ThreadedServer(world.config, ready=False)  # its database is locked
+    server = ThreadedServer(config, ready=False)  # its database is locked
     url = server.url
     try:
         answers = {}
