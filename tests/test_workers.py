@@ -1,0 +1,256 @@
+"""``immoshare serve --workers 2``: two worker processes on one port, on the embedded
+SQLite, and what they must share without Redis.
+
+Every test starts the real command (``tests/tools.py`` ServerProcess) and tells the
+workers apart from outside, through ``/proc`` (``tests/worker_processes.py``): a
+keep-alive connection is served by the worker that accepted it, so a request on it
+goes to that worker. What one worker (or the CLI) changes must hold on the other
+at its next request.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import threading
+
+import pytest
+
+from gateway.db import database
+from gateway.models import AccessEvent
+from gateway.services.listening import LISTENING_FILE
+from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.tools import HANG_SECONDS, ServerProcess, basic, wait_until
+from tests.webdav_bodies import lock_body
+from tests.worker_processes import (
+    child_pids,
+    connection_to_each,
+    is_running,
+    watches_files,
+)
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+AGENT = basic("anna", AGENT_PASSWORD)
+PLAN = b"%PDF-plan v1" + b"." * 4000
+FAILURES_ALLOWED = 4
+
+
+@pytest.fixture
+def granted(config):
+    make_agent()
+    make_property(config, "obj-1", "Musterstraße 5", files={"plan.pdf": PLAN})
+    make_contact("4711")
+    return make_grant(config, "obj-1", "4711")
+
+
+@pytest.fixture
+def two_workers(home, granted):
+    """``serve --workers 2``; no process may log a traceback."""
+    env = {"IMMOSHARE_RATE_LIMIT_FAILURES": str(FAILURES_ALLOWED)}
+    process = ServerProcess(home, args=("--workers", "2"), env=env)
+    try:
+        wait_until(lambda: len(child_pids(process.proc.pid)) == 2, message="two workers")
+        yield process
+    finally:
+        process.stop()
+    log = process.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log
+
+
+@pytest.fixture
+def each_worker(two_workers):
+    """One keep-alive connection to each worker, by worker pid."""
+    connections = connection_to_each(two_workers.port, child_pids(two_workers.proc.pid))
+    yield connections
+    for connection in connections.values():
+        connection.close()
+
+
+def ask(connection, method, path, auth=None, body=None, headers=None):
+    """One request on ``connection``; returns (status, headers, body). The connection
+    must stay open: a reopened one might reach the other worker."""
+    headers = dict(headers or {})
+    if auth:
+        headers["Authorization"] = auth
+    sock = connection.sock
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    answer = response.status, response.headers, response.read()
+    assert sock is None or connection.sock is sock, f"{method} {path} closed the connection"
+    return answer
+
+
+def test_both_workers_answer_and_only_one_watches_the_catalog(
+    two_workers, each_worker, granted, home
+):
+    contact = basic(granted.username, granted.password)
+    assert len(each_worker) == 2
+    for connection in each_worker.values():
+        status, _, body = ask(connection, "GET", "/view/obj-1/plan.pdf", contact)
+        assert (status, body) == (200, PLAN)
+    assert sum(watches_files(pid) for pid in each_worker) == 1
+    record = json.loads((home / LISTENING_FILE).read_text())
+    assert record["pid"] == two_workers.proc.pid  # the parent, which outlives any worker
+    assert record["port"] == two_workers.port
+
+
+def test_tracking_ids_run_without_gaps_across_workers(each_worker, granted, cli):
+    """Downloads through both workers at once: every event stored, ids consecutive in
+    commit order, and the hash chain verifies."""
+    contact = basic(granted.username, granted.password)
+    rounds = 15
+    failures = []
+
+    def download(connection):
+        for _ in range(rounds):
+            status, _, body = ask(connection, "GET", "/view/obj-1/plan.pdf", contact)
+            if (status, body) != (200, PLAN):
+                failures.append(status)
+
+    threads = [threading.Thread(target=download, args=(c,)) for c in each_worker.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_SECONDS)
+    assert not failures
+    expected = rounds * len(each_worker)
+
+    def stored():
+        with database.connection_context():
+            return [e.id for e in AccessEvent.select(AccessEvent.id).order_by(AccessEvent.id)]
+
+    ids = wait_until(lambda: len(stored()) == expected and stored(), message=lambda: stored())
+    assert ids == list(range(ids[0], ids[0] + expected))
+    r = cli("tracking", "verify")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_lock_taken_through_one_worker_refuses_a_put_through_the_other(each_worker, config):
+    first, second = each_worker.values()
+    target = config.properties_dir / "obj-1" / "plan.pdf"
+    status, headers, body = ask(
+        first,
+        "LOCK",
+        "/dav/obj-1/plan.pdf",
+        AGENT,
+        lock_body("anna"),
+        {"Timeout": "Second-600", "Content-Type": "application/xml"},
+    )
+    assert status == 200, body
+    token = headers["Lock-Token"]
+
+    assert ask(second, "PUT", "/dav/obj-1/plan.pdf", AGENT, b"%PDF-v2")[0] == 423
+    assert ask(second, "DELETE", "/dav/obj-1/plan.pdf", AGENT)[0] == 423
+    assert target.read_bytes() == PLAN
+
+    status = ask(second, "PUT", "/dav/obj-1/plan.pdf", AGENT, b"%PDF-v2", {"If": f"({token})"})[0]
+    assert status in (200, 204)
+    assert (
+        ask(second, "UNLOCK", "/dav/obj-1/plan.pdf", AGENT, headers={"Lock-Token": token})[0] == 204
+    )
+    assert ask(first, "PUT", "/dav/obj-1/plan.pdf", AGENT, b"%PDF-v3")[0] in (200, 204)
+    assert target.read_bytes() == b"%PDF-v3"
+
+
+def test_a_revoke_holds_on_every_worker_at_the_next_request(each_worker, granted, cli):
+    contact = basic(granted.username, granted.password)
+    page = "/s/" + granted.link.rsplit("/", 1)[1]
+    for connection in each_worker.values():
+        assert ask(connection, "GET", "/view/obj-1/plan.pdf", contact)[0] == 200
+        assert ask(connection, "GET", page)[0] == 200
+
+    r = cli("revoke", "obj-1", "4711")
+    assert r.exit_code == 0, r.output
+    for connection in each_worker.values():
+        status, _, body = ask(connection, "GET", "/view/obj-1/plan.pdf", contact)
+        assert status == 404 and PLAN not in body
+        assert ask(connection, "GET", page)[0] == 404
+
+
+def test_failed_logins_are_counted_across_workers(each_worker, granted):
+    """The limit holds for the client, not per worker: failures spread over both
+    workers reach it together, and then neither lets even the right password in."""
+    first, second = each_worker.values()
+    wrong = basic(granted.username, "wrong-password")
+    for attempt in range(FAILURES_ALLOWED):
+        connection = first if attempt % 2 else second
+        assert ask(connection, "GET", "/view/obj-1/plan.pdf", wrong)[0] == 401
+    right = basic(granted.username, granted.password)
+    for connection in (first, second):
+        status, headers, body = ask(connection, "GET", "/view/obj-1/plan.pdf", right)
+        assert status == 429 and int(headers["Retry-After"]) > 0
+        assert PLAN not in body
+
+
+def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(two_workers):
+    before = child_pids(two_workers.proc.pid)
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced():
+        now = child_pids(two_workers.proc.pid)
+        return len(now) == 2 and victim not in now and now
+
+    after = wait_until(replaced, message=lambda: f"workers now {child_pids(two_workers.proc.pid)}")
+    assert not is_running(victim)
+    connections = connection_to_each(two_workers.port, after)  # both answer, the new one too
+    for connection in connections.values():
+        connection.close()
+
+
+def test_sigterm_stops_every_process_and_clears_the_record(two_workers, home):
+    workers = child_pids(two_workers.proc.pid)
+    two_workers.proc.terminate()
+    assert two_workers.proc.wait(HANG_SECONDS) == 0
+    wait_until(lambda: not any(is_running(pid) for pid in workers), message="workers left")
+    assert not (home / LISTENING_FILE).exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", two_workers.port), timeout=1).close()
+
+
+def test_workers_end_when_their_parent_is_killed(two_workers):
+    workers = child_pids(two_workers.proc.pid)
+    two_workers.proc.kill()
+    two_workers.proc.wait(HANG_SECONDS)
+    wait_until(lambda: not any(is_running(pid) for pid in workers), message="orphaned workers")
+
+
+def test_a_taken_port_is_one_line_and_no_worker_starts(cli, config):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = cli("serve", "--port", str(port), "--workers", "2")
+    assert r.exit_code == 1
+    assert (
+        r.output.strip()
+        == f"Error: port {port} on 127.0.0.1 is in use — choose another with --port"
+    )
+    assert child_pids(os.getpid()) == set()
+    assert not (config.home / LISTENING_FILE).exists()
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "two", "65"])
+def test_a_worker_count_out_of_range_is_a_usage_error(cli, count):
+    r = cli("serve", "--workers", count)
+    assert r.exit_code == 2, r.output
+    assert "--workers" in r.output
+
+
+def test_every_connection_is_answered_while_a_worker_restarts(two_workers):
+    """Requests on new connections keep being answered while a worker is killed and
+    replaced: the other accepts what arrives on the shared socket meanwhile."""
+    victim = min(child_pids(two_workers.proc.pid))
+    os.kill(victim, signal.SIGKILL)
+    answered = 0
+    while victim in child_pids(two_workers.proc.pid) or len(child_pids(two_workers.proc.pid)) < 2:
+        connection = http.client.HTTPConnection("127.0.0.1", two_workers.port, timeout=HANG_SECONDS)
+        status = ask(connection, "GET", "/healthz")[0]
+        connection.close()
+        assert status == 200
+        answered += 1
+        assert answered < 100_000
