@@ -1,5 +1,6 @@
 """``immoshare serve --workers 2``: two worker processes on one port, on the embedded
-SQLite, and what they must share without Redis.
+SQLite (tracking and revocation on PostgreSQL too), and what they must share without
+Redis.
 
 Every test starts the real command (``tests/tools.py`` ServerProcess) and tells the
 workers apart from outside, through ``/proc`` (``tests/worker_processes.py``): a
@@ -13,8 +14,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -23,7 +26,7 @@ from gateway.db import database
 from gateway.models import AccessEvent
 from gateway.services.listening import LISTENING_FILE
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import HANG_SECONDS, ServerProcess, basic, wait_until
+from tests.tools import HANG_SECONDS, ServerProcess, basic, require_tool, wait_until
 from tests.webdav_bodies import lock_body
 from tests.worker_processes import (
     child_pids,
@@ -53,12 +56,21 @@ def two_workers(home, granted):
     env = {"IMMOSHARE_RATE_LIMIT_FAILURES": str(FAILURES_ALLOWED)}
     process = ServerProcess(home, args=("--workers", "2"), env=env)
     try:
-        wait_until(lambda: len(child_pids(process.proc.pid)) == 2, message="two workers")
+        # the parent records the address once every worker listens
+        wait_until(lambda: _recorded_pid(home) == process.proc.pid, message="all listening")
+        assert len(child_pids(process.proc.pid)) == 2
         yield process
     finally:
         process.stop()
     log = process.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log
+
+
+def _recorded_pid(home):
+    try:
+        return json.loads((home / LISTENING_FILE).read_text())["pid"]
+    except (OSError, ValueError):
+        return None
 
 
 @pytest.fixture
@@ -98,6 +110,7 @@ def test_both_workers_answer_and_only_one_watches_the_catalog(
     assert record["port"] == two_workers.port
 
 
+@pytest.mark.each_database
 def test_tracking_ids_run_without_gaps_across_workers(each_worker, granted, cli):
     """Downloads through both workers at once: every event stored, ids consecutive in
     commit order, and the hash chain verifies."""
@@ -156,6 +169,7 @@ def test_a_lock_taken_through_one_worker_refuses_a_put_through_the_other(each_wo
     assert target.read_bytes() == b"%PDF-v3"
 
 
+@pytest.mark.each_database
 def test_a_revoke_holds_on_every_worker_at_the_next_request(each_worker, granted, cli):
     contact = basic(granted.username, granted.password)
     page = "/s/" + granted.link.rsplit("/", 1)[1]
@@ -187,19 +201,41 @@ def test_failed_logins_are_counted_across_workers(each_worker, granted):
 
 
 def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(two_workers):
-    before = child_pids(two_workers.proc.pid)
-    victim = min(before)
+    """New connections are answered while a worker is killed and replaced (the other
+    accepts what arrives on the shared socket meanwhile), then by both again."""
+    parent = two_workers.proc.pid
+    victim = min(child_pids(parent))
     os.kill(victim, signal.SIGKILL)
-
-    def replaced():
-        now = child_pids(two_workers.proc.pid)
-        return len(now) == 2 and victim not in now and now
-
-    after = wait_until(replaced, message=lambda: f"workers now {child_pids(two_workers.proc.pid)}")
-    assert not is_running(victim)
-    connections = connection_to_each(two_workers.port, after)  # both answer, the new one too
-    for connection in connections.values():
+    wait_until(lambda: not is_running(victim), message="the killed worker still runs")
+    answered = 0
+    while victim in child_pids(parent) or len(child_pids(parent)) < 2:
+        connection = http.client.HTTPConnection("127.0.0.1", two_workers.port, timeout=HANG_SECONDS)
+        assert ask(connection, "GET", "/healthz")[0] == 200
         connection.close()
+        answered += 1
+        assert answered < 100_000, "no worker replaced it"
+    assert not is_running(victim)
+    after = child_pids(parent)
+    assert len(after) == 2 and victim not in after
+    for connection in connection_to_each(two_workers.port, after).values():
+        connection.close()
+
+
+def test_litmus_locks_pass_against_the_workers(two_workers, tmp_path):
+    """WebDAV locking by the book on the workers' shared lock storage."""
+    litmus = require_tool("litmus")
+    result = subprocess.run(
+        [litmus, "-k", f"{two_workers.url}/dav/obj-1/", "anna", AGENT_PASSWORD],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={"TESTS": "locks", "PATH": "/usr/bin:/bin"},
+    )
+    assert re.search(r"summary for `locks': of (\d+) tests run: \1 passed", result.stdout), (
+        result.stdout[-3000:]
+    )
+    assert "WARNING" not in result.stdout, result.stdout[-3000:]
 
 
 def test_sigterm_stops_every_process_and_clears_the_record(two_workers, home):
@@ -239,18 +275,3 @@ def test_a_worker_count_out_of_range_is_a_usage_error(cli, count):
     r = cli("serve", "--workers", count)
     assert r.exit_code == 2, r.output
     assert "--workers" in r.output
-
-
-def test_every_connection_is_answered_while_a_worker_restarts(two_workers):
-    """Requests on new connections keep being answered while a worker is killed and
-    replaced: the other accepts what arrives on the shared socket meanwhile."""
-    victim = min(child_pids(two_workers.proc.pid))
-    os.kill(victim, signal.SIGKILL)
-    answered = 0
-    while victim in child_pids(two_workers.proc.pid) or len(child_pids(two_workers.proc.pid)) < 2:
-        connection = http.client.HTTPConnection("127.0.0.1", two_workers.port, timeout=HANG_SECONDS)
-        status = ask(connection, "GET", "/healthz")[0]
-        connection.close()
-        assert status == 200
-        answered += 1
-        assert answered < 100_000

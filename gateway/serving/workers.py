@@ -177,43 +177,42 @@ class Supervisor:
             if worker.ready_fd in readable:
                 self._hear(worker)
 
-    def _hear(self, worker: _Worker) -> None:
+    def _hear(self, worker: _Worker, *, starting: bool = False) -> None:
+        """Read the report of ``worker``: it listens, or why it cannot start (fatal
+        while ``serve`` starts, logged later on). Nothing: it died without a word.
+
+        :raises SetupError: the worker cannot start and ``starting`` is true.
+        """
         message = _read_report(worker.ready_fd)
         os.close(worker.ready_fd)
         worker.ready_fd = -1
         if message == "ready":
             worker.listening = True
             self._failures[worker.index] = 0
+        elif message and starting:
+            raise SetupError(message)
         elif message:
             log.error("worker %d cannot start: %s", worker.index, message)
 
     def _await_listening(self) -> None:
-        """Wait until every first worker says it listens; a worker that reports an
-        error, or dies first, fails the start with its reason."""
+        """Wait until every worker listens. A worker that reports why it cannot start
+        fails the start with that reason; one that dies without a word (killed) is
+        replaced as later on."""
         deadline = time.monotonic() + START_SECONDS
-        waiting = {w.ready_fd: w for w in self._workers.values()}
-        while waiting and not self._stopping:
+        while not self._stopping:
+            pending = [w for w in self._workers.values() if not w.listening]
+            if not pending and len(self._workers) == self.count:
+                return
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SetupError(
                     f"the workers did not start listening within {START_SECONDS:.0f} s"
                 )
-            for fd in self._wait(min(left, 1.0), tuple(waiting)):
-                worker = waiting.pop(fd)
-                message = _read_report(fd)
-                os.close(fd)
-                worker.ready_fd = -1
-                if message != "ready":
-                    raise SetupError(message or "a worker stopped while starting")
-                worker.listening = True
-            for worker in list(waiting.values()):
-                if _ended(worker):
-                    message = _read_report(worker.ready_fd)
-                    raise SetupError(
-                        message
-                        if message and message != "ready"
-                        else "a worker stopped while starting"
-                    )
+            readable = self._wait(min(left, 1.0), self._pending_reports())
+            for worker in pending:
+                if worker.ready_fd in readable:
+                    self._hear(worker, starting=True)
+            self._reap(starting=True)
 
     def _dead_workers(self) -> list[_Worker]:
         """Reap every worker that has ended; they leave ``_workers``."""
@@ -222,12 +221,12 @@ class Supervisor:
             del self._workers[worker.pid]
         return dead
 
-    def _reap(self) -> None:
+    def _reap(self, *, starting: bool = False) -> None:
         """Replace every worker that died, with a growing pause for one that keeps
         dying at start."""
         for worker in self._dead_workers():
             if worker.ready_fd >= 0:
-                self._hear(worker)  # it may have listened just before it died
+                self._hear(worker, starting=starting)  # it may have listened, then died
             if self._stopping:
                 continue
             log.warning(
