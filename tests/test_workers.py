@@ -18,6 +18,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -26,7 +27,14 @@ from gateway.db import database
 from gateway.models import AccessEvent
 from gateway.services.listening import LISTENING_FILE
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
-from tests.tools import HANG_SECONDS, ServerProcess, basic, require_tool, wait_until
+from tests.tools import (
+    HANG_SECONDS,
+    ServerProcess,
+    basic,
+    free_port,
+    require_tool,
+    wait_until,
+)
 from tests.webdav_bodies import lock_body
 from tests.worker_processes import (
     child_pids,
@@ -268,6 +276,28 @@ def test_a_taken_port_is_one_line_and_no_worker_starts(cli, config):
     )
     assert child_pids(os.getpid()) == set()
     assert not (config.home / LISTENING_FILE).exists()
+
+
+def test_a_worker_that_cannot_start_is_one_line_and_leaves_nothing(home, tmp_path):
+    """Every worker loads the TLS key itself; a broken one stops ``serve`` with the
+    workers' reason, once, and no process or record is left."""
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a certificate\n")
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--home", str(home), "serve", "--port", str(port)]
+        + ["--workers", "2", "--cert", str(broken), "--key", str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_SECONDS,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot load TLS certificate"), lines
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (home / LISTENING_FILE).exists()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # released
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "two", "65"])

@@ -112,10 +112,6 @@ class Supervisor:
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
 
-    @property
-    def pids(self) -> list[int]:
-        return sorted(self._workers)
-
     def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Start the workers, call ``on_ready()`` once all listen, supervise until a
         signal, then stop them all.
