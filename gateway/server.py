@@ -264,6 +264,11 @@ class GatewayServer(wsgi.Server):
     def prepare(self):
         self.workers.start()
         super().prepare()
+        if self.listener is not None:
+            # The other workers accept from this socket too: a worker that loses the
+            # race for a connection must not wait in accept() (cheroot's one-second
+            # timeout) while its kept-alive connections wait for that same thread.
+            self.socket.settimeout(0)
 
     def stop(self):
         super().stop()

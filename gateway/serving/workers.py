@@ -9,7 +9,9 @@ behind in a backlog of its own (with ``SO_REUSEPORT`` the connections the kernel
 already queued on its socket are reset); and a busy worker simply wins fewer
 ``accept`` races, where ``SO_REUSEPORT`` hashes each connection to a socket whatever
 the load behind it. A few keep-alive connections (a file manager opens two to
-four) are then not pinned by a hash to the same core.
+four) are then not pinned by a hash to the same core. The price: every idle worker
+wakes for a new connection and all but one find nothing to accept, which costs a
+system call each (their accept does not wait: ``gateway.server.GatewayServer``).
 
 The parent starts no thread and opens no database connection before it forks, so
 each worker starts as clean as a fresh process; a worker that dies is forked again
