@@ -23,9 +23,11 @@ import threading
 
 import pytest
 
+from dav_provider.locks_sqlite import SqliteLockStorage
 from gateway.db import database
 from gateway.models import AccessEvent
 from gateway.services.listening import LISTENING_FILE
+from gateway.serving.ratelimit_shared import PROBES, SharedMemoryStore
 from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
 from tests.tools import (
     HANG_SECONDS,
@@ -305,3 +307,63 @@ def test_a_worker_count_out_of_range_is_a_usage_error(cli, count):
     r = cli("serve", "--workers", count)
     assert r.exit_code == 2, r.output
     assert "--workers" in r.output
+
+
+# ---------------------------------------------------------------- the shared stores
+
+
+def test_shared_counters_are_one_count_across_a_fork():
+    store = SharedMemoryStore()
+    store.increment("dav:198.51.100.7", 60)
+    pid = os.fork()
+    if pid == 0:  # a worker
+        try:
+            for _ in range(3):
+                store.increment("dav:198.51.100.7", 60)
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    count, left = store.peek("dav:198.51.100.7")
+    assert count == 4 and 0 < left <= 60
+    assert store.peek("dav:198.51.100.8") == (0, 0.0)
+
+
+def test_shared_counters_expire_and_a_full_table_evicts_the_oldest():
+    now = [1000.0]
+    store = SharedMemoryStore(slots=PROBES, clock=lambda: now[0])
+    for n in range(PROBES):  # every slot taken, the first expiring first
+        store.increment(f"key-{n}", 60 + n)
+    store.increment("newcomer", 60)
+    assert store.peek("newcomer")[0] == 1
+    assert store.peek("key-0") == (0, 0.0)  # evicted
+    assert all(store.peek(f"key-{n}")[0] == 1 for n in range(1, PROBES))
+    now[0] += 61.5
+    assert store.peek("newcomer") == (0, 0.0) and store.peek("key-1") == (0, 0.0)
+    assert store.peek("key-7")[0] == 1
+    assert store.increment("newcomer", 60) == (1, 60.0)  # a fresh window
+
+
+def test_lock_storage_finds_locks_below_a_folder_whatever_its_name(tmp_path):
+    storage = SqliteLockStorage(tmp_path / "locks.sqlite")
+    storage.open()
+
+    def lock(path):
+        record = {"type": "write", "scope": "exclusive", "depth": "0", "owner": b"<o/>"}
+        record.update(principal="anna", timeout=600)
+        return storage.create(path, record)["token"]
+
+    inside = lock("/obj-1/Pläne [alt]*/EG.pdf")
+    beside = lock("/obj-1/Pläne [alt]*x/EG.pdf")
+    on_folder = lock("/obj-1/Pläne [alt]*")
+    found = storage.get_lock_list(
+        "/obj-1/Pläne [alt]*", include_root=False, include_children=True, token_only=True
+    )
+    assert found == [inside]
+    found = storage.get_lock_list(
+        "/obj-1/Pläne [alt]*", include_root=True, include_children=False, token_only=True
+    )
+    assert found == [on_folder]
+    assert storage.get(beside)["owner"] == b"<o/>"
+    assert storage.delete(inside) and not storage.delete(inside)
+    assert storage.get(inside) is None
+    storage.close()
