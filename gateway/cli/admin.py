@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import shutil
 import socket
 import tempfile
@@ -12,10 +11,9 @@ import click
 
 from gateway.cli import cli
 from gateway.cli.output import note
-from gateway.errors import SetupError
 from gateway.services.grants import contact_dav_url
 from gateway.services.home import init_home
-from gateway.services.listening import ListenAddress, exposure_warning
+from gateway.services.listening import ListenAddress, cannot_listen, exposure_warning
 
 #: More worker processes than this is a typo, not a machine.
 MAX_WORKERS = 64
@@ -27,11 +25,7 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise SetupError(
-                    f"port {port} on {host} is in use — choose another with --port"
-                ) from None
-            raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise cannot_listen(host, port, exc) from None
 
 
 def _run(config, host, port, banner=None, workers=1):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import logging
 import os
 import select
@@ -41,6 +40,7 @@ from collections.abc import Callable
 from cheroot import wsgi
 
 from gateway.errors import SetupError
+from gateway.services.listening import cannot_listen
 
 log = logging.getLogger("immoshare")
 
@@ -76,11 +76,7 @@ def bind_listener(host: str, port: int, *, request_queue_size: int = 256) -> soc
             sock.close()
             raise
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise SetupError(
-                f"port {port} on {host} is in use — choose another with --port"
-            ) from None
-        raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise cannot_listen(host, port, exc) from None
     os.set_inheritable(sock.fileno(), True)
     return sock
 
