@@ -15,18 +15,16 @@ locks). Index entries of expired locks are dropped when next read.
 
 from __future__ import annotations
 
-import json
 import time
 
 import redis
 from wsgidav import util
 from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_root, validate_lock
 
+from dav_provider.lock_records import bounded_timeout
+from dav_provider.lock_records import decode_lock as _decode
+from dav_provider.lock_records import encode_lock as _encode
 from gateway.errors import SetupError
-
-#: WsgiDAV's limits: a week by default, at most four.
-LOCK_TIME_OUT_DEFAULT = 604800
-LOCK_TIME_OUT_MAX = 4 * 604800
 
 
 class RedisLockStorage:
@@ -81,11 +79,7 @@ class RedisLockStorage:
         """Store a new lock on ``path``; adds ``root``, ``expire`` and ``token``."""
         assert lock.get("token") is None and lock.get("expire") is None
         lock["root"] = root = normalize_lock_root(path)
-        timeout = lock.get("timeout")
-        timeout = LOCK_TIME_OUT_DEFAULT if timeout is None else float(timeout)
-        if timeout < 0 or timeout > LOCK_TIME_OUT_MAX:
-            timeout = LOCK_TIME_OUT_MAX
-        lock["timeout"] = timeout
+        lock["timeout"] = timeout = bounded_timeout(lock.get("timeout"))
         lock["expire"] = time.time() + timeout
         validate_lock(lock)
         lock["token"] = token = generate_lock_token()
@@ -101,9 +95,7 @@ class RedisLockStorage:
         lock = self.get(token)
         if lock is None:
             raise ValueError(f"lock {token} not found")
-        if timeout < 0 or timeout > LOCK_TIME_OUT_MAX:
-            timeout = LOCK_TIME_OUT_MAX
-        lock["timeout"] = timeout
+        lock["timeout"] = timeout = bounded_timeout(timeout)
         lock["expire"] = time.time() + timeout
         self._redis.set(self._lock_key(token), _encode(lock), ex=_ttl(timeout))
         return lock
@@ -168,17 +160,6 @@ if redis.call('scard', KEYS[1]) == 0 then redis.call('zrem', KEYS[2], ARGV[1]) e
 
 def _ttl(timeout: float) -> int:
     return max(1, int(timeout) + 1)
-
-
-def _encode(lock: dict) -> str:
-    # The owner is the client's XML as bytes; JSON carries it as text, any byte kept.
-    return json.dumps({**lock, "owner": lock["owner"].decode("utf-8", "surrogateescape")})
-
-
-def _decode(raw: bytes) -> dict:
-    lock = json.loads(raw)
-    lock["owner"] = lock["owner"].encode("utf-8", "surrogateescape")
-    return lock
 
 
 def _escape_glob(text: str) -> str:

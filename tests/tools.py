@@ -205,7 +205,8 @@ class ServerProcess:
 
     ``host``: the address it listens on. ``tls``: (certificate, key) to serve HTTPS
     with. ``launcher``: the Python arguments that run the CLI (``-c SCRIPT ARG`` to
-    run it under a wrapper). ``open_files`` lowers its limit of open descriptors."""
+    run it under a wrapper). ``open_files`` lowers its limit of open descriptors.
+    ``args``: more options of ``serve`` (``("--workers", "2")``)."""
 
     def __init__(
         self,
@@ -217,6 +218,7 @@ class ServerProcess:
         tls: tuple[Path, Path] | None = None,
         launcher: tuple[str, ...] = ("-m", "gateway"),
         open_files: int | None = None,
+        args: tuple[str, ...] = (),
     ):
         self.port = port or free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -224,6 +226,7 @@ class ServerProcess:
         serve = ["serve", "--host", host, "--port", str(self.port)]
         if tls:
             serve += ["--cert", str(tls[0]), "--key", str(tls[1])]
+        serve += args
         self.log_path = home / f"serve-{self.port}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import shutil
 import socket
 import tempfile
@@ -13,11 +12,13 @@ import click
 from gateway import urls
 from gateway.cli import cli
 from gateway.cli.output import note
-from gateway.errors import SetupError
 from gateway.services import consent
 from gateway.services.grants import base_url, contact_dav_url
 from gateway.services.home import init_home
-from gateway.services.listening import ListenAddress, exposure_warning
+from gateway.services.listening import ListenAddress, cannot_listen, exposure_warning
+
+#: More worker processes than this is a typo, not a machine.
+MAX_WORKERS = 64
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -26,15 +27,11 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise SetupError(
-                    f"port {port} on {host} is in use — choose another with --port"
-                ) from None
-            raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise cannot_listen(host, port, exc) from None
 
 
-def _run(config, host, port, banner=None):
-    from gateway.server import bound_port, serve
+def _run(config, host, port, banner=None, workers=1):
+    from gateway.server import serve, serve_workers
 
     _check_port_free(host, port)
     texts_warning = consent.serve_warning()
@@ -43,16 +40,20 @@ def _run(config, host, port, banner=None):
 
     scheme = "https" if config.tls_cert else "http"
 
-    def ready(server):
-        note(f"immoshare serving on {scheme}://{host}:{bound_port(server)}/ — Ctrl+C stops")
-        address = ListenAddress(scheme, host, bound_port(server))
+    def ready(bound):
+        processes = f" with {workers} worker processes" if workers > 1 else ""
+        note(f"immoshare serving on {scheme}://{host}:{bound}/{processes} — Ctrl+C stops")
+        address = ListenAddress(scheme, host, bound)
         warning = exposure_warning(address, config.base_url)
         if warning:
             note(warning)
         if banner:
-            banner(bound_port(server))
+            banner(bound)
 
-    serve(config, host, port, on_ready=ready)
+    if workers > 1:
+        serve_workers(config, host, port, workers, on_ready=ready)
+    else:
+        serve(config, host, port, on_ready=ready)
 
 
 @cli.command(short_help="Create the home folder or bring it up to date.")
@@ -85,24 +86,33 @@ def init(obj):
     type=click.Path(exists=True, dir_okay=False),
     help="TLS private key, PEM (setting: tls_key); needs --cert.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes on this machine sharing the port (about one per core).",
+)
 @click.pass_obj
-def serve(obj, host, port, cert, key):
+def serve(obj, host, port, cert, key, workers):
     """Serve WebDAV (/dav/, /view/), contact pages (/s/) and the API (/api/v1/).
 
     With --cert and --key it speaks HTTPS itself (Windows sends passwords only over
     HTTPS); behind a reverse proxy that terminates TLS, leave them out and list the
-    proxy in the trusted_proxies setting.
+    proxy in the trusted_proxies setting. --workers N serves with N processes on one
+    port, to use N cores; they share locks, rate limits and tracking without Redis.
 
     \b
     Example:
         immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 8080
+        immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 8080 --workers 4
         immoshare --home /srv/immoshare serve --host 0.0.0.0 --port 443 \\
             --cert /etc/immoshare/fullchain.pem --key /etc/immoshare/privkey.pem
     """
     if bool(cert) != bool(key):
         raise click.UsageError("--cert and --key go together")
     config = obj.config(host=host, port=port, tls_cert=cert, tls_key=key)
-    _run(config, config.host, config.port)
+    _run(config, config.host, config.port, workers=workers)
 
 
 @cli.command(short_help="Serve a throwaway demo home with sample data.")

@@ -55,8 +55,12 @@ class _Segment:
 
     def __init__(self, path: Path):
         self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+        # Locked before it has its name: a process replaying dead journals takes an
+        # unlocked journal for a dead one, and two processes start at the same time.
+        fresh = path.with_name(path.name + ".new")
+        self.fd = os.open(fresh, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
+        os.rename(fresh, path)
 
     def remove(self) -> None:
         try:

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import ipaddress
 import json
 import os
 import socket
 import tempfile
 from pathlib import Path
+
+from gateway.errors import SetupError
 
 LISTENING_FILE = "listening.json"
 MAX_RECORD_BYTES = 4096
@@ -71,6 +74,13 @@ def exposure_warning(address: ListenAddress, base_url: str | None) -> str | None
         f"{address.origin}; set base_url to the address contacts reach "
         "(immoshare.yaml or IMMOSHARE_BASE_URL)"
     )
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> SetupError:
+    """The one line ``serve`` stops with when ``host:port`` cannot be had."""
+    if exc.errno == errno.EADDRINUSE:
+        return SetupError(f"port {port} on {host} is in use — choose another with --port")
+    return SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def record_listening(home: Path, address: ListenAddress) -> None:
