@@ -15,6 +15,7 @@ import requests
 
 from gateway.models import Grant
 from tests.api_client import CheckedApi
+from tests.factories import make_consent_texts
 from webui.routes import API_ROUTES
 
 PROPERTY = {"key": "obj-17", "title": "Musterstraße 5, 90402 Nürnberg"}
@@ -23,6 +24,7 @@ CONTACT = {"ref": "4711", "name": "Erika Muster", "email": "erika@example.de"}
 
 @pytest.fixture
 def api(server):
+    make_consent_texts()  # the properties ask for consent: the agency's texts are set
     checked = CheckedApi(server.url)
     yield checked
     checked.close()

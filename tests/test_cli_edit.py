@@ -12,6 +12,7 @@ from gateway.db import database
 from gateway.migrations import AppliedMigration, apply_migrations
 from gateway.models import ApiKey
 from tests.api_client import CheckedApi
+from tests.factories import make_consent_texts
 
 
 def cli_json(cli, *args):
@@ -21,7 +22,8 @@ def cli_json(cli, *args):
 
 
 @pytest.fixture
-def obj17(cli):
+def obj17(cli, config):
+    make_consent_texts()
     assert cli("property", "add", "obj-17", "--title", "Musterstraße 5").exit_code == 0
     assert cli("contact", "add", "4711", "--name", "Erika Muster").exit_code == 0
 

@@ -18,7 +18,16 @@ import requests
 import yaml
 
 from gateway.models import AccessEvent, ConsentRecord, ConsentText
-from gateway.services import confirmations, consent, doctor, grants, journal, outbox, tracking
+from gateway.services import (
+    catalog,
+    confirmations,
+    consent,
+    doctor,
+    grants,
+    journal,
+    outbox,
+    tracking,
+)
 from gateway.services.home import open_home
 from tests.factories import expire_grant, make_contact, make_grant, make_property
 from tests.tools import ServerProcess, free_port
@@ -110,6 +119,8 @@ def healthy(home, config, server, inbox, cli, tmp_path):
         if not page["events"]:
             break
         cursor = page["next"]
+    # The running server's watcher catalogs the files nobody fetched yet within seconds.
+    wait_for(lambda: catalog.catalog_drift(config, "obj-1").total == 0, "the catalog")
     write_settings(home, base_url=server.url)
     return SimpleNamespace(server=server, grant=granted, auth=auth, bearer=bearer, cursor=cursor)
 

@@ -17,7 +17,7 @@ from gateway.services import consent, consent_pdf, mail_transport
 from gateway.services.durable_medium import masked_address
 from gateway.services.home import open_home
 from tests.contact_page import find, make_share
-from tests.factories import make_contact, make_property
+from tests.factories import make_consent_texts, make_contact, make_property
 from tests.mail_tools import (
     add_settings,
     attachments,
@@ -37,6 +37,8 @@ pytestmark = pytest.mark.server
 def strict_home(home):
     """The default rule: consent needs its confirmation mail (no mail set up yet)."""
     add_settings(home, consent_requires_mail="true")
+    open_home(home)
+    make_consent_texts()  # complete texts: only the mail rule is left to refuse
     return home
 
 
@@ -78,6 +80,7 @@ def test_grant_refuses_a_contact_without_address_where_consent_is_required(stric
 
 def test_without_the_rule_a_contact_without_address_may_be_granted(home, cli):
     open_home(home)  # the test home turns consent_requires_mail off
+    make_consent_texts()
     assert cli("property", "add", "obj-1", "--title", "Musterstraße 5").exit_code == 0
     assert cli("contact", "add", "4711", "--name", "Erika Muster").exit_code == 0
     assert cli("grant", "obj-1", "4711").exit_code == 0
@@ -218,6 +221,7 @@ def test_without_the_rule_consent_is_accepted_and_says_no_mail(home, cli, server
 
 
 def test_consent_pdf_is_a_function_of_the_text_versions_and_language(config):
+    make_consent_texts()
     consent.add_text("agb", "AGB der Muster GmbH.")
     texts = consent.current_texts()
     german = pdf_text(consent_pdf.consent_texts_pdf(texts.widerruf, texts.agb, lang="de"))

@@ -28,7 +28,14 @@ from gateway.db import database
 from gateway.models import AccessEvent
 from gateway.services.listening import LISTENING_FILE
 from gateway.serving.ratelimit_shared import PROBES, SharedMemoryStore
-from tests.factories import AGENT_PASSWORD, make_agent, make_contact, make_grant, make_property
+from tests.factories import (
+    AGENT_PASSWORD,
+    make_agent,
+    make_consent_texts,
+    make_contact,
+    make_grant,
+    make_property,
+)
 from tests.tools import (
     HANG_SECONDS,
     ServerProcess,
@@ -280,9 +287,10 @@ def test_a_taken_port_is_one_line_and_no_worker_starts(cli, config):
     assert not (config.home / LISTENING_FILE).exists()
 
 
-def test_a_worker_that_cannot_start_is_one_line_and_leaves_nothing(home, tmp_path):
+def test_a_worker_that_cannot_start_is_one_line_and_leaves_nothing(home, config, tmp_path):
     """Every worker loads the TLS key itself; a broken one stops ``serve`` with the
     workers' reason, once, and no process or record is left."""
+    make_consent_texts()  # else serve's start warns first that no Widerruf text is set
     broken = tmp_path / "broken.pem"
     broken.write_text("not a certificate\n")
     port = free_port()

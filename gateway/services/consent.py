@@ -41,7 +41,9 @@ MAX_TEXT_CHARS = 200_000
 # or the sample's own "MUSTERTEXT" note. Brackets around a number, a symbol or an
 # ellipsis ("[1]", "[*]", "[…]", as legal texts cite and shorten) are no placeholder.
 # Texts are compared in NFKC form, so full-width brackets count as brackets.
-PLACEHOLDER = re.compile(r"\[\s*[^\W\d_][^\[\]]{0,200}\]")
+# A bracketed span starting with a letter; ``[text](target)`` is a Markdown link in a
+# structured text (docs/interface.md), not a placeholder.
+PLACEHOLDER = re.compile(r"\[\s*[^\W\d_][^\[\]]{0,200}\](?!\()")
 SAMPLE_NOTE = re.compile(r"\bMUSTERTEXT\b")
 SHOWN_MARKERS = 3
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from gateway.clock import utc_now
 from gateway.config import Config
+from gateway.db import database
 from gateway.services import privacy, served_versions, trash
 from gateway.services.tracking import prune_before
 
@@ -97,7 +98,10 @@ class RetentionTimer:
         while not self._stopped.is_set():
             for job in self._jobs:
                 try:
-                    job()
+                    # Hand the connection back after each job: the thread sleeps a
+                    # day, and a pooled connection held that long starves requests.
+                    with database.connection_context():
+                        job()
                 except Exception:  # noqa: BLE001 - try again tomorrow
                     log.exception("daily clean-up failed: %r", job)
             self._stopped.wait(self._interval)
