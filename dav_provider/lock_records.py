@@ -6,6 +6,9 @@ otherwise run code in every gateway process)."""
 from __future__ import annotations
 
 import json
+import time
+
+from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_root, validate_lock
 
 #: WsgiDAV's limits: a week by default, at most four.
 LOCK_TIME_OUT_DEFAULT = 604800
@@ -30,3 +33,20 @@ def decode_lock(raw: bytes | str) -> dict:
     lock = json.loads(raw)
     lock["owner"] = lock["owner"].encode("utf-8", "surrogateescape")
     return lock
+
+
+def new_lock(path: str, lock: dict) -> dict:
+    """Complete a new lock on ``path`` as WsgiDAV's storages do: its ``root``, bounded
+    ``timeout``, ``expire`` and a fresh ``token``; the caller stores it."""
+    assert lock.get("token") is None and lock.get("expire") is None
+    lock["root"] = normalize_lock_root(path)
+    lock["timeout"] = timeout = bounded_timeout(lock.get("timeout"))
+    lock["expire"] = time.time() + timeout
+    validate_lock(lock)
+    lock["token"] = generate_lock_token()
+    return lock
+
+
+def has_expired(lock: dict) -> bool:
+    """Past its ``expire`` time (a negative one never expires)."""
+    return 0 <= lock["expire"] < time.time()

@@ -19,9 +19,9 @@ import time
 
 import redis
 from wsgidav import util
-from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_root, validate_lock
+from wsgidav.lock_man.lock_manager import normalize_lock_root
 
-from dav_provider.lock_records import bounded_timeout
+from dav_provider.lock_records import bounded_timeout, has_expired, new_lock
 from dav_provider.lock_records import decode_lock as _decode
 from dav_provider.lock_records import encode_lock as _encode
 from gateway.errors import SetupError
@@ -70,19 +70,15 @@ class RedisLockStorage:
         if raw is None:
             return None
         lock = _decode(raw)
-        if 0 <= lock["expire"] < time.time():
+        if has_expired(lock):
             self.delete(token)
             return None
         return lock
 
     def create(self, path: str, lock: dict) -> dict:
         """Store a new lock on ``path``; adds ``root``, ``expire`` and ``token``."""
-        assert lock.get("token") is None and lock.get("expire") is None
-        lock["root"] = root = normalize_lock_root(path)
-        lock["timeout"] = timeout = bounded_timeout(lock.get("timeout"))
-        lock["expire"] = time.time() + timeout
-        validate_lock(lock)
-        lock["token"] = token = generate_lock_token()
+        new_lock(path, lock)
+        root, timeout, token = lock["root"], lock["timeout"], lock["token"]
         with self._redis.pipeline() as pipe:
             pipe.set(self._lock_key(token), _encode(lock), ex=_ttl(timeout))
             pipe.sadd(self._root_key(root), token)

@@ -24,9 +24,15 @@ import time
 from pathlib import Path
 
 from wsgidav import util
-from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_root, validate_lock
+from wsgidav.lock_man.lock_manager import normalize_lock_root
 
-from dav_provider.lock_records import bounded_timeout, decode_lock, encode_lock
+from dav_provider.lock_records import (
+    bounded_timeout,
+    decode_lock,
+    encode_lock,
+    has_expired,
+    new_lock,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dav_lock (
@@ -72,19 +78,15 @@ class SqliteLockStorage:
         if row is None:
             return None
         lock = decode_lock(row[0])
-        if 0 <= lock["expire"] < time.time():
+        if has_expired(lock):
             self.delete(token)
             return None
         return lock
 
     def create(self, path: str, lock: dict) -> dict:
         """Store a new lock on ``path``; adds ``root``, ``expire`` and ``token``."""
-        assert lock.get("token") is None and lock.get("expire") is None
-        lock["root"] = root = normalize_lock_root(path)
-        lock["timeout"] = timeout = bounded_timeout(lock.get("timeout"))
-        lock["expire"] = time.time() + timeout
-        validate_lock(lock)
-        lock["token"] = token = generate_lock_token()
+        new_lock(path, lock)
+        root, token = lock["root"], lock["token"]
         self._db().execute(
             "INSERT INTO dav_lock (token, root, expire, lock) VALUES (?, ?, ?, ?)",
             (token, root, lock["expire"], encode_lock(lock)),

@@ -11,22 +11,9 @@ from gateway.models import ConsentRecord
 from gateway.services.home import open_home
 from tests.contact_page import make_share
 from tests.mail_tools import add_settings, attachments, install_texts, parse_mail, smtp_settings
-from tests.tools import ThreadedServer, require_tool
+from tests.tools import ThreadedServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -11,24 +11,10 @@ import requests
 from gateway.models import ConsentRecord
 from gateway.services import consent, grants
 from tests.contact_page import FILES, make_share
-from tests.tools import require_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

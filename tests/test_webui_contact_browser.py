@@ -22,7 +22,7 @@ from tests.branded_share import (
 )
 from tests.mail_tools import attachments, install_texts, parse_mail, pdf_text, smtp_settings
 from tests.screenshots import check_screenshot
-from tests.tools import require_tool, wait_until
+from tests.tools import wait_until
 from tests.tracking_tools import recorded_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -32,19 +32,6 @@ WIDTHS = {
     "desktop": {"width": 1280, "height": 800},
 }
 SERIOUS = ("serious", "critical")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(params=list(WIDTHS))
