@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config, items):
 
     After: pytest-xdist tells its scheduler an item's group by appending ``@group`` to
     the item's id, which pytest 9.2 keeps elsewhere, so the groups were silently lost
-    (pytest-xdist issue 1386). Append it where pytest now keeps it, and stop the run if
+    (an open pytest-xdist bug report). Append it where pytest now keeps it, and stop the run if
     a group still does not show: tests that must not run side by side would."""
     for item in items:
         if item.get_closest_marker("xdist_group") or not hasattr(item, "_fixtureinfo"):
