@@ -50,3 +50,10 @@ def new_lock(path: str, lock: dict) -> dict:
 def has_expired(lock: dict) -> bool:
     """Past its ``expire`` time (a negative one never expires)."""
     return 0 <= lock["expire"] < time.time()
+
+
+def renew(lock: dict, timeout: float | None) -> dict:
+    """Extend ``lock`` by a bounded ``timeout`` from now (a LOCK refresh)."""
+    lock["timeout"] = timeout = bounded_timeout(timeout)
+    lock["expire"] = time.time() + timeout
+    return lock

@@ -15,15 +15,13 @@ locks). Index entries of expired locks are dropped when next read.
 
 from __future__ import annotations
 
-import time
-
 import redis
 from wsgidav import util
 from wsgidav.lock_man.lock_manager import normalize_lock_root
 
-from dav_provider.lock_records import bounded_timeout, has_expired, new_lock
 from dav_provider.lock_records import decode_lock as _decode
 from dav_provider.lock_records import encode_lock as _encode
+from dav_provider.lock_records import has_expired, new_lock, renew
 from gateway.errors import SetupError
 
 
@@ -91,9 +89,8 @@ class RedisLockStorage:
         lock = self.get(token)
         if lock is None:
             raise ValueError(f"lock {token} not found")
-        lock["timeout"] = timeout = bounded_timeout(timeout)
-        lock["expire"] = time.time() + timeout
-        self._redis.set(self._lock_key(token), _encode(lock), ex=_ttl(timeout))
+        renew(lock, timeout)
+        self._redis.set(self._lock_key(token), _encode(lock), ex=_ttl(lock["timeout"]))
         return lock
 
     def delete(self, token: str) -> bool:
