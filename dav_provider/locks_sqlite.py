@@ -27,11 +27,11 @@ from wsgidav import util
 from wsgidav.lock_man.lock_manager import normalize_lock_root
 
 from dav_provider.lock_records import (
-    bounded_timeout,
     decode_lock,
     encode_lock,
     has_expired,
     new_lock,
+    renew,
 )
 
 _SCHEMA = """
@@ -98,8 +98,7 @@ class SqliteLockStorage:
         lock = self.get(token)
         if lock is None:
             raise ValueError(f"lock {token} not found")
-        lock["timeout"] = timeout = bounded_timeout(timeout)
-        lock["expire"] = time.time() + timeout
+        renew(lock, timeout)
         self._db().execute(
             "UPDATE dav_lock SET expire = ?, lock = ? WHERE token = ?",
             (lock["expire"], encode_lock(lock), token),
@@ -142,10 +141,24 @@ class SqliteLockStorage:
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout = 10000")
-            db.execute("PRAGMA journal_mode = wal")
+            _use_wal(db)
             db.execute("PRAGMA synchronous = normal")
             self._local.db = db
         return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the lock database into WAL mode once. Workers starting together all try;
+    switching the mode is not covered by the busy timeout, so a worker that meets
+    another one switching it waits briefly and looks again."""
+    deadline = time.monotonic() + 10
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = wal")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class _ProcessSharedRWLock:
