@@ -19,7 +19,7 @@ from gateway.config import Config
 from gateway.db import database
 from gateway.models import AccessEvent, FeedCursor
 from gateway.services import notifications, webhook_sender, webhooks
-from gateway.services.first_open import FIRST_OPEN, is_first_open
+from gateway.services.first_open import FIRST_OPEN, first_open_id, is_access
 
 log = logging.getLogger("immoshare.events")
 
@@ -49,8 +49,16 @@ def advance(config: Config, limit: int = BATCH) -> int:
         return 0
     with database.atomic():
         deliveries, notices = [], []
+        # A batch holds many events of the same contact and property (a contact
+        # browsing): ask for each pair's first open once, not once per event.
+        first_ids: dict[tuple[str, str], int | None] = {}
         for event in events:
-            first = is_first_open(event)
+            first = False
+            if is_access(event):
+                pair = (event.property, event.contact)
+                if pair not in first_ids:
+                    first_ids[pair] = first_open_id(*pair)
+                first = first_ids[pair] == event.id
             deliveries.append((event, (event.action, FIRST_OPEN) if first else (event.action,)))
             kind = notifications.notification_kind(config, event, first)
             if kind is not None:

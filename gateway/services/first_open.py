@@ -54,11 +54,6 @@ def first_open_id(property_key: str, ref: str) -> int | None:
     return FirstOpen.get((FirstOpen.property == property_key) & (FirstOpen.contact == ref)).event_id
 
 
-def is_first_open(event: AccessEvent) -> bool:
-    """True when ``event`` is its contact's first access to its property."""
-    return is_access(event) and first_open_id(event.property, event.contact) == event.id
-
-
 def pseudonymise(ref: str, pseudonym: str) -> None:
     """Follow a GDPR erasure: the kept first opens name the pseudonym, as the events do."""
     FirstOpen.update(contact=pseudonym).where(FirstOpen.contact == ref).execute()
