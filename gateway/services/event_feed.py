@@ -38,19 +38,39 @@ def cursor() -> int:
     return row.position
 
 
+#: What a round reads of each event: enough to decide first opens and what to queue.
+#: Plain tuples, not model objects: the round reads every event the server writes, and
+#: building a model per event cost a tenth of a small download's CPU.
+_FEED_FIELDS = (
+    AccessEvent.id,
+    AccessEvent.property,
+    AccessEvent.contact,
+    AccessEvent.agent,
+    AccessEvent.action,
+    AccessEvent.status,
+)
+
+
 def advance(config: Config, limit: int = BATCH) -> int:
     """Read up to ``limit`` events after the cursor, queue what they cause, move the
     cursor; return how many were read."""
     position = cursor()
     events = list(
-        AccessEvent.select().where(AccessEvent.id > position).order_by(AccessEvent.id).limit(limit)
+        AccessEvent.select(*_FEED_FIELDS)
+        .where(AccessEvent.id > position)
+        .order_by(AccessEvent.id)
+        .limit(limit)
+        .namedtuples()
     )
     if not events:
         return 0
     with database.atomic():
+        hooks = webhooks.active_hooks()
+        notifying = notifications.notifying(config)
         deliveries, notices = [], []
         # A batch holds many events of the same contact and property (a contact
-        # browsing): ask for each pair's first open once, not once per event.
+        # browsing): ask for each pair's first open once, not once per event. It is
+        # decided (and kept) even when nobody listens: pruning must not move it.
         first_ids: dict[tuple[str, str], int | None] = {}
         for event in events:
             first = False
@@ -59,11 +79,13 @@ def advance(config: Config, limit: int = BATCH) -> int:
                 if pair not in first_ids:
                     first_ids[pair] = first_open_id(*pair)
                 first = first_ids[pair] == event.id
-            deliveries.append((event, (event.action, FIRST_OPEN) if first else (event.action,)))
-            kind = notifications.notification_kind(config, event, first)
-            if kind is not None:
-                notices.append((event, kind))
-        webhooks.queue_deliveries(deliveries)
+            if hooks:
+                deliveries.append((event, (event.action, FIRST_OPEN) if first else (event.action,)))
+            if notifying:
+                kind = notifications.notification_kind(config, event, first)
+                if kind is not None:
+                    notices.append((event, kind))
+        webhooks.queue_deliveries(deliveries, hooks)
         notifications.queue_notifications(config, notices)
         last = events[-1].id
         FeedCursor.update(position=last).where(

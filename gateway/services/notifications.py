@@ -62,6 +62,12 @@ def notification_kind(config: Config, event: AccessEvent, first_open: bool) -> s
     return None
 
 
+def notifying(config: Config) -> bool:
+    """Whether events can cause notifications at all: a setting other than "none"
+    and mail configured (``queue_notifications`` queues nothing otherwise)."""
+    return config.notify_agent != "none" and mail_transport.mail_configured(config)
+
+
 def recipients() -> list[Agent]:
     """The agents to tell: every agent with an e-mail address."""
     return list(Agent.select().where(Agent.email.is_null(False) & (Agent.email != "")))
@@ -71,7 +77,7 @@ def queue_notifications(config: Config, items: list[tuple[AccessEvent, str]]) ->
     """Queue (event, kind) for every recipient, due after the batch window.
     Idempotent: what is queued already stays as it is. Nothing is queued while mail
     is not configured."""
-    if not items or not mail_transport.mail_configured(config):
+    if not items or not notifying(config):
         return
     agents = recipients()
     now = utc_now()

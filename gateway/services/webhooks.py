@@ -175,11 +175,22 @@ def list_webhooks() -> list[WebhookStatus]:
     ]
 
 
-def queue_deliveries(events: list[tuple[AccessEvent, tuple[str, ...]]]) -> None:
+def active_hooks() -> list[tuple[Webhook, set[str]]]:
+    """Every webhook with the delivery types it wants (empty: nobody listens)."""
+    return [(hook, set(types_of(hook))) for hook in Webhook.select()]
+
+
+def queue_deliveries(
+    events: list[tuple[AccessEvent, tuple[str, ...]]],
+    hooks: list[tuple[Webhook, set[str]]] | None = None,
+) -> None:
     """Queue each (event, its delivery types) for every webhook that wants it and
-    existed before the event. Idempotent: a delivery already queued stays as it is."""
-    hooks = [(hook, set(types_of(hook))) for hook in Webhook.select()]
-    if not hooks:
+    existed before the event (``hooks``: :func:`active_hooks`, read once per batch).
+    Idempotent: a delivery already queued stays as it is. An event needs ``id``
+    only: a model or the event feed's plain rows."""
+    if hooks is None:
+        hooks = active_hooks()
+    if not hooks or not events:
         return
     now = utc_now()
     rows = [
