@@ -30,6 +30,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from gateway.config import Config
 from gateway.errors import SetupError
 from gateway.serving.header_deadline import HeaderDeadline
+from gateway.serving.lean_http import parse_plain, serve_plain
 
 #: An answer whose whole body is one chunk up to this size goes out with its headers
 #: in one send.
@@ -192,15 +193,30 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
 
     def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
         super().__init__(server, sock, makefile)
-        if not isinstance(sock, ssl.SSLSocket):
+        self._plain = not isinstance(sock, ssl.SSLSocket)
+        if self._plain:
             self.rfile = _DirectReader(sock, self.rbufsize)
         self.wfile = _SendAllWriter(sock)
 
     def communicate(self):
-        keep_open = super().communicate()
+        keep_open = self._answer_next()
         while keep_open and self._next_request_waiting():
-            keep_open = super().communicate()
+            keep_open = self._answer_next()
         return keep_open
+
+    def _answer_next(self) -> bool:
+        """The next request: by the lean path (``gateway.serving.lean_http``) when its
+        head has arrived whole and is plain, else by cheroot."""
+        if self._plain:
+            buffered = self.rfile.available()
+            if buffered is None:
+                return False  # the client closed the connection
+            end = buffered.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES)
+            if end > 0:
+                parsed = parse_plain(buffered[:end], MAX_HEADER_FIELDS)
+                if parsed is not None:
+                    return serve_plain(self, end + 4, parsed)
+        return super().communicate()
 
     def _next_request_waiting(self) -> bool:
         if self.rfile.has_data():
@@ -239,6 +255,24 @@ class _DirectReader(cheroot_makefile.StreamReader):
     def __init__(self, sock, bufsize: int):
         _pyio.BufferedReader.__init__(self, _DirectSocketIO(sock, "rb"), bufsize)
         self.bytes_read = 0
+        self._fd = sock.fileno()
+
+    def available(self) -> bytes | None:
+        """What has arrived and is not yet read, without waiting: the buffer, or what
+        the socket holds when the buffer is empty (then kept in the buffer); None
+        when the client has closed the connection."""
+        if self._read_pos < len(self._read_buf):
+            return self._read_buf[self._read_pos :]
+        try:
+            data = os.read(self._fd, self.buffer_size)
+        except BlockingIOError:
+            return b""
+        except OSError:
+            return None
+        if not data:
+            return None
+        self._read_buf, self._read_pos = data, 0
+        return data
 
 
 class _SendAllWriter:
