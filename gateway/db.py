@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import select
 from pathlib import Path
 
 import peewee
@@ -165,7 +166,8 @@ class AccessStampedSqliteDatabase(peewee.SqliteDatabase):
 
 
 class GatewayPostgresDatabase(PooledPostgresqlDatabase):
-    """PostgreSQL with UTC on both sides of every ``timestamp`` column.
+    """PostgreSQL with UTC on both sides of every ``timestamp`` column, and pooled
+    connections handed out without a round trip.
 
     The columns are ``timestamp`` (without zone) holding UTC, like SQLite. The session
     zone is UTC, so an aware value is stored as its UTC wall time whatever the
@@ -176,6 +178,23 @@ class GatewayPostgresDatabase(PooledPostgresqlDatabase):
         import psycopg2.extensions
 
         psycopg2.extensions.register_type(_utc_timestamp_type(), conn)
+
+    def _is_closed(self, conn):
+        """Whether a pooled connection is dead, asked on every checkout. peewee
+        sends ``SELECT 1`` each time, a round trip per request while holding the
+        database's lock; an idle connection the server has not written to since is
+        alive as far as a round trip could tell, and one it did write to (its goodbye
+        on shutdown, a stray notice) is asked as before."""
+        if conn.closed or self._adapter.txn_status(conn) != self._adapter.txn_idle:
+            return super()._is_closed(conn)
+        return _pending(conn) and super()._is_closed(conn)
+
+
+def _pending(conn) -> bool:
+    """Whether the server sent something to an idle connection, without a round trip."""
+    poller = select.poll()  # not select(): a busy server has descriptors above 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _utc_timestamp_type():
