@@ -16,9 +16,11 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg2
 import pytest
 import requests
 
+from gateway import access_notify
 from gateway.db import database
 from gateway.models import AccessEvent, CatalogEntry
 from tests.contact_page import entry_names, find, make_share
@@ -339,3 +341,91 @@ def test_two_processes_watching_one_folder_keep_one_catalog(request, config):
         timeout=60,
         message=lambda: f"catalog and disk differ: {set(_catalog().items()) ^ expected.items()}",
     )
+
+
+def _reused_on_both(nodes, contact, link) -> None:
+    """Requests enough for each process to reuse its access answers."""
+    for node in nodes:
+        for _ in range(5):
+            r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+            assert r.status_code == 200
+            assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 200
+
+
+def _refused_on_both(nodes, contact, link) -> None:
+    for node in nodes:
+        r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+        assert r.status_code in (401, 404), r.status_code
+        assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 404
+
+
+def _listeners(url: str) -> list[int]:
+    """Backend ids of the processes' access listeners (``gateway.access_notify``)."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                (access_notify.LISTENER_NAME,),
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def test_revoke_refuses_the_next_request_where_access_answers_were_reused(
+    nodes, shared, cli, postgres_url
+):
+    """Both processes reuse the answer "may see obj-1" after the first requests; the
+    revoke's notice reaches both before the command returns, and so does the grant's."""
+    contact = (shared.username, shared.password)
+    link = shared.link.rsplit("/", 1)[1]
+    _reused_on_both(nodes, contact, link)
+    wait_until(lambda: len(_listeners(postgres_url)) == 2, message="two listeners")
+
+    result = cli("revoke", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    _refused_on_both(nodes, contact, link)
+
+    result = cli("grant", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    for node in nodes:
+        r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+        assert r.status_code == 200 and r.content == b"%PDF-plan v1"
+        assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 200
+
+
+def test_a_process_that_lost_its_notices_reuses_nothing(nodes, shared, cli, home, postgres_url):
+    """The listeners' connections are cut (as by a restart of PostgreSQL): each
+    process notices, and a revoke meanwhile still refuses the next request on both;
+    once they listen again the next change reaches them as before."""
+    contact = (shared.username, shared.password)
+    link = shared.link.rsplit("/", 1)[1]
+    _reused_on_both(nodes, contact, link)
+    wait_until(lambda: len(_listeners(postgres_url)) == 2, message="two listeners")
+    cut = _listeners(postgres_url)
+    connection = psycopg2.connect(postgres_url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid", (cut,))
+    finally:
+        connection.close()
+    for node in nodes:
+        wait_until(
+            lambda node=node: "access notices unavailable" in node.log_path.read_text(),
+            message="the process never noticed its listener was cut",
+        )
+
+    result = cli("revoke", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    _refused_on_both(nodes, contact, link)
+
+    wait_until(
+        lambda: len(set(_listeners(postgres_url)) - set(cut)) == 2,
+        message="the listeners never came back",
+    )
+    assert cli("grant", "obj-1", "4711").exit_code == 0
+    _reused_on_both(nodes, contact, link)
+    assert cli("revoke", "obj-1", "4711").exit_code == 0
+    _refused_on_both(nodes, contact, link)
