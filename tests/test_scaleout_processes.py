@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
+import redis as redis_lib
 import requests
 
 from gateway import access_notify
@@ -429,3 +430,40 @@ def test_a_process_that_lost_its_notices_reuses_nothing(nodes, shared, cli, home
     _reused_on_both(nodes, contact, link)
     assert cli("revoke", "obj-1", "4711").exit_code == 0
     _refused_on_both(nodes, contact, link)
+
+
+def _subscribers(redis_url: str) -> int:
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        return len(client.client_list(_type="pubsub"))
+    finally:
+        client.close()
+
+
+def test_a_client_over_the_limit_stays_refused_when_the_subscribers_reconnect(
+    nodes, shared, config, redis_url
+):
+    """Each process keeps the clients over the limit in memory, told by the others;
+    cut off from those notices it asks Redis, and back it reads who is over it."""
+    for attempt in range(config.rate_limit_failures):
+        r = requests.request(
+            "PROPFIND",
+            nodes[attempt % 2].url + "/dav/",
+            auth=("anna", "wrong"),
+            headers={"Depth": "0"},
+        )
+        assert r.status_code == 401
+    wait_until(lambda: _subscribers(redis_url) == 2, message="two subscribers")
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        client.client_kill_filter(_type="pubsub")
+    finally:
+        client.close()
+    for node in nodes:  # cut off or back already: refused either way
+        r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
+        assert r.status_code == 429
+    wait_until(lambda: _subscribers(redis_url) == 2, message="the subscribers never came back")
+    for node in nodes:
+        r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
+        assert r.status_code == 429
+        assert int(r.headers["Retry-After"]) >= 1
