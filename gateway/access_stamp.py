@@ -11,8 +11,8 @@ reader compares them with the bytes it saw when it queried. Random bytes, not a
 counter: two processes that bump at once cannot write the same value back, so a
 change is never hidden.
 
-PostgreSQL serves processes on several hosts, which share no memory: there nothing
-is reused and every request asks the database.
+PostgreSQL serves processes on several hosts, which share no memory: there each
+process keeps its own stamp, bumped by a notice (``gateway.access_notify``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ come from a bounded pool and go back to it between the chunks of a response
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 from pathlib import Path
 
@@ -16,10 +17,12 @@ import peewee
 from playhouse.db_url import connect, parse
 from playhouse.pool import PooledPostgresqlDatabase
 
+from gateway import access_notify
 from gateway.access_stamp import AccessStamp, LocalStamp
 from gateway.errors import SetupError
 
 database = peewee.DatabaseProxy()
+log = logging.getLogger("immoshare.db")
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
@@ -165,17 +168,87 @@ class AccessStampedSqliteDatabase(peewee.SqliteDatabase):
 
 
 class GatewayPostgresDatabase(PooledPostgresqlDatabase):
-    """PostgreSQL with UTC on both sides of every ``timestamp`` column.
+    """PostgreSQL with UTC on both sides of every ``timestamp`` column, an access
+    stamp, and pooled connections handed out without a round trip.
 
     The columns are ``timestamp`` (without zone) holding UTC, like SQLite. The session
     zone is UTC, so an aware value is stored as its UTC wall time whatever the
     server's ``timezone`` says, and values read back are aware UTC, as on SQLite.
+
+    A committed change to the access tables is announced to every process
+    (``gateway.access_notify``), whose stamp lets ``gateway.services.access`` reuse
+    its answers until then.
     """
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self.access_stamp = access_notify.NotifiedStamp(self._listener_connection)
+        self.access_answers: dict = {}  # gateway.services.access's reused answers
 
     def _initialize_connection(self, conn):
         import psycopg2.extensions
 
         psycopg2.extensions.register_type(_utc_timestamp_type(), conn)
+
+    def _listener_connection(self):
+        import psycopg2
+
+        params = {**self.connect_params, "application_name": access_notify.LISTENER_NAME}
+        return psycopg2.connect(database=self.database, **params)
+
+    def _is_closed(self, conn):
+        """Whether a pooled connection is dead, asked on every checkout. peewee
+        sends ``SELECT 1`` each time, a round trip per request while holding the
+        database's lock; an idle connection the server has not written to since is
+        alive as far as a round trip could tell, and one it did write to (its goodbye
+        on shutdown, a stray notice) is asked as before."""
+        if conn.closed or self._adapter.txn_status(conn) != self._adapter.txn_idle:
+            return super()._is_closed(conn)
+        return access_notify.pending(conn) and super()._is_closed(conn)
+
+    def execute_sql(self, sql, params=None):
+        if not changes_access(sql):
+            return super().execute_sql(sql, params)
+        if self.in_transaction():
+            self._state.access_changed = True  # announced by commit()
+            return super().execute_sql(sql, params)
+        cursor = super().execute_sql(sql, params)  # committed by itself
+        self._announce()
+        return cursor
+
+    def commit(self):
+        if not getattr(self._state, "access_changed", False):
+            return super().commit()
+        self._state.access_changed = False
+        token = self._send_notice()
+        result = super().commit()
+        self._await_answers(token)
+        return result
+
+    def rollback(self):
+        self._state.access_changed = False
+        return super().rollback()
+
+    def _announce(self) -> None:
+        """Announce a change that committed by itself (a statement outside a
+        transaction): the notice follows in a transaction of its own."""
+        self._await_answers(self._send_notice())
+
+    def _send_notice(self) -> str:
+        token = access_notify.new_token()
+        with peewee.__exception_wrapper__:
+            self.cursor().execute(access_notify.announce_sql(token))
+        return token
+
+    def _await_answers(self, token: str) -> None:
+        self.access_stamp.bump()
+        try:
+            missing = access_notify.await_answers(self._state.conn, token)
+        except Exception as exc:  # noqa: BLE001 - committed; the reuse limit covers the rest
+            log.warning("access change committed, its notice unconfirmed: %s", exc)
+            return
+        if missing:
+            log.warning("access change committed; %d process(es) did not confirm it", missing)
 
 
 def _utc_timestamp_type():

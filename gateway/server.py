@@ -208,7 +208,7 @@ def _rate_limiter(config: Config, share: WorkerShare | None = None) -> RateLimit
     if config.redis_url:
         from gateway.serving.ratelimit_redis import RedisCounterStore
 
-        store = RedisCounterStore(config.redis_url)
+        store = RedisCounterStore(config.redis_url, limit=config.rate_limit_failures)
     elif share is not None:
         store = share.counters
     else:

@@ -16,9 +16,12 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg2
 import pytest
+import redis as redis_lib
 import requests
 
+from gateway import access_notify
 from gateway.db import database
 from gateway.models import AccessEvent, CatalogEntry
 from tests.contact_page import entry_names, find, make_share
@@ -339,3 +342,128 @@ def test_two_processes_watching_one_folder_keep_one_catalog(request, config):
         timeout=60,
         message=lambda: f"catalog and disk differ: {set(_catalog().items()) ^ expected.items()}",
     )
+
+
+def _reused_on_both(nodes, contact, link) -> None:
+    """Requests enough for each process to reuse its access answers."""
+    for node in nodes:
+        for _ in range(5):
+            r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+            assert r.status_code == 200
+            assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 200
+
+
+def _refused_on_both(nodes, contact, link) -> None:
+    for node in nodes:
+        r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+        assert r.status_code in (401, 404), r.status_code
+        assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 404
+
+
+def _listeners(url: str) -> list[int]:
+    """Backend ids of the processes' access listeners (``gateway.access_notify``)."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                (access_notify.LISTENER_NAME,),
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def test_revoke_refuses_the_next_request_where_access_answers_were_reused(
+    nodes, shared, cli, postgres_url
+):
+    """Both processes reuse the answer "may see obj-1" after the first requests; the
+    revoke's notice reaches both before the command returns, and so does the grant's."""
+    contact = (shared.username, shared.password)
+    link = shared.link.rsplit("/", 1)[1]
+    _reused_on_both(nodes, contact, link)
+    wait_until(lambda: len(_listeners(postgres_url)) == 2, message="two listeners")
+
+    result = cli("revoke", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    _refused_on_both(nodes, contact, link)
+
+    result = cli("grant", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    for node in nodes:
+        r = requests.get(node.url + "/view/obj-1/plan.pdf", auth=contact)
+        assert r.status_code == 200 and r.content == b"%PDF-plan v1"
+        assert requests.get(node.url + f"/s/{link}/download/plan.pdf").status_code == 200
+
+
+def test_a_process_that_lost_its_notices_reuses_nothing(nodes, shared, cli, home, postgres_url):
+    """The listeners' connections are cut (as by a restart of PostgreSQL): each
+    process notices, and a revoke meanwhile still refuses the next request on both;
+    once they listen again the next change reaches them as before."""
+    contact = (shared.username, shared.password)
+    link = shared.link.rsplit("/", 1)[1]
+    _reused_on_both(nodes, contact, link)
+    wait_until(lambda: len(_listeners(postgres_url)) == 2, message="two listeners")
+    cut = _listeners(postgres_url)
+    connection = psycopg2.connect(postgres_url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid", (cut,))
+    finally:
+        connection.close()
+    for node in nodes:
+        wait_until(
+            lambda node=node: "access notices unavailable" in node.log_path.read_text(),
+            message="the process never noticed its listener was cut",
+        )
+
+    result = cli("revoke", "obj-1", "4711")
+    assert result.exit_code == 0, result.output
+    _refused_on_both(nodes, contact, link)
+
+    wait_until(
+        lambda: len(set(_listeners(postgres_url)) - set(cut)) == 2,
+        message="the listeners never came back",
+    )
+    assert cli("grant", "obj-1", "4711").exit_code == 0
+    _reused_on_both(nodes, contact, link)
+    assert cli("revoke", "obj-1", "4711").exit_code == 0
+    _refused_on_both(nodes, contact, link)
+
+
+def _subscribers(redis_url: str) -> int:
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        return len(client.client_list(_type="pubsub"))
+    finally:
+        client.close()
+
+
+def test_a_client_over_the_limit_stays_refused_when_the_subscribers_reconnect(
+    nodes, shared, config, redis_url
+):
+    """Each process keeps the clients over the limit in memory, told by the others;
+    cut off from those notices it asks Redis, and back it reads who is over it."""
+    for attempt in range(config.rate_limit_failures):
+        r = requests.request(
+            "PROPFIND",
+            nodes[attempt % 2].url + "/dav/",
+            auth=("anna", "wrong"),
+            headers={"Depth": "0"},
+        )
+        assert r.status_code == 401
+    wait_until(lambda: _subscribers(redis_url) == 2, message="two subscribers")
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        client.client_kill_filter(_type="pubsub")
+    finally:
+        client.close()
+    for node in nodes:  # cut off or back already: refused either way
+        r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
+        assert r.status_code == 429
+    wait_until(lambda: _subscribers(redis_url) == 2, message="the subscribers never came back")
+    for node in nodes:
+        r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
+        assert r.status_code == 429
+        assert int(r.headers["Retry-After"]) >= 1

@@ -1,9 +1,10 @@
 """Who is asking and what they may see: the one check that web and WebDAV share.
 
 Revocation, expiry and consent take effect at once, on every process. The password
-verification is cached (``VerificationCache``), and on SQLite the answers of the
-per-request queries are reused until any process commits a change to the access
-tables (``gateway.access_stamp``).
+verification is cached (``VerificationCache``), and the answers of the per-request
+queries are reused until any process commits a change to the access tables: on
+SQLite the stamp next to the database file says so (``gateway.access_stamp``), on
+PostgreSQL a notice every process listens for (``gateway.access_notify``).
 """
 
 from __future__ import annotations
@@ -178,13 +179,14 @@ REUSE_LIMIT = 20_000
 def _fetch_one(name: str, *params, reuse: bool = False) -> tuple | None:
     """The first row of query ``name``. With ``reuse``, an answer from the last
     :data:`REUSE_SECONDS` is given again while the database's access stamp
-    (``gateway.access_stamp``) is unchanged: no change to who may see what has
-    been committed since. Only SQLite has the stamp."""
+    (``gateway.access_stamp``, ``gateway.access_notify``) is unchanged: no change
+    to who may see what has been committed since. A stamp that reads ``None`` (no
+    notices heard on PostgreSQL) reuses nothing."""
     db = database.obj
     stamp = getattr(db, "access_stamp", None) if reuse else None
-    if stamp is None:
+    seen = None if stamp is None else stamp.current()  # before the query: a change
+    if seen is None:  # committed after it re-asks
         return _query_one(db, name, params)
-    seen = stamp.current()  # before the query: a change committed after it re-asks
     answers = db.access_answers
     now = time.monotonic()
     kept = answers.get((name, params))
