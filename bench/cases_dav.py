@@ -1,6 +1,7 @@
 """Cases on the servers' file and WebDAV side, run on every server: 1 (4 KiB GET rate),
-3 (1 GiB GET), 4 (PROPFIND of a big folder, memory) and 7 (200 concurrent downloads).
-Also the content check that runs before any timing."""
+3 (1 GiB GET, and the 256 MiB file of the large property, each also against copyparty
+with ``--usernames``), 4 (PROPFIND of a big folder, memory) and 7 (200 concurrent
+downloads). Also the content check that runs before any timing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.gateway_server import tracked_events
 from bench.report import Row, Target
 
 #: The servers that speak WebDAV (the bare cheroot only serves files).
-WEBDAV_SERVERS = ("immoshare", "copyparty", "wsgidav", "nginx")
+WEBDAV_SERVERS = ("immoshare", "copyparty", "copyparty-u", "wsgidav", "nginx")
 PROPFIND_ALLPROP = b'<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
 
 
@@ -24,24 +25,28 @@ def _sha256(path) -> str:
     return digest.hexdigest()
 
 
+def check_server(bench: Bench, server, big_sha: str | None = None) -> str:
+    """The server's verdict: "ok", or what was wrong with its answer for the small
+    files (the case folder's and the large property's) or the big file, against the
+    bytes on disk."""
+    p = bench.profile
+    for relative in (data.SMALL, data.LARGE_SMALL):
+        expected = bench.data.path(relative).read_bytes()
+        got = client.fetch(server, "GET", relative, keep_body=True, timeout=p.request_timeout)
+        if got.status != 200 or got.body != expected:
+            return f"{relative}: HTTP {got.status}, {got.nbytes} B differ"
+    big_sha = big_sha or _sha256(bench.data.path(data.BIG))
+    got = client.fetch(server, "GET", data.BIG, digest=True, timeout=p.request_timeout)
+    if got.status != 200 or got.sha256 != big_sha:
+        return f"{data.BIG}: HTTP {got.status}, sha256 differs"
+    return "ok"
+
+
 def verify_content(bench: Bench) -> dict[str, str]:
-    """Each server's answer for the small and the big file against the bytes on disk:
-    server → "ok" or what was wrong. Runs before anything is timed."""
-    small = bench.data.path(data.SMALL).read_bytes()
+    """Each running server's verdict (``check_server``): server → "ok" or what was
+    wrong. Runs before anything is timed."""
     big_sha = _sha256(bench.data.path(data.BIG))
-    verdicts = {}
-    for name, server in bench.servers.items():
-        got_small = client.fetch(server, "GET", data.SMALL, keep_body=True)
-        got_big = client.fetch(
-            server, "GET", data.BIG, digest=True, timeout=bench.profile.request_timeout
-        )
-        if got_small.status != 200 or got_small.body != small:
-            verdicts[name] = f"{data.SMALL}: HTTP {got_small.status}, {got_small.nbytes} B differ"
-        elif got_big.status != 200 or got_big.sha256 != big_sha:
-            verdicts[name] = f"{data.BIG}: HTTP {got_big.status}, sha256 differs"
-        else:
-            verdicts[name] = "ok"
-    return verdicts
+    return {name: check_server(bench, server, big_sha) for name, server in bench.servers.items()}
 
 
 def case_small_get(bench: Bench) -> list[Row]:
@@ -72,16 +77,26 @@ def case_small_get(bench: Bench) -> list[Row]:
 
 
 def case_big_get(bench: Bench) -> list[Row]:
+    """The big file of the case folder on every server, and the large property's big
+    file; each against both copyparty configurations."""
     p = bench.profile
-    row = Row("3", f"GET of {p.big_bytes / 2**20:,.0f} MiB", "MB/s", Target(">=", 1.0, "copyparty"))
-    for _, server in bench.turns(warm=(data.BIG,)):
-        for _ in range(p.big_repeats):
-            got = client.fetch(server, "GET", data.BIG, timeout=p.request_timeout)
-            if got.status == 200 and got.nbytes == p.big_bytes:
-                row.add(server.name, got.nbytes / got.elapsed / 1e6)
-            else:
-                row.note += f"{server.name}: HTTP {got.status}, {got.nbytes} B; "
-    return [row]
+    rows = []
+    for relative, size, where in (
+        (data.BIG, p.big_bytes, ""),
+        (data.LARGE_BIG, p.large_big_bytes, ", in the large property"),
+    ):
+        row = Row(
+            "3", f"GET of {size / 2**20:,.0f} MiB{where}", "MB/s", Target(">=", 1.0, "copyparty")
+        )
+        for r, server in bench.turns(warm=(relative,)):
+            for _ in range(p.big_repeats):
+                got = client.fetch(server, "GET", relative, timeout=p.request_timeout)
+                if got.status == 200 and got.nbytes == size:
+                    row.add(server.name, got.nbytes / got.elapsed / 1e6, r)
+                else:
+                    row.note += f"{server.name}: HTTP {got.status}, {got.nbytes} B; "
+        rows += [row, row.versus("copyparty-u")]
+    return rows
 
 
 def case_propfind(bench: Bench) -> list[Row]:

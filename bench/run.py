@@ -1,7 +1,8 @@
 """One benchmark run: data, servers, content check, cases, table.
 
 immoshare must start (the run fails otherwise); a peer that cannot start is skipped
-with a line saying why, and its columns stay empty.
+with a line saying why, and its columns stay empty. copyparty runs twice: as its
+README shows (password-only accounts) and as ``copyparty-u`` with ``--usernames``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def start_servers(work: Path, home: Path, wanted: list[str]) -> tuple[dict, dict
     env = ensure_peer_env(WORK / "venv")
     starters = {
         "copyparty": lambda: peers.start_copyparty(env, root, work, data.SMALL),
+        "copyparty-u": lambda: peers.start_copyparty(
+            env, root, work, data.SMALL, name="copyparty-u", usernames=True
+        ),
         "wsgidav": lambda: peers.start_wsgidav(env, root, work, data.SMALL),
         "nginx": lambda: peers.start_nginx(root, work, data.SMALL),
         "cheroot": lambda: peers.start_cheroot(root, work, data.SMALL),
