@@ -50,7 +50,7 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    rounds=3,
+    rounds=5,
     small_bytes=4096,
     rps_seconds=6.0,
     rps_connections=16,
