@@ -59,7 +59,7 @@ def case_small_get(bench: Bench) -> list[Row]:
     )
     events_before = tracked_events(bench.home)
     errors = {}
-    for _, server in bench.turns():
+    for r, server in bench.turns():
         rate, failed = load.request_rate(
             server.port,
             server.url_path(data.SMALL),
@@ -67,7 +67,7 @@ def case_small_get(bench: Bench) -> list[Row]:
             p.rps_connections,
             p.rps_seconds,
         )
-        row.add(server.name, rate)
+        row.add(server.name, rate, r)
         errors[server.name] = errors.get(server.name, 0) + failed
     events = tracked_events(bench.home) - events_before
     row.note = f"immoshare wrote {events:,} tracking events" + "".join(
@@ -145,10 +145,10 @@ def case_propfind(bench: Bench) -> list[Row]:
     for window in (first, growth):
         before = dict(middle or start)
         for _ in range(p.propfind_repeats):
-            for _, server in bench.turns(WEBDAV_SERVERS):
+            for r, server in bench.turns(WEBDAV_SERVERS):
                 elapsed = propfind(server)
                 if elapsed is not None:
-                    timing.add(server.name, elapsed)
+                    timing.add(server.name, elapsed, r)
         for server in listing:
             after = server.rss_mib()
             window.add(server.name, after - before[server.name])
@@ -168,16 +168,16 @@ def case_concurrent_downloads(bench: Bench) -> list[Row]:
     )
     first_byte = Row("7", "longest wait for the first byte", "s", Target("<", 1.0))
     names = bench.data.names(data.DOWNLOADS)
-    for _, server in bench.turns(warm=(data.DOWNLOADS,)):
+    for r, server in bench.turns(warm=(data.DOWNLOADS,)):
         paths = [server.url_path(f"{data.DOWNLOADS}/{name}") for name in names]
         results = client.concurrent_downloads(server, paths, p.download_timeout)
-        failed = [r for r in results if r.error or r.nbytes != p.download_bytes]
-        errors.add(server.name, len(failed))
+        failed = [x for x in results if x.error or x.nbytes != p.download_bytes]
+        errors.add(server.name, len(failed), r)
         if failed:
             errors.note += f"{server.name}: {failed[0].error}; "
-        first_byte.add(server.name, max(r.ttfb for r in results))
+        first_byte.add(server.name, max(x.ttfb for x in results), r)
         progress(
             f"  case 7 {server.name}: {len(failed)} errors, "
-            f"{max(r.elapsed for r in results):.1f} s for all"
+            f"{max(x.elapsed for x in results):.1f} s for all"
         )
     return [errors, first_byte]

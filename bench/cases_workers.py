@@ -105,17 +105,88 @@ def _start(bench: Bench, stack: contextlib.ExitStack) -> tuple[list[Setup], list
     return setups, lines
 
 
+@dataclasses.dataclass
+class Results:
+    """Every row of the case, filled turn by turn."""
+
+    rates: Rows
+    scaling: Row
+    p99: Rows
+    cpu_small: Rows
+    speed: Rows
+    cpu_big: Rows
+    errors: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, bench: Bench) -> Results:
+        p = bench.profile
+        small = f"{p.small_bytes // 1024} KiB GET, wrk -t2 -c{p.rps_connections}"
+        big = f"GET of {p.big_bytes / 2**20:,.0f} MiB"
+        return cls(
+            _rows(small, "req/s", Target(">=", 1.0, PEER)),
+            Row("13", f"{small}: --workers 2 / --workers 1", "×", Target(">=", SCALING)),
+            _rows(f"p99 latency, {small}", "ms", Target("<=", 1.0, PEER)),
+            _rows(f"server CPU per request, {small}", "ms"),
+            _rows(big, "MB/s", Target(">=", 1.0, PEER)),
+            _rows(f"server CPU per request, {big}", "ms"),
+        )
+
+    def rows(self) -> list[Row]:
+        return [
+            *self.rates.by_workers.values(),
+            self.scaling,
+            *self.p99.by_workers.values(),
+            *self.cpu_small.by_workers.values(),
+            *self.speed.by_workers.values(),
+            *self.cpu_big.by_workers.values(),
+        ]
+
+    def error(self, setup: Setup, n: int = 1) -> None:
+        self.errors[setup.label] = self.errors.get(setup.label, 0) + n
+
+
+def _small_turn(bench: Bench, setup: Setup, r: int, results: Results) -> float:
+    """The 4 KiB GET on ``setup`` (wrk -t2, --latency); returns the rate."""
+    p, server = bench.profile, setup.server
+    before = server.cpu_seconds()
+    got = load.measure(
+        server.port,
+        server.url_path(data.SMALL),
+        {"Authorization": server.auth_header},
+        p.rps_connections,
+        p.rps_seconds,
+        threads=2,
+        latency=True,
+    )
+    used = server.cpu_seconds() - before
+    results.error(setup, got.errors)
+    results.rates.add(setup, got.rate, r)
+    if got.p99_ms is not None:
+        results.p99.add(setup, got.p99_ms, r)
+    if got.requests:
+        results.cpu_small.add(setup, 1000 * used / got.requests, r)
+    return got.rate
+
+
+def _big_turn(bench: Bench, setup: Setup, r: int, results: Results) -> None:
+    """``big_repeats`` GETs of the big file on ``setup``, read into the page cache first."""
+    p, server = bench.profile, setup.server
+    bench.data.warm(data.BIG)
+    before = server.cpu_seconds()
+    done = 0
+    for _ in range(p.big_repeats):
+        got = client.fetch(server, "GET", data.BIG, timeout=p.request_timeout)
+        if got.status == 200 and got.nbytes == p.big_bytes:
+            results.speed.add(setup, got.nbytes / got.elapsed / 1e6, r)
+            done += 1
+        else:
+            results.error(setup)
+    if done:
+        results.cpu_big.add(setup, 1000 * (server.cpu_seconds() - before) / done, r)
+
+
 def case_workers(bench: Bench) -> list[Row]:
-    p = bench.profile
-    kib, conns = p.small_bytes // 1024, p.rps_connections
-    small = f"{kib} KiB GET, wrk -t2 -c{conns}"
-    big = f"GET of {p.big_bytes / 2**20:,.0f} MiB"
-    rates = _rows(small, "req/s", Target(">=", 1.0, PEER))
-    scaling = Row("13", f"{small}: --workers 2 / --workers 1", "×", Target(">=", SCALING))
-    p99 = _rows(f"p99 latency, {small}", "ms", Target("<=", 1.0, PEER))
-    cpu_small = _rows(f"server CPU per request, {small}", "ms")
-    speed = _rows(big, "MB/s", Target(">=", 1.0, PEER))
-    cpu_big = _rows(f"server CPU per request, {big}", "ms")
+    results = Results.empty(bench)
     with contextlib.ExitStack() as stack:
         try:
             setups, lines = _start(bench, stack)
@@ -124,65 +195,25 @@ def case_workers(bench: Bench) -> list[Row]:
             row.skipped = f"a serve --workers process did not start: {exc}"
             return [row]
         for setup in setups:
-            waited = setup.server.wait_idle(p.settle_timeout)
+            waited = setup.server.wait_idle(bench.profile.settle_timeout)
             progress(f"  case 13 {setup.label}: idle after {waited:.0f} s of start-up work")
         checks = {s.label: check_server(bench, s.server) for s in setups}
         processes = {s.label: len(s.server.pids()) for s in setups}
-        errors = dict.fromkeys(checks, 0)
         for r in range(bench.rounds):
-            shift = r % len(setups)
-            order = setups[shift:] + setups[:shift]
-            small_rates = {}
+            order = setups[r % len(setups) :] + setups[: r % len(setups)]
+            rate = {s.workers: _small_turn(bench, s, r, results) for s in order}
+            if rate.get(1):
+                results.scaling.add("immoshare", rate[2] / rate[1], r)
             for setup in order:
-                server = setup.server
-                before = server.cpu_seconds()
-                got = load.measure(
-                    server.port,
-                    server.url_path(data.SMALL),
-                    {"Authorization": server.auth_header},
-                    conns,
-                    p.rps_seconds,
-                    threads=2,
-                    latency=True,
-                )
-                used = server.cpu_seconds() - before
-                errors[setup.label] += got.errors
-                small_rates[setup.label] = got.rate
-                rates.add(setup, got.rate, r)
-                if got.p99_ms is not None:
-                    p99.add(setup, got.p99_ms, r)
-                if got.requests:
-                    cpu_small.add(setup, 1000 * used / got.requests, r)
-            if small_rates.get("--workers 1"):
-                scaling.add("immoshare", small_rates["--workers 2"] / small_rates["--workers 1"], r)
-            for setup in order:
-                bench.data.warm(data.BIG)
-                before = setup.server.cpu_seconds()
-                done = 0
-                for _ in range(p.big_repeats):
-                    got = client.fetch(setup.server, "GET", data.BIG, timeout=p.request_timeout)
-                    if got.status == 200 and got.nbytes == p.big_bytes:
-                        speed.add(setup, got.nbytes / got.elapsed / 1e6, r)
-                        done += 1
-                    else:
-                        errors[setup.label] += 1
-                if done:
-                    cpu_big.add(setup, 1000 * (setup.server.cpu_seconds() - before) / done, r)
+                _big_turn(bench, setup, r, results)
             progress(f"  case 13 round {r + 1}/{bench.rounds} done")
-    rows = [
-        *rates.by_workers.values(),
-        scaling,
-        *p99.by_workers.values(),
-        *cpu_small.by_workers.values(),
-        *speed.by_workers.values(),
-        *cpu_big.by_workers.values(),
-    ]
+    rows = results.rows()
     rows[0].note = (
         "content check: "
         + "; ".join(f"{label} {verdict}" for label, verdict in checks.items())
         + "; processes counted for CPU: "
         + ", ".join(f"{label} {n}" for label, n in processes.items())
-        + "".join(f"; {label}: {n} errors" for label, n in errors.items() if n)
+        + "".join(f"; {label}: {n} errors" for label, n in results.errors.items() if n)
         + "".join(f"; {line}" for line in lines)
     )
     return rows
