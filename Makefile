@@ -35,7 +35,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix gateway dav_provider webui tests bench
 	$(BIN)/ruff format gateway dav_provider webui tests bench
 
-## bench: immoshare beside copyparty, stock WsgiDAV and nginx (about 10 minutes)
+## bench: immoshare beside copyparty, stock WsgiDAV and nginx (5 rounds, about 30 minutes)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

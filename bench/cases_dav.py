@@ -1,6 +1,7 @@
 """Cases on the servers' file and WebDAV side, run on every server: 1 (4 KiB GET rate),
-3 (1 GiB GET), 4 (PROPFIND of a big folder, memory) and 7 (200 concurrent downloads).
-Also the content check that runs before any timing."""
+3 (1 GiB GET, and the 256 MiB file of the large property, each also against copyparty
+with ``--usernames``), 4 (PROPFIND of a big folder, memory) and 7 (200 concurrent
+downloads). Also the content check that runs before any timing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.gateway_server import tracked_events
 from bench.report import Row, Target
 
 #: The servers that speak WebDAV (the bare cheroot only serves files).
-WEBDAV_SERVERS = ("immoshare", "copyparty", "wsgidav", "nginx")
+WEBDAV_SERVERS = ("immoshare", "copyparty", "copyparty-u", "wsgidav", "nginx")
 PROPFIND_ALLPROP = b'<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
 
 
@@ -24,24 +25,28 @@ def _sha256(path) -> str:
     return digest.hexdigest()
 
 
+def check_server(bench: Bench, server, big_sha: str | None = None) -> str:
+    """The server's verdict: "ok", or what was wrong with its answer for the small
+    files (the case folder's and the large property's) or the big file, against the
+    bytes on disk."""
+    p = bench.profile
+    for relative in (data.SMALL, data.LARGE_SMALL):
+        expected = bench.data.path(relative).read_bytes()
+        got = client.fetch(server, "GET", relative, keep_body=True, timeout=p.request_timeout)
+        if got.status != 200 or got.body != expected:
+            return f"{relative}: HTTP {got.status}, {got.nbytes} B differ"
+    big_sha = big_sha or _sha256(bench.data.path(data.BIG))
+    got = client.fetch(server, "GET", data.BIG, digest=True, timeout=p.request_timeout)
+    if got.status != 200 or got.sha256 != big_sha:
+        return f"{data.BIG}: HTTP {got.status}, sha256 differs"
+    return "ok"
+
+
 def verify_content(bench: Bench) -> dict[str, str]:
-    """Each server's answer for the small and the big file against the bytes on disk:
-    server → "ok" or what was wrong. Runs before anything is timed."""
-    small = bench.data.path(data.SMALL).read_bytes()
+    """Each running server's verdict (``check_server``): server → "ok" or what was
+    wrong. Runs before anything is timed."""
     big_sha = _sha256(bench.data.path(data.BIG))
-    verdicts = {}
-    for name, server in bench.servers.items():
-        got_small = client.fetch(server, "GET", data.SMALL, keep_body=True)
-        got_big = client.fetch(
-            server, "GET", data.BIG, digest=True, timeout=bench.profile.request_timeout
-        )
-        if got_small.status != 200 or got_small.body != small:
-            verdicts[name] = f"{data.SMALL}: HTTP {got_small.status}, {got_small.nbytes} B differ"
-        elif got_big.status != 200 or got_big.sha256 != big_sha:
-            verdicts[name] = f"{data.BIG}: HTTP {got_big.status}, sha256 differs"
-        else:
-            verdicts[name] = "ok"
-    return verdicts
+    return {name: check_server(bench, server, big_sha) for name, server in bench.servers.items()}
 
 
 def case_small_get(bench: Bench) -> list[Row]:
@@ -54,7 +59,7 @@ def case_small_get(bench: Bench) -> list[Row]:
     )
     events_before = tracked_events(bench.home)
     errors = {}
-    for _, server in bench.turns():
+    for r, server in bench.turns():
         rate, failed = load.request_rate(
             server.port,
             server.url_path(data.SMALL),
@@ -62,7 +67,7 @@ def case_small_get(bench: Bench) -> list[Row]:
             p.rps_connections,
             p.rps_seconds,
         )
-        row.add(server.name, rate)
+        row.add(server.name, rate, r)
         errors[server.name] = errors.get(server.name, 0) + failed
     events = tracked_events(bench.home) - events_before
     row.note = f"immoshare wrote {events:,} tracking events" + "".join(
@@ -72,16 +77,26 @@ def case_small_get(bench: Bench) -> list[Row]:
 
 
 def case_big_get(bench: Bench) -> list[Row]:
+    """The big file of the case folder on every server, and the large property's big
+    file; each against both copyparty configurations."""
     p = bench.profile
-    row = Row("3", f"GET of {p.big_bytes / 2**20:,.0f} MiB", "MB/s", Target(">=", 1.0, "copyparty"))
-    for _, server in bench.turns(warm=(data.BIG,)):
-        for _ in range(p.big_repeats):
-            got = client.fetch(server, "GET", data.BIG, timeout=p.request_timeout)
-            if got.status == 200 and got.nbytes == p.big_bytes:
-                row.add(server.name, got.nbytes / got.elapsed / 1e6)
-            else:
-                row.note += f"{server.name}: HTTP {got.status}, {got.nbytes} B; "
-    return [row]
+    rows = []
+    for relative, size, where in (
+        (data.BIG, p.big_bytes, ""),
+        (data.LARGE_BIG, p.large_big_bytes, ", in the large property"),
+    ):
+        row = Row(
+            "3", f"GET of {size / 2**20:,.0f} MiB{where}", "MB/s", Target(">=", 1.0, "copyparty")
+        )
+        for r, server in bench.turns(warm=(relative,)):
+            for _ in range(p.big_repeats):
+                got = client.fetch(server, "GET", relative, timeout=p.request_timeout)
+                if got.status == 200 and got.nbytes == size:
+                    row.add(server.name, got.nbytes / got.elapsed / 1e6, r)
+                else:
+                    row.note += f"{server.name}: HTTP {got.status}, {got.nbytes} B; "
+        rows += [row, row.versus("copyparty-u")]
+    return rows
 
 
 def case_propfind(bench: Bench) -> list[Row]:
@@ -130,10 +145,10 @@ def case_propfind(bench: Bench) -> list[Row]:
     for window in (first, growth):
         before = dict(middle or start)
         for _ in range(p.propfind_repeats):
-            for _, server in bench.turns(WEBDAV_SERVERS):
+            for r, server in bench.turns(WEBDAV_SERVERS):
                 elapsed = propfind(server)
                 if elapsed is not None:
-                    timing.add(server.name, elapsed)
+                    timing.add(server.name, elapsed, r)
         for server in listing:
             after = server.rss_mib()
             window.add(server.name, after - before[server.name])
@@ -153,16 +168,16 @@ def case_concurrent_downloads(bench: Bench) -> list[Row]:
     )
     first_byte = Row("7", "longest wait for the first byte", "s", Target("<", 1.0))
     names = bench.data.names(data.DOWNLOADS)
-    for _, server in bench.turns(warm=(data.DOWNLOADS,)):
+    for r, server in bench.turns(warm=(data.DOWNLOADS,)):
         paths = [server.url_path(f"{data.DOWNLOADS}/{name}") for name in names]
         results = client.concurrent_downloads(server, paths, p.download_timeout)
-        failed = [r for r in results if r.error or r.nbytes != p.download_bytes]
-        errors.add(server.name, len(failed))
+        failed = [x for x in results if x.error or x.nbytes != p.download_bytes]
+        errors.add(server.name, len(failed), r)
         if failed:
             errors.note += f"{server.name}: {failed[0].error}; "
-        first_byte.add(server.name, max(r.ttfb for r in results))
+        first_byte.add(server.name, max(x.ttfb for x in results), r)
         progress(
             f"  case 7 {server.name}: {len(failed)} errors, "
-            f"{max(r.elapsed for r in results):.1f} s for all"
+            f"{max(x.elapsed for x in results):.1f} s for all"
         )
     return [errors, first_byte]

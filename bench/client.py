@@ -154,31 +154,37 @@ def concurrent_downloads(server, paths: list[str], timeout: float) -> list[Resul
     return asyncio.run(run())
 
 
-async def _hammer(port: int, request: bytes, deadline: float, counts: list[int]) -> None:
+async def _hammer(
+    port: int, request: bytes, deadline: float, counts: list[int], times: list[float]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
+            started = time.perf_counter()
             writer.write(request)
             status, length = await _read_response(reader)
             await reader.readexactly(length)
+            times.append(time.perf_counter() - started)
             counts[0 if 200 <= status < 300 else 1] += 1
     finally:
         writer.close()
 
 
-def request_rate(
+def request_load(
     port: int, path: str, headers: dict, connections: int, seconds: float
-) -> tuple[float, int]:
-    """Requests per second and the number of non-2xx answers or failed connections,
-    ``connections`` keep-alive connections hammering ``path`` for ``seconds``."""
+) -> tuple[float, int, int, float | None]:
+    """Requests per second, the number of non-2xx answers or failed connections, the
+    requests sent and their 99th-percentile time in ms, ``connections`` keep-alive
+    connections hammering ``path`` for ``seconds``."""
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n{lines}\r\n".encode()
     counts = [0, 0]
+    times: list[float] = []
 
     async def run():
         deadline = time.perf_counter() + seconds
         return await asyncio.gather(
-            *(_hammer(port, request, deadline, counts) for _ in range(connections)),
+            *(_hammer(port, request, deadline, counts, times) for _ in range(connections)),
             return_exceptions=True,
         )
 
@@ -186,4 +192,6 @@ def request_rate(
     outcomes = asyncio.run(run())
     elapsed = time.perf_counter() - started
     failed = sum(1 for o in outcomes if isinstance(o, BaseException))
-    return counts[0] / elapsed, counts[1] + failed
+    times.sort()
+    p99 = 1000 * times[min(len(times) - 1, int(0.99 * len(times)))] if times else None
+    return counts[0] / elapsed, counts[1] + failed, sum(counts), p99

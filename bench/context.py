@@ -35,13 +35,17 @@ class Bench:
         (or folders) in ``warm`` are read once, so that every server finds them in
         the page cache: the kernel may page out file pages not touched for a while,
         and on the machine of ``bench/RESULTS.md`` it did so after a minute."""
-        running = [s for n, s in self.servers.items() if names is None or n in names]
         for r in range(self.rounds):
-            shift = r % len(running)
-            for server in running[shift:] + running[:shift]:
+            for server in self.rotation(r, names):
                 for relative in warm:
                     self.data.warm(relative)
                 yield r, server
+
+    def rotation(self, round: int, names: tuple[str, ...] | None = None) -> list[Server]:
+        """The running servers (those in ``names``, or all) in round ``round``'s order."""
+        running = [s for n, s in self.servers.items() if names is None or n in names]
+        shift = round % len(running) if running else 0
+        return running[shift:] + running[:shift]
 
 
 def progress(message: str) -> None:

@@ -3,7 +3,14 @@
 The folder is immoshare's ``properties/`` directory, so each case's folder is also an
 immoshare property; the peers serve the same directory as their root. Content is
 pseudo-random (a seeded block, rotated per file) so nothing compresses or dedups, and
-a manifest lets the next run reuse the data instead of writing gigabytes again.
+a manifest lets the next run reuse the data instead of writing gigabytes again; when
+only the profile changed, files of the right size are kept (the generator is the
+same while ``VERSION`` is).
+
+The large property (``LARGE``) is a real listing's folder: a 4 KiB file like
+``SMALL`` beside ten thousand small documents, one 256 MiB video and 320 MiB of
+photos in 40 files (full profile), so cases 3 and 12 show whether a file's neighbours
+change what serving it costs.
 """
 
 from __future__ import annotations
@@ -16,13 +23,17 @@ from pathlib import Path
 
 from bench.profiles import MIB, Profile
 
-SMALL = "files/small.bin"  # case 1, 2
-BIG = "files/big.bin"  # case 3
+VERSION = 1  # of the generator: a new one rewrites every file
+SMALL = "files/small.bin"  # case 1, 2, 12, 13
+BIG = "files/big.bin"  # case 3, 13
 LISTING = "list"  # case 4, and the search share of case 6
 ZIP = "zip"  # case 5
 PAGE = "page"  # case 6
 DOWNLOADS = "dl"  # case 7
-KEYS = ("files", LISTING, ZIP, PAGE, DOWNLOADS)  # the folders, i.e. the properties
+LARGE = "large"  # case 3, 12: the large property
+LARGE_SMALL = f"{LARGE}/small.bin"
+LARGE_BIG = f"{LARGE}/Rundgang.mp4"
+KEYS = ("files", LISTING, ZIP, PAGE, DOWNLOADS, LARGE)  # the folders, i.e. the properties
 
 _BLOCK = random.Random(6).randbytes(MIB)
 
@@ -49,7 +60,10 @@ class Dataset:
                     pass
 
 
-def _write(path: Path, size: int, seed: int) -> None:
+def _write(path: Path, size: int, seed: int, *, keep: bool = False) -> None:
+    """``size`` bytes of the seeded content; with ``keep``, a file of that size stays."""
+    if keep and path.exists() and path.stat().st_size == size:
+        return
     start = (seed * 7919) % len(_BLOCK)
     rotated = memoryview(_BLOCK[start:] + _BLOCK[:start])
     with open(path, "wb") as fh:
@@ -61,30 +75,48 @@ def _write(path: Path, size: int, seed: int) -> None:
 
 
 def _spec(profile: Profile) -> dict:
-    return {"version": 1, **dataclasses.asdict(profile)}
+    return {"version": VERSION, **dataclasses.asdict(profile)}
 
 
 def ensure_dataset(root: Path, profile: Profile, manifest: Path) -> Dataset:
     """Write the data below ``root`` unless ``manifest`` says it is there already."""
     spec = _spec(profile)
-    if manifest.exists() and json.loads(manifest.read_text()) == spec:
+    old = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if old == spec:
         return Dataset(root, profile)
+    keep = old.get("version") == VERSION
     for key in KEYS:
         (root / key).mkdir(parents=True, exist_ok=True)
-    _write(root / SMALL, profile.small_bytes, 1)
-    _write(root / BIG, profile.big_bytes, 2)
-    _fill(root / LISTING, "Unterlage-{:05d}.pdf", profile.listing_files, 1024)
-    _fill(root / PAGE, "Dokument-{:04d}.pdf", profile.page_files, 2048)
-    _fill(root / ZIP, "Foto-{:03d}.jpg", profile.zip_files, profile.zip_file_bytes)
-    _fill(root / DOWNLOADS, "Expose-{:03d}.pdf", profile.download_files, profile.download_bytes)
+    _write(root / SMALL, profile.small_bytes, 1, keep=keep)
+    _write(root / BIG, profile.big_bytes, 2, keep=keep)
+    _fill(root / LISTING, _series("Unterlage-{:05d}.pdf", profile.listing_files, 1024), keep)
+    _fill(root / PAGE, _series("Dokument-{:04d}.pdf", profile.page_files, 2048), keep)
+    _fill(root / ZIP, _series("Foto-{:03d}.jpg", profile.zip_files, profile.zip_file_bytes), keep)
+    downloads = _series("Expose-{:03d}.pdf", profile.download_files, profile.download_bytes)
+    _fill(root / DOWNLOADS, downloads, keep)
+    _fill(root / LARGE, _large(profile), keep)
     manifest.write_text(json.dumps(spec))
     return Dataset(root, profile)
 
 
-def _fill(folder: Path, pattern: str, count: int, size: int) -> None:
-    """Exactly ``count`` files of ``size`` bytes named by ``pattern`` in ``folder``."""
-    wanted = {pattern.format(i) for i in range(count)}
-    for stale in set(os.listdir(folder)) - wanted:
+def _series(pattern: str, count: int, size: int) -> dict[str, int]:
+    """``count`` names made by ``pattern``, each for ``size`` bytes."""
+    return {pattern.format(i): size for i in range(count)}
+
+
+def _large(profile: Profile) -> dict[str, int]:
+    """The large property's files: name → size."""
+    return {
+        LARGE_SMALL.rpartition("/")[2]: profile.small_bytes,
+        LARGE_BIG.rpartition("/")[2]: profile.large_big_bytes,
+        **_series("Unterlage-{:05d}.pdf", profile.large_files, 1024),
+        **_series("Foto-{:02d}.jpg", profile.large_batch_files, profile.large_batch_file_bytes),
+    }
+
+
+def _fill(folder: Path, files: dict[str, int], keep: bool) -> None:
+    """Exactly ``files`` (name → size) in ``folder``, each with content of its own."""
+    for stale in set(os.listdir(folder)) - set(files):
         os.unlink(folder / stale)
-    for i in range(count):
-        _write(folder / pattern.format(i), size, 1000 + i)
+    for i, (name, size) in enumerate(sorted(files.items())):
+        _write(folder / name, size, 1000 + i, keep=keep)

@@ -50,8 +50,9 @@ def prepare_home(home: Path) -> tuple[tuple[str, str], dict[str, str]]:
     return login, links
 
 
-def serve_command(home: Path, port: int) -> list:
-    """``immoshare --home HOME serve`` on loopback, as the bench starts every gateway."""
+def serve_command(home: Path, port: int, *options: str) -> list:
+    """``immoshare --home HOME serve`` on loopback, as the bench starts every gateway;
+    ``options`` go after it (``--workers 2``)."""
     return [
         sys.executable,
         "-m",
@@ -63,20 +64,27 @@ def serve_command(home: Path, port: int) -> list:
         "127.0.0.1",
         "--port",
         port,
+        *options,
     ]
+
+
+def start_serve(
+    home: Path, work: Path, name: str, login: tuple[str, str], probe: str, *options: str
+) -> Server:
+    """One more ``serve`` on a prepared ``home`` (several may serve one home), ready
+    once ``probe`` answers 200 to ``login``."""
+    port = free_port()
+    log = work / "logs" / f"{name}.log"
+    proc = spawn(name, serve_command(home, port, *options), log)
+    server = Server(name, port, "/view", login, proc, log, version=f"immoshare {__version__}")
+    server.wait_ready(probe)
+    return server
 
 
 def start_immoshare(home: Path, work: Path, probe: str) -> tuple[Server, dict[str, str]]:
     """Serve ``home``; returns the server and the personal-link paths per property."""
     login, links = prepare_home(home)
-    port = free_port()
-    log = work / "logs" / "immoshare.log"
-    proc = spawn("immoshare", serve_command(home, port), log)
-    server = Server(
-        "immoshare", port, "/view", login, proc, log, version=f"immoshare {__version__}"
-    )
-    server.wait_ready(probe)
-    return server, links
+    return start_serve(home, work, "immoshare", login, probe), links
 
 
 def tracked_events(home: Path) -> int:

@@ -1,9 +1,17 @@
 """Starting the peers on the dataset root: copyparty, stock WsgiDAV, nginx.
 
-Each gets one account with Basic auth and its stock settings otherwise: copyparty
-with ``--usernames``, WsgiDAV with FilesystemProvider and ``simple_dc`` (default block
-size), nginx with the dav and dav-ext modules and a generated htpasswd. Generated
-configs and logs stay in the work folder.
+Each gets one account with Basic auth and its stock settings otherwise: WsgiDAV with
+FilesystemProvider and ``simple_dc`` (default block size), nginx with the dav and
+dav-ext modules and a generated htpasswd. Generated configs and logs stay in the work
+folder.
+
+copyparty runs twice: ``copyparty`` as its README shows (``-a USER:PW -v DIR::r,USER``:
+accounts are passwords, no ``--usernames``) and ``copyparty-u`` with ``--usernames``.
+The bench sends the same ``Authorization: Basic USER:PW`` to both: without
+``--usernames`` copyparty tries the whole ``USER:PW`` as a password, then ``PW``, then
+``USER`` (``httpcli.py``, "try pwd, x:pwd, pwd:x"), so any user name with the password
+logs in. Both keep their state (``--hist``, salts) in the work folder, make no
+thumbnails and log nothing per request (``-q``); case 13 starts a third with ``-j 2``.
 """
 
 from __future__ import annotations
@@ -34,37 +42,46 @@ def _version(argv: list) -> str:
     return text[0] if text else "?"
 
 
-def start_copyparty(env: PeerEnv, root: Path, work: Path, probe: str) -> Server:
+def start_copyparty(
+    env: PeerEnv,
+    root: Path,
+    work: Path,
+    probe: str,
+    *,
+    name: str = "copyparty",
+    usernames: bool = False,
+    processes: int = 1,
+) -> Server:
+    """copyparty serving ``root`` read-only to the bench's account; ``usernames``
+    adds ``--usernames``, ``processes`` > 1 adds ``-j N``."""
     if env.python is None:
         raise StartError(env.problem)
     port = free_port()
-    state = work / "copyparty"
+    state = work / name
     state.mkdir(parents=True, exist_ok=True)
-    argv = [
-        env.python,
-        "-m",
-        "copyparty",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        port,
-        "-q",
-        "--usernames",
+    argv = [env.python, "-m", "copyparty", "-i", "127.0.0.1", "-p", port, "-q"]
+    argv += ["--usernames"] if usernames else []
+    argv += ["-j", processes] if processes > 1 else []
+    argv += [
         "-a",
         f"{USER}:{PASSWORD}",
         "-v",
-        f"{root}:/:r,{USER}",
+        f"{root}::r,{USER}",
         "--hist",
         state / "hist",
         "--no-thumb",
         "--http-only",
     ]
-    log = work / "logs" / "copyparty.log"
+    log = work / "logs" / f"{name}.log"
     # copyparty keeps salts and sessions in XDG_CONFIG_HOME: keep them in the work folder.
-    proc = spawn("copyparty", argv, log, env={"XDG_CONFIG_HOME": str(state)})
-    server = Server("copyparty", port, "", (USER, PASSWORD), proc, log)
-    server.version = _version(
-        [env.python, "-c", "import copyparty.__version__ as v;print('copyparty', v.S_VERSION)"]
+    proc = spawn(name, argv, log, env={"XDG_CONFIG_HOME": str(state)})
+    server = Server(name, port, "", (USER, PASSWORD), proc, log)
+    server.version = (
+        _version(
+            [env.python, "-c", "import copyparty.__version__ as v;print('copyparty', v.S_VERSION)"]
+        )
+        + (" --usernames" if usernames else " (password-only accounts)")
+        + (f" -j {processes}" if processes > 1 else "")
     )
     server.wait_ready(probe)
     return server

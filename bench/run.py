@@ -1,7 +1,17 @@
 """One benchmark run: data, servers, content check, cases, table.
 
+The cases: 1 4 KiB WebDAV GET rate; 2 the same through the contact page; 3 1 GiB GET
+(and the large property's 256 MiB file); 4 PROPFIND of 10,000 files and memory; 5 zip
+of a folder; 6 contact page and search; 7 200 concurrent downloads; 8 tracking export
+and report; 9 scale-out on PostgreSQL + Redis; 10 the dashboard's tracking page; 11
+OpenImmo import; 12 the 4 KiB GET in every configuration (wrk -t1/-t2 × case folder /
+large property × copyparty with and without --usernames; rate, p99, spread);
+13 ``serve --workers 1`` and ``2`` against ``copyparty -j 2`` (4 KiB and 1 GiB GET,
+p99, server CPU per request).
+
 immoshare must start (the run fails otherwise); a peer that cannot start is skipped
-with a line saying why, and its columns stay empty.
+with a line saying why, and its columns stay empty. copyparty runs twice: as its
+README shows (password-only accounts) and as ``copyparty-u`` with ``--usernames``.
 """
 
 from __future__ import annotations
@@ -18,8 +28,10 @@ from bench import (
     cases_dav,
     cases_import,
     cases_scaleout,
+    cases_small_files,
     cases_tracking,
     cases_web,
+    cases_workers,
     data,
     load,
     peers,
@@ -46,6 +58,8 @@ CASES = {
     "9": cases_scaleout.case_scaleout,
     "10": cases_dashboard.case_dashboard,
     "11": cases_import.case_import,
+    "12": cases_small_files.case_small_everywhere,
+    "13": cases_workers.case_workers,
 }
 
 
@@ -67,6 +81,9 @@ def start_servers(work: Path, home: Path, wanted: list[str]) -> tuple[dict, dict
     env = ensure_peer_env(WORK / "venv")
     starters = {
         "copyparty": lambda: peers.start_copyparty(env, root, work, data.SMALL),
+        "copyparty-u": lambda: peers.start_copyparty(
+            env, root, work, data.SMALL, name="copyparty-u", usernames=True
+        ),
         "wsgidav": lambda: peers.start_wsgidav(env, root, work, data.SMALL),
         "nginx": lambda: peers.start_nginx(root, work, data.SMALL),
         "cheroot": lambda: peers.start_cheroot(root, work, data.SMALL),

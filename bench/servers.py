@@ -1,8 +1,9 @@
 """A server under test: its process, where it serves the data, its login, its memory.
 
 Every server listens on 127.0.0.1 only and serves the dataset root at ``prefix``.
-Memory comes from ``/proc/PID/status`` (VmRSS, VmHWM) summed over the process and its
-children (nginx's workers); ``reset_peak`` rewinds VmHWM through ``clear_refs``.
+Memory comes from ``/proc/PID/status`` (VmRSS, VmHWM) and CPU time from
+``/proc/PID/stat``, summed over the process and its descendants (nginx's workers,
+worker processes); ``reset_peak`` rewinds VmHWM through ``clear_refs``.
 """
 
 from __future__ import annotations
@@ -53,10 +54,19 @@ class Server:
         return f"http://127.0.0.1:{self.port}{self.url_path(relative)}"
 
     def pids(self) -> list[int]:
-        pids = [self.proc.pid]
+        """The process and all its descendants (nginx's workers, the worker processes
+        of ``immoshare serve --workers`` and of ``copyparty -j``)."""
+        parents: dict[int, list[int]] = {}
         for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and _status(int(entry.name)).get("PPid") == str(self.proc.pid):
-                pids.append(int(entry.name))
+            if entry.name.isdigit():
+                ppid = _status(int(entry.name)).get("PPid")
+                if ppid:
+                    parents.setdefault(int(ppid), []).append(int(entry.name))
+        pids, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo += parents.get(pid, [])
         return pids
 
     def rss_mib(self) -> float:
