@@ -100,6 +100,46 @@ def test_replay_prefers_a_finish_in_an_older_file_to_a_begin_copied_into_a_newer
     assert list(tmp_path.iterdir()) == []
 
 
+def _kill(recorder: Recorder) -> None:
+    """What a SIGKILL leaves: the files as they are, the writer gone."""
+    recorder._stopping = True
+    with recorder._changed:
+        recorder._changed.notify_all()
+    recorder._thread.join()
+    os.close(recorder._fd)  # its locks go with its descriptors
+    recorder._current.close()
+
+
+def test_a_final_line_holds_only_the_changes_and_replays_to_the_whole_event(tmp_path):
+    appended = Store()
+    recorder = Recorder(tmp_path, lambda rows: 0, linger=60)  # the database never gets them
+    recorder.start()
+    row = _row(7)
+    recorder.begin(row, progress=lambda: 0)
+    assert recorder.finish(dict(row, bytes=4096, complete=True))
+    _kill(recorder)
+    lines = [json.loads(line) for p in tmp_path.iterdir() for line in p.read_text().splitlines()]
+    assert lines[-1] == {
+        "final": True,
+        "uid": row["uid"],
+        "changed": {"bytes": 4096, "complete": True},
+    }
+    assert replay_dead_journals(tmp_path, appended.append) == 1
+    assert appended.rows == [dict(row, bytes=4096, complete=True)]
+
+
+def test_replay_merges_changes_into_a_first_line_found_in_a_later_file(tmp_path):
+    row = _row(2)
+    first = {"final": False, "event": row}
+    changes = {"final": True, "uid": row["uid"], "changed": {"bytes": 512}}
+    (tmp_path / "99-ab.1.jsonl").write_text(json.dumps(changes) + "\n")  # read first
+    (tmp_path / "99-ab.2.jsonl").write_text(json.dumps(first) + "\n")
+    store = Store()
+    assert replay_dead_journals(tmp_path, store.append) == 1
+    assert store.rows == [dict(row, bytes=512)]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_event_uids_differ_within_a_process_and_across_a_fork():
     uids = {new_event_uid() for _ in range(1000)}
     assert len(uids) == 1000 and {len(uid) for uid in uids} == {32}

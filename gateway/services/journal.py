@@ -85,10 +85,23 @@ class _Sealed:
     stored_at: int | None = None
 
 
+#: The journal's JSON encoder, made once: ``json.dumps`` with options builds a new one
+#: per call, which cost more than encoding an event.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _line(row: dict, final: bool) -> bytes:
-    return (
-        json.dumps({"final": final, "event": row}, ensure_ascii=False, separators=(",", ":")) + "\n"
-    ).encode()
+    return (_ENCODE({"final": final, "event": row}) + "\n").encode()
+
+
+def _final_line(row: dict, begun: dict | None) -> bytes:
+    """The final line of an event: only what changed since its first line (the
+    bytes sent, whether complete) where that line was written by this recorder,
+    else the whole event. Readers merge the two by uid (``_parse_lines``)."""
+    if begun is None:
+        return _line(row, final=True)
+    changed = {name: value for name, value in row.items() if begun.get(name) != value}
+    return (_ENCODE({"final": True, "uid": row["uid"], "changed": changed}) + "\n").encode()
 
 
 class Recorder:
@@ -194,7 +207,8 @@ class Recorder:
 
     def finish(self, row: dict) -> bool:
         """Journal and queue a finished event; False once the recorder is stopped."""
-        line = _line(row, final=True)
+        begun = self._open.get(row["uid"])
+        line = _final_line(row, begun[0] if begun is not None else None)
         ticket = next(self._tickets)
         self._writing.add(ticket)
         try:
@@ -343,19 +357,38 @@ def _read_entries(paths) -> tuple[dict[str, dict], set[str]]:
     """Events by uid (see ``read_journal``) and the uids that have a final line."""
     events: dict[str, dict] = {}
     finished: set[str] = set()
+    changes: dict[str, dict] = {}
     for path in paths:
         with open(path, "rb") as fh:
-            _parse_lines(fh, events, finished)
+            _parse_lines(fh, events, finished, changes)
     return events, finished
 
 
-def _parse_lines(lines, events: dict[str, dict], finished: set[str]) -> None:
+def _parse_lines(
+    lines, events: dict[str, dict], finished: set[str], changes: dict[str, dict] | None = None
+) -> None:
+    """Read journal lines into ``events`` and ``finished``. A final line that holds
+    only the changes (``_final_line``) is merged into its event's first line, which
+    a rotation may have put into a later file: ``changes`` keeps it until then."""
+    changes = {} if changes is None else changes
     for raw in lines:
         try:
             entry = json.loads(raw)
-            row, final = entry["event"], bool(entry["final"])
-            uid = row["uid"]
-        except (ValueError, KeyError, TypeError):
+            final = bool(entry["final"])
+            if "changed" in entry:
+                uid, changed = entry["uid"], dict(entry["changed"])
+                row = events.get(uid)
+                if row is None or uid in finished:
+                    changes[uid] = changed  # its first line comes later
+                    continue
+                row = {**row, **changed}
+            else:
+                row = entry["event"]
+                uid = row["uid"]
+                changed = changes.pop(uid, None)
+                if changed is not None:
+                    row, final = {**row, **changed}, True
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
         if final or uid not in finished:
             events[uid] = row
