@@ -105,7 +105,7 @@ def parse_plain(head: bytes, max_fields: int):
         lowered = name.lower()
         if lowered in headers or lowered in _NOT_PLAIN:
             return None
-        headers[lowered] = (name, value.strip(b" \t"))
+        headers[lowered] = (name, value.strip())
     connection = headers.get(b"connection")
     if connection is not None and connection[1].lower() != b"keep-alive":
         return None
