@@ -46,6 +46,17 @@ def taken(monkeypatch):
     return answered
 
 
+def connect(port: int, taken: list) -> socket.socket:
+    """A kept-alive connection whose first request is answered: the lean path takes a
+    request whose head has arrived whole, and a new connection's first request may
+    still be on its way when a worker takes it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HANG_SECONDS)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    read_answer(sock, bytearray())
+    taken.clear()
+    return sock
+
+
 def read_answer(sock, buffer: bytearray, head_only: bool = False) -> tuple[bytes, bytes]:
     """One answer from the kept-alive connection: its head and its body."""
     while b"\r\n\r\n" not in buffer:
@@ -119,7 +130,7 @@ def test_answers_as_cheroot_does(server, login, taken, case):
     method, target, extra = CASES[case]
     headers = {"Authorization": login, **extra}
     headers = {k: v for k, v in headers.items() if v is not None}
-    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
+    with connect(server.port, taken) as sock:
         buffer = bytearray()
         sock.sendall(request(method, target, headers, lean=True))
         lean_head, lean_body = read_answer(sock, buffer, head_only=method == "HEAD")
@@ -133,7 +144,7 @@ def test_answers_as_cheroot_does(server, login, taken, case):
 
 
 def test_a_conditional_get_is_304_as_through_cheroot(server, login, taken):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
+    with connect(server.port, taken) as sock:
         buffer = bytearray()
         sock.sendall(request("GET", "/view/obj-1/plan.pdf", {"Authorization": login}, lean=True))
         head, _ = read_answer(sock, buffer)
@@ -156,7 +167,7 @@ def test_pipelined_requests_are_answered_in_order(server, login, taken):
     both = request("GET", "/view/obj-1/plan.pdf", {"Authorization": login}, lean=True) + request(
         "GET", "/view/obj-1/nope.pdf", {"Authorization": login}, lean=True
     )
-    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
+    with connect(server.port, taken) as sock:
         buffer = bytearray()
         sock.sendall(both)
         first, body = read_answer(sock, buffer)

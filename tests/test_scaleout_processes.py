@@ -432,10 +432,13 @@ def test_a_process_that_lost_its_notices_reuses_nothing(nodes, shared, cli, home
     _refused_on_both(nodes, contact, link)
 
 
-def _subscribers(redis_url: str) -> int:
+def _subscribers(redis_url: str, nodes) -> int:
+    """Subscribers of ``nodes`` (each names its connections for its process): other
+    tests' processes may share the session's Redis."""
+    names = {f"immoshare-{node.proc.pid}" for node in nodes}
     client = redis_lib.Redis.from_url(redis_url)
     try:
-        return len(client.client_list(_type="pubsub"))
+        return sum(1 for c in client.client_list(_type="pubsub") if c.get("name") in names)
     finally:
         client.close()
 
@@ -453,7 +456,7 @@ def test_a_client_over_the_limit_stays_refused_when_the_subscribers_reconnect(
             headers={"Depth": "0"},
         )
         assert r.status_code == 401
-    wait_until(lambda: _subscribers(redis_url) == 2, message="two subscribers")
+    wait_until(lambda: _subscribers(redis_url, nodes) == 2, message="two subscribers")
     client = redis_lib.Redis.from_url(redis_url)
     try:
         client.client_kill_filter(_type="pubsub")
@@ -462,7 +465,9 @@ def test_a_client_over_the_limit_stays_refused_when_the_subscribers_reconnect(
     for node in nodes:  # cut off or back already: refused either way
         r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
         assert r.status_code == 429
-    wait_until(lambda: _subscribers(redis_url) == 2, message="the subscribers never came back")
+    wait_until(
+        lambda: _subscribers(redis_url, nodes) == 2, message="the subscribers never came back"
+    )
     for node in nodes:
         r = requests.request("PROPFIND", node.url + "/dav/", auth=AGENT, headers={"Depth": "0"})
         assert r.status_code == 429

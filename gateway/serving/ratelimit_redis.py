@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -59,7 +60,8 @@ class RedisCounterStore:
     """
 
     def __init__(self, url: str, *, prefix: str = "immoshare:ratelimit:", limit: int | None = None):
-        self._redis = redis.Redis.from_url(url)
+        # named for its process: an operator's CLIENT LIST says whose connection it is
+        self._redis = redis.Redis.from_url(url, client_name=f"immoshare-{os.getpid()}")
         self._prefix = prefix
         self._increment = self._redis.register_script(_INCREMENT)
         self._peek = self._redis.register_script(_PEEK)

@@ -209,6 +209,8 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
         head has arrived whole and is plain, else by cheroot."""
         if self._plain:
             buffered = self.rfile.available()
+            if buffered == b"" and self._readable_soon():
+                buffered = self.rfile.available()  # a new connection's first request
             if buffered is None:
                 return False  # the client closed the connection
             end = buffered.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES)
@@ -224,6 +226,11 @@ class _DeadlineConnection(cheroot_server.HTTPConnection):
         pending = getattr(self.socket, "pending", None)  # TLS: bytes already decrypted
         if pending is not None and pending():
             return True
+        return self._readable_soon()
+
+    def _readable_soon(self) -> bool:
+        """Whether bytes arrive within ``LINGER_SECONDS``. Reading what comes later is
+        cheroot's, under the header deadline."""
         poller = select.poll()  # not select(): descriptors above 1024 are fine
         try:
             poller.register(self.socket, select.POLLIN)
