@@ -217,3 +217,25 @@ def test_a_plain_head_is_read_as_cheroot_reads_it():
     assert (method, path, query) == (b"GET", "/view/obj-1/EG ü.pdf".encode(), b"a=%2F")
     assert target == b"/view/obj-1/EG%20%C3%BC.pdf?a=%2F"
     assert fields[b"host"] == (b"Host", b"x")
+
+
+def _writing_app(environ, start_response):
+    """An application that writes part of its body through WSGI's ``write``, and
+    gives no length: the body goes out in chunked coding."""
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(b"written, ")
+    return [b"then ", b"returned"]
+
+
+def test_write_and_a_body_without_length_go_out_as_through_cheroot(server, taken, monkeypatch):
+    monkeypatch.setattr(server.server, "wsgi_app", _writing_app)
+    with connect(server.port, taken) as sock:
+        buffer = bytearray()
+        sock.sendall(request("GET", "/any", {}, lean=True))
+        lean_head, lean_body = read_answer(sock, buffer)
+        sock.sendall(request("GET", "/any", {}, lean=False))
+        head, body = read_answer(sock, buffer)
+    assert taken == [b"/any"]
+    assert b"Transfer-Encoding: chunked" in lean_head
+    assert comparable(lean_head) == comparable(head)
+    assert lean_body == body == b"written, then returned"

@@ -152,9 +152,21 @@ def environ_for(conn, method: bytes, target: bytes, path: bytes, query: bytes, h
 class _Answer:
     """The application's answer as it is started and written (``start_response``)."""
 
-    __slots__ = ("status", "headers", "length", "head_sent", "chunked", "close", "sent")
+    __slots__ = (
+        "conn",
+        "head",
+        "status",
+        "headers",
+        "length",
+        "head_sent",
+        "chunked",
+        "close",
+        "sent",
+    )
 
-    def __init__(self):
+    def __init__(self, conn, head: bool):
+        self.conn = conn
+        self.head = head  # a HEAD request: no body goes out
         self.status = None
         self.headers = None
         self.length = None  # Content-Length, if the application gave one
@@ -177,11 +189,24 @@ class _Answer:
             if name.lower() == "content-length":
                 length = int(value)
         self.status, self.headers, self.length = status, headers, length
-        return self._refuse_write
+        return self.write
 
-    @staticmethod
-    def _refuse_write(data):
-        raise RuntimeError("the lean path does not offer write(); return the body instead")
+    def write(self, chunk: bytes) -> None:
+        """One chunk of the body (also WSGI's ``write`` callable), with the head
+        before the first."""
+        if not isinstance(chunk, bytes):
+            raise ValueError("WSGI Applications must yield bytes")
+        if not chunk or self.head:
+            return
+        if self.length is not None and self.sent + len(chunk) > self.length:
+            raise ValueError("Response body exceeds the declared Content-Length.")
+        if not self.head_sent:
+            _send_head(self.conn, self, self.head, chunk)
+        elif self.chunked:
+            self.conn.wfile.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        else:
+            self.conn.wfile.write(chunk)
+        self.sent += len(chunk)
 
 
 def serve_plain(conn, head_end: int, parsed) -> bool:
@@ -190,8 +215,8 @@ def serve_plain(conn, head_end: int, parsed) -> bool:
     method, target, path, query, headers = parsed
     conn.rfile.read(head_end)
     environ = environ_for(conn, method, target, path, query, headers)
-    answer = _Answer()
     head = method == b"HEAD"
+    answer = _Answer(conn, head)
     server = conn.server
     try:
         response = server.wsgi_app(environ, answer.start_response)
@@ -227,21 +252,7 @@ def _send_body(conn, answer: _Answer, response, head: bool) -> None:
         answer.sent = answer.length  # CountingBody knows what went out; a short file raises
         return
     for chunk in response:
-        if not chunk:
-            continue
-        if not isinstance(chunk, bytes):
-            raise ValueError("WSGI Applications must yield bytes")
-        if head:
-            continue
-        if answer.length is not None and answer.sent + len(chunk) > answer.length:
-            raise ValueError("Response body exceeds the declared Content-Length.")
-        if not answer.head_sent:
-            _send_head(conn, answer, head, chunk)
-        elif answer.chunked:
-            conn.wfile.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-        else:
-            conn.wfile.write(chunk)
-        answer.sent += len(chunk)
+        answer.write(chunk)
 
 
 def _send_head(conn, answer: _Answer, head: bool, first_chunk: bytes | None) -> None:
