@@ -201,12 +201,47 @@ class _Answer:
         if self.length is not None and self.sent + len(chunk) > self.length:
             raise ValueError("Response body exceeds the declared Content-Length.")
         if not self.head_sent:
-            _send_head(self.conn, self, self.head, chunk)
+            self.send_head(chunk)
         elif self.chunked:
             self.conn.wfile.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
         else:
             self.conn.wfile.write(chunk)
         self.sent += len(chunk)
+
+    def send_head(self, first_chunk: bytes | None = None) -> None:
+        """The status line and headers as cheroot's ``send_headers`` makes them, sent
+        together with the first chunk of the body."""
+        if self.status is None:
+            raise RuntimeError("WSGI app did not call start_response")
+        status = int(self.status[:3])
+        names = {name.lower() for name, _ in self.headers}
+        if status == 413:
+            self.close = True
+        elif self.length is None and not (status < 200 or status in _NO_BODY_STATUSES):
+            if self.head:
+                self.close = True  # as cheroot: only closing tells where it ends
+            else:
+                self.chunked = True
+        if not self.close and not self.conn.server.can_add_keepalive_connection:
+            self.close = True
+        lines = [b"HTTP/1.1 " + self.status.encode("latin-1")]
+        for name, value in self.headers:
+            lines.append(name.encode("latin-1") + b": " + value.encode("latin-1"))
+        if self.chunked:
+            lines.append(b"Transfer-Encoding: chunked")
+        if self.close and "connection" not in names:
+            lines.append(b"Connection: close")
+        if "date" not in names:
+            lines.append(b"Date: " + _http_date())
+        if "server" not in names:
+            lines.append(b"Server: " + self.conn.server.server_name.encode("latin-1"))
+        data = b"\r\n".join(lines) + b"\r\n\r\n"
+        if first_chunk is not None:
+            data += (
+                b"%x\r\n%b\r\n" % (len(first_chunk), first_chunk) if self.chunked else first_chunk
+            )
+        self.head_sent = True
+        self.conn.wfile.write(data)
 
 
 def serve_plain(conn, head_end: int, parsed) -> bool:
@@ -215,22 +250,21 @@ def serve_plain(conn, head_end: int, parsed) -> bool:
     method, target, path, query, headers = parsed
     conn.rfile.read(head_end)
     environ = environ_for(conn, method, target, path, query, headers)
-    head = method == b"HEAD"
-    answer = _Answer(conn, head)
+    answer = _Answer(conn, head=method == b"HEAD")
     server = conn.server
     try:
         response = server.wsgi_app(environ, answer.start_response)
         try:
-            _send_body(conn, answer, response, head)
+            _send_body(conn, answer, response)
         finally:
             if not answer.head_sent and answer.status is not None:
-                _send_head(conn, answer, head, None)
+                answer.send_head()
             close = getattr(response, "close", None)
             if close is not None:
                 close()
         if answer.chunked:
             conn.wfile.write(b"0\r\n\r\n")
-        if answer.length is not None and answer.sent != answer.length and not head:
+        if answer.length is not None and answer.sent != answer.length and not answer.head:
             return False  # the body was shorter than its Content-Length: the connection is spoilt
         return not answer.close and answer.status is not None
     except OSError as exc:
@@ -244,49 +278,15 @@ def serve_plain(conn, head_end: int, parsed) -> bool:
         return False
 
 
-def _send_body(conn, answer: _Answer, response, head: bool) -> None:
+def _send_body(conn, answer: _Answer, response) -> None:
     send_file = getattr(response, "sendfile_to", None)
-    if send_file is not None and not head and answer.length is not None:
-        _send_head(conn, answer, head, None)
+    if send_file is not None and not answer.head and answer.length is not None:
+        answer.send_head()
         send_file(conn.socket)
         answer.sent = answer.length  # CountingBody knows what went out; a short file raises
         return
     for chunk in response:
         answer.write(chunk)
-
-
-def _send_head(conn, answer: _Answer, head: bool, first_chunk: bytes | None) -> None:
-    """The status line and headers as cheroot's ``send_headers`` makes them, sent
-    together with the first chunk of the body."""
-    if answer.status is None:
-        raise RuntimeError("WSGI app did not call start_response")
-    status = int(answer.status[:3])
-    names = {name.lower() for name, _ in answer.headers}
-    if status == 413:
-        answer.close = True
-    elif answer.length is None and not (status < 200 or status in _NO_BODY_STATUSES):
-        if head:
-            answer.close = True  # as cheroot: only closing tells where it ends
-        else:
-            answer.chunked = True
-    if not answer.close and not conn.server.can_add_keepalive_connection:
-        answer.close = True
-    lines = [b"HTTP/1.1 " + answer.status.encode("latin-1")]
-    for name, value in answer.headers:
-        lines.append(name.encode("latin-1") + b": " + value.encode("latin-1"))
-    if answer.chunked:
-        lines.append(b"Transfer-Encoding: chunked")
-    if answer.close and "connection" not in names:
-        lines.append(b"Connection: close")
-    if "date" not in names:
-        lines.append(b"Date: " + _http_date())
-    if "server" not in names:
-        lines.append(b"Server: " + conn.server.server_name.encode("latin-1"))
-    data = b"\r\n".join(lines) + b"\r\n\r\n"
-    if first_chunk is not None:
-        data += b"%x\r\n%b\r\n" % (len(first_chunk), first_chunk) if answer.chunked else first_chunk
-    answer.head_sent = True
-    conn.wfile.write(data)
 
 
 def _internal_error(conn) -> None:
