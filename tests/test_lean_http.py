@@ -239,3 +239,24 @@ def test_write_and_a_body_without_length_go_out_as_through_cheroot(server, taken
     assert b"Transfer-Encoding: chunked" in lean_head
     assert comparable(lean_head) == comparable(head)
     assert lean_body == body == b"written, then returned"
+
+
+BIG_CHUNK = bytes(range(256)) * 800  # 200 KiB: larger than what joins the head
+
+
+def _one_big_chunk_app(environ, start_response):
+    start_response("200 OK", [("Content-Length", str(len(BIG_CHUNK)))])
+    return [BIG_CHUNK]
+
+
+def test_a_large_first_chunk_goes_out_after_the_head_as_through_cheroot(server, taken, monkeypatch):
+    monkeypatch.setattr(server.server, "wsgi_app", _one_big_chunk_app)
+    with connect(server.port, taken) as sock:
+        buffer = bytearray()
+        sock.sendall(request("GET", "/big", {}, lean=True))
+        lean_head, lean_body = read_answer(sock, buffer)
+        sock.sendall(request("GET", "/big", {}, lean=False))
+        head, body = read_answer(sock, buffer)
+    assert taken == [b"/big"]
+    assert comparable(lean_head) == comparable(head)
+    assert lean_body == body == BIG_CHUNK

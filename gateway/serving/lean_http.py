@@ -46,6 +46,11 @@ _QUOTED_SLASH = re.compile(rb"%2f", re.IGNORECASE)
 #: A CR or LF that is not part of a CRLF: cheroot refuses such a head.
 _STRAY_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _NO_BODY_STATUSES = (204, 205, 304)
+#: A first body chunk up to this size goes out with the answer's head in one send
+#: (here and in ``gateway.serving.transport``); a larger one is not copied to join it.
+TOGETHER_BYTES = 64 * 1024
+#: The body of a 500, here and in cheroot's own plain answers (``transport``).
+INTERNAL_ERROR = "Interner Fehler.\nInternal error.\n"
 
 log = logging.getLogger("immoshare.server")
 
@@ -236,12 +241,15 @@ class _Answer:
         if "server" not in names:
             lines.append(b"Server: " + self.conn.server.server_name.encode("latin-1"))
         data = b"\r\n".join(lines) + b"\r\n\r\n"
-        if first_chunk is not None:
-            data += (
-                b"%x\r\n%b\r\n" % (len(first_chunk), first_chunk) if self.chunked else first_chunk
-            )
+        if first_chunk is not None and self.chunked:
+            first_chunk = b"%x\r\n%b\r\n" % (len(first_chunk), first_chunk)
         self.head_sent = True
-        self.conn.wfile.write(data)
+        if first_chunk is not None and len(first_chunk) <= TOGETHER_BYTES:
+            self.conn.wfile.write(data + first_chunk)
+        else:
+            self.conn.wfile.write(data)
+            if first_chunk is not None:
+                self.conn.wfile.write(first_chunk)
 
 
 def serve_plain(conn, head_end: int, parsed) -> bool:
@@ -290,8 +298,6 @@ def _send_body(conn, answer: _Answer, response) -> None:
 
 
 def _internal_error(conn) -> None:
-    from gateway.serving.transport import INTERNAL_ERROR
-
     body = INTERNAL_ERROR.encode()
     try:
         conn.wfile.write(

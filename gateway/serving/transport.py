@@ -30,11 +30,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from gateway.config import Config
 from gateway.errors import SetupError
 from gateway.serving.header_deadline import HeaderDeadline
-from gateway.serving.lean_http import parse_plain, serve_plain
-
-#: An answer whose whole body is one chunk up to this size goes out with its headers
-#: in one send.
-TOGETHER_BYTES = 64 * 1024
+from gateway.serving.lean_http import INTERNAL_ERROR, TOGETHER_BYTES, parse_plain, serve_plain
 
 
 class SendfileGateway(wsgi.Gateway_10):
@@ -109,7 +105,6 @@ SIMPLE_ANSWERS = {
     "503": "Vorübergehend nicht verfügbar.\nTemporarily unavailable.\n",
     "505": "Diese HTTP-Version wird nicht unterstützt.\nHTTP version not supported.\n",
 }
-INTERNAL_ERROR = "Interner Fehler.\nInternal error.\n"
 
 
 class _HeaderBudget(cheroot_server.SizeCheckWrapper):
