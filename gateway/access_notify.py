@@ -45,6 +45,8 @@ ACK_TIMEOUT = 1.0
 KEEPALIVE_SECONDS = 10.0
 #: Seconds before a lost listener connects again.
 RECONNECT_SECONDS = 1.0
+#: Longest a listener waits before it looks whether it was stopped.
+STOP_CHECK_SECONDS = 1.0
 
 _COUNT_LISTENERS = (
     "SELECT count(*) FROM pg_stat_activity "
@@ -124,9 +126,16 @@ class NotifiedStamp:
         self._value: bytes | None = None
         self._thread: threading.Thread | None = None
         self._warned = False
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """End the listener (within :data:`STOP_CHECK_SECONDS`) and reuse nothing
+        more: its database is no longer the one this process uses."""
+        self._stopped.set()
+        self._value = None
 
     def current(self) -> bytes | None:
-        if self._thread is None:
+        if self._thread is None and not self._stopped.is_set():
             self._start()
         return self._value
 
@@ -143,7 +152,7 @@ class NotifiedStamp:
                 self._thread.start()
 
     def _listen_forever(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             conn = None
             try:
                 conn = self._connect()
@@ -159,7 +168,8 @@ class NotifiedStamp:
                         conn.close()
                     except Exception:  # noqa: BLE001, S110 - it is gone either way
                         pass
-            time.sleep(RECONNECT_SECONDS)
+            self._stopped.wait(RECONNECT_SECONDS)
+        self._value = None
 
     def _listen(self, conn) -> None:
         conn.autocommit = True
@@ -169,10 +179,14 @@ class NotifiedStamp:
         if self._warned:
             self._warned = False
             log.warning("access notices available again")
-        while True:
-            if not _readable(conn, KEEPALIVE_SECONDS):
-                cursor.execute("SELECT 1")  # raises when the server is gone
+        quiet_since = time.monotonic()
+        while not self._stopped.is_set():
+            if not _readable(conn, STOP_CHECK_SECONDS):
+                if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                    cursor.execute("SELECT 1")  # raises when the server is gone
+                    quiet_since = time.monotonic()
                 continue
+            quiet_since = time.monotonic()
             conn.poll()
             tokens = [n.payload for n in conn.notifies if n.channel == CHANNEL]
             conn.notifies[:] = []

@@ -94,6 +94,9 @@ def open_database(url: str, busy_timeout: float = 10.0) -> peewee.Database:
             db = connect(url)
     except (ValueError, RuntimeError, ImportError) as exc:
         raise SetupError(f"cannot open database: {exc}") from None
+    retire = getattr(database.obj, "retire", None)
+    if retire is not None and database.obj is not db:
+        retire()  # the database bound before: its listener stops
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
@@ -184,6 +187,11 @@ class GatewayPostgresDatabase(PooledPostgresqlDatabase):
         super().__init__(database, *args, **kwargs)
         self.access_stamp = access_notify.NotifiedStamp(self._listener_connection)
         self.access_answers: dict = {}  # gateway.services.access's reused answers
+
+    def retire(self) -> None:
+        """This process binds another database now: stop listening for this one's
+        notices (``open_database``), which would hold a connection for nothing."""
+        self.access_stamp.stop()
 
     def _initialize_connection(self, conn):
         import psycopg2.extensions

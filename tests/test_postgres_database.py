@@ -120,3 +120,39 @@ def test_streaming_downloads_hold_no_database_connection(server, config):
     for r, first in stalled:
         assert first + r.raw.read() == BIG
         r.close()
+
+
+def _access_listeners(url: str) -> int:
+    """This database's access listeners (``gateway.access_notify``)."""
+    import psycopg2
+
+    from gateway import access_notify
+
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s",
+                (access_notify.LISTENER_NAME,),
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_database_bound_no_longer_stops_listening(tmp_path, postgres_url):
+    """A process that binds another database (a test's next home, ``init`` of a new
+    one) must not keep a listener, and its connection, for the old one."""
+    from tests.tools import wait_until
+
+    first = open_database(postgres_url)
+    assert first.access_stamp.current() is None  # starts the listener
+    wait_until(lambda: first.access_stamp.current() is not None, message="never listened")
+    assert _access_listeners(postgres_url) == 1
+    open_database(f"sqlite:///{tmp_path / 'other.db'}")
+    wait_until(lambda: _access_listeners(postgres_url) == 0, message="still listening")
+    assert first.access_stamp.current() is None  # reuses nothing, and stays stopped
+    listener = first.access_stamp._thread
+    listener.join(30)
+    assert not listener.is_alive()
